@@ -1,0 +1,2 @@
+//! The `portal-sso` command: `serve`, `check-config`, `demo`.
+fn main() {}

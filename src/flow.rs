@@ -1,0 +1,431 @@
+//! What the layer answers on its own routes: the decisions between "a request arrived"
+//! and "a response leaves", independent of the `Service` plumbing.
+
+use std::sync::Arc;
+
+use cookie::{Cookie, CookieJar};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION};
+use http::request::Parts;
+use http::{HeaderValue, Method, Response, StatusCode};
+use url::Url;
+
+use crate::events::{EventKind, MaskedEmail, SsoEvent};
+use crate::identity::{BoxResolveFuture, Identity, IdentityError, IdentityErrorKind, find_cookie};
+use crate::layer::{Config, PortalEntry, Route, Vendor};
+use crate::portal::aha::{self, Passed};
+use crate::portal::{Refusal, kustomer, now_unix};
+use crate::query;
+use crate::response::{Written, page, redirect, set_cookie};
+
+/// The signed cookie counting trips to the login page.
+const LOOP_COOKIE: &str = "portal_sso_login_trips";
+/// Set by remote logout when it sends the browser through the app's logout, so the app
+/// logout route does not bounce it on to the portal it just came from.
+const REMOTE_LOGOUT_COOKIE: &str = "portal_sso_remote_logout";
+
+/// The first step on an SSO route.
+pub(crate) enum Begin {
+    /// Answered without asking who the user is.
+    Respond(Written),
+    /// Ask the identity source, then [`complete`].
+    Resolve(BoxResolveFuture, Box<Pending>),
+}
+
+/// A login request waiting for the identity source.
+pub(crate) struct Pending {
+    config: Arc<Config>,
+    portal: usize,
+    prepared: Prepared,
+    /// The path and query to come back to after the app's login.
+    return_to: String,
+    trips: Trips,
+}
+
+enum Prepared {
+    Kustomer(Url),
+    Aha(Passed),
+}
+
+pub(crate) fn begin(config: &Arc<Config>, route: Route, parts: &Parts) -> Begin {
+    match route {
+        Route::Login(index) => begin_login(config, index, parts),
+        Route::Logout(index) => Begin::Respond(remote_logout(config, index, parts)),
+        Route::AppLogout => unreachable!("the app logout route is passed to the app"),
+    }
+}
+
+fn begin_login(config: &Arc<Config>, index: usize, parts: &Parts) -> Begin {
+    let portal = &config.portals[index];
+    let path = parts.uri.path();
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        let mut event = SsoEvent::new(EventKind::BadRequest, &portal.name, path);
+        event.reason = Some("method_not_allowed".to_owned());
+        config.emit(&event);
+        let mut response = page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "This sign-in address only answers GET.",
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Begin::Respond(response);
+    }
+    if let Some(response) = refuse_oversized_cookies(config, portal, parts) {
+        return Begin::Respond(response);
+    }
+    let query = parts.uri.query();
+    let prepared = match &portal.vendor {
+        Vendor::Kustomer(k) => k.prepare(query).map(Prepared::Kustomer),
+        Vendor::Aha(_) => aha::Aha::prepare(query).map(Prepared::Aha),
+    };
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
+        Err(refusal) => return Begin::Respond(refuse(config, portal, path, &refusal)),
+    };
+    let future = config.resolver.resolve_boxed(parts);
+    Begin::Resolve(
+        future,
+        Box::new(Pending {
+            config: Arc::clone(config),
+            portal: index,
+            prepared,
+            return_to: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| path.to_owned(), |pq| pq.as_str().to_owned()),
+            trips: Trips::read(config, &parts.headers),
+        }),
+    )
+}
+
+fn refuse_oversized_cookies(
+    config: &Config,
+    portal: &PortalEntry,
+    parts: &Parts,
+) -> Option<Written> {
+    let bytes: usize = parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .map(HeaderValue::len)
+        .sum();
+    if bytes <= config.max_cookie_bytes {
+        return None;
+    }
+    let mut event = SsoEvent::new(EventKind::BadRequest, &portal.name, parts.uri.path());
+    event.reason = Some("cookie_too_large".to_owned());
+    config.emit(&event);
+    Some(page(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "Cookies too large",
+        "The request's cookies are larger than this sign-in reads. Clearing this site's cookies may help.",
+    ))
+}
+
+fn refuse(config: &Config, portal: &PortalEntry, path: &str, refusal: &Refusal) -> Written {
+    let kind = if refusal.is_redirect() {
+        EventKind::RedirectRejected
+    } else {
+        EventKind::BadRequest
+    };
+    let mut event = SsoEvent::new(kind, &portal.name, path);
+    event.reason = Some(refusal.reason());
+    if let Refusal::Redirect(crate::redirect::RedirectRejection::NotAllowed { origin }) = refusal {
+        event.target_origin = Some(origin.clone());
+    }
+    config.emit(&event);
+    page(
+        StatusCode::BAD_REQUEST,
+        "Sign-in refused",
+        &refusal.explain(),
+    )
+}
+
+/// Turns the identity source's answer into the response.
+#[allow(clippy::boxed_local)] // it arrives boxed from the future; unboxing here moves it once
+pub(crate) fn complete(
+    pending: Box<Pending>,
+    answer: Result<Option<Identity>, IdentityError>,
+) -> Written {
+    let Pending {
+        config,
+        portal: index,
+        prepared,
+        return_to,
+        trips,
+    } = *pending;
+    let portal = &config.portals[index];
+    let path = return_to.split('?').next().unwrap_or(&return_to);
+    match answer {
+        Ok(Some(identity)) => issue(&config, portal, path, &prepared, &identity, &trips),
+        Ok(None) => login_required(&config, portal, path, &return_to, &trips),
+        Err(error) => identity_failed(&config, portal, path, &error),
+    }
+}
+
+fn issue(
+    config: &Config,
+    portal: &PortalEntry,
+    path: &str,
+    prepared: &Prepared,
+    identity: &Identity,
+    trips: &Trips,
+) -> Written {
+    let iat = now_unix();
+    let (signed, target_origin, mut reason) = match (prepared, &portal.vendor) {
+        (Prepared::Kustomer(target), Vendor::Kustomer(_)) => {
+            let signed = portal
+                .signer
+                .sign(&kustomer::Claims::new(identity, iat))
+                .map(|token| kustomer::Kustomer::location(target, &token));
+            (signed, target.origin().ascii_serialization(), None)
+        }
+        (Prepared::Aha(passed), Vendor::Aha(aha)) => {
+            let signed = match aha::Claims::new(identity, iat) {
+                Ok(claims) => portal
+                    .signer
+                    .sign(&claims)
+                    .map(|token| aha.location(passed, &token)),
+                Err(_) => Err(crate::token::SignError),
+            };
+            let reason = passed
+                .return_to_dropped
+                .then(|| "return_to_dropped".to_owned());
+            (signed, aha.callback_origin(), reason)
+        }
+        _ => unreachable!("a portal's request is prepared by its own vendor"),
+    };
+    let Ok(location) = signed else {
+        reason = Some("signing_failed".to_owned());
+        let mut event = SsoEvent::new(EventKind::IdentityError, &portal.name, path);
+        event.reason = reason;
+        config.emit(&event);
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in failed",
+            "The sign-in token could not be created. The operator can find the cause in the log.",
+        );
+    };
+    let mut event = SsoEvent::new(EventKind::TokenIssued, &portal.name, path);
+    event.email = Some(MaskedEmail(identity.email()).to_string());
+    event.target_origin = Some(target_origin);
+    event.reason = reason;
+    config.emit(&event);
+    let mut response = redirect(&location, true);
+    if trips.count > 0 {
+        set_cookie(&mut response, &Trips::removal(path));
+    }
+    response
+}
+
+fn login_required(
+    config: &Config,
+    portal: &PortalEntry,
+    path: &str,
+    return_to: &str,
+    trips: &Trips,
+) -> Written {
+    let guard = &config.loop_guard;
+    if trips.count >= guard.limit {
+        let mut event = SsoEvent::new(EventKind::LoginLoop, &portal.name, path);
+        event.reason = Some(format!("{} trips to the login page", trips.count));
+        config.emit(&event);
+        let cookie = config.session_cookie.as_ref().map_or_else(
+            || "the app's session cookie".to_owned(),
+            |c| format!("the app's session cookie `{}`", c.name()),
+        );
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in cannot complete",
+            &format!(
+                "You were sent to sign in {} times, but each time you came back this sign-in could not read \
+                 {cookie}. Check that the app sets that cookie for this host and path, that it is not blocked, \
+                 and that the sign-in is configured with the app's key. Then try again in a minute.",
+                trips.count
+            ),
+        );
+    }
+    let mut event = SsoEvent::new(EventKind::LoginRequired, &portal.name, path);
+    event.reason = Some("no_session".to_owned());
+    config.emit(&event);
+    let login = query::encode(return_to).to_string();
+    let location =
+        crate::redirect::append_query_param(&config.login_url, &config.return_param, &login);
+    let mut response = redirect(&location, false);
+    set_cookie(&mut response, &trips.next(config, path));
+    response
+}
+
+fn identity_failed(
+    config: &Config,
+    portal: &PortalEntry,
+    path: &str,
+    error: &IdentityError,
+) -> Written {
+    let (kind, status, title, message) = match error.kind() {
+        IdentityErrorKind::Invalid => (
+            EventKind::IdentityRejected,
+            StatusCode::FORBIDDEN,
+            "Account cannot be used",
+            "Your account's email address cannot be used for single sign-on. Please contact support.",
+        ),
+        IdentityErrorKind::Unavailable => (
+            EventKind::IdentityError,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in temporarily unavailable",
+            "The app could not confirm who you are right now. Please try again in a moment.",
+        ),
+    };
+    let mut event = SsoEvent::new(kind, &portal.name, path);
+    event.reason = Some(error.message().to_owned());
+    config.emit(&event);
+    page(status, title, message)
+}
+
+/// The "Remote logout URL": end the app session and land on the configured page.
+fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
+    let portal = &config.portals[index];
+    let mut event = SsoEvent::new(EventKind::Logout, &portal.name, parts.uri.path());
+    let mut response = match &config.app_logout_url {
+        Some(app_logout) => {
+            event.reason = Some("via_app_logout".to_owned());
+            let mut response = redirect(app_logout, false);
+            let marker = Cookie::build((REMOTE_LOGOUT_COOKIE, "1"))
+                .path("/")
+                .max_age(cookie::time::Duration::seconds(60))
+                .http_only(true)
+                .same_site(cookie::SameSite::Lax)
+                .build();
+            set_cookie(&mut response, &marker);
+            response
+        }
+        None => redirect(&portal.logout_redirect, false),
+    };
+    if let Some(session) = &config.session_cookie {
+        set_cookie(&mut response, &session.removal());
+    }
+    config.emit(&event);
+    response
+}
+
+/// Whether the app's logout was reached through remote logout (then it is not sent on).
+pub(crate) fn came_from_remote_logout(parts_headers: &http::HeaderMap) -> bool {
+    find_cookie(parts_headers, REMOTE_LOGOUT_COOKIE).is_some()
+}
+
+/// After the app's own logout: send the browser to the portal's logout URL, keeping the
+/// app's cookies (which end its session). Errors from the app pass through unchanged.
+pub(crate) fn after_app_logout<B>(
+    config: &Config,
+    path: &str,
+    mut response: Response<B>,
+) -> Result<Written, Response<B>> {
+    let Some(app_logout) = &config.app_logout else {
+        return Err(response);
+    };
+    if !(response.status().is_success() || response.status().is_redirection()) {
+        return Err(response);
+    }
+    let mut event = SsoEvent::new(EventKind::AppLogout, "app", path);
+    event.target_origin = Some(app_logout.portal_logout_url.origin().ascii_serialization());
+    config.emit(&event);
+    let mut written = redirect(app_logout.portal_logout_url.as_str(), false);
+    let headers = std::mem::take(response.headers_mut());
+    let mut last_name = None;
+    for (name, value) in headers {
+        let name = match name {
+            Some(name) => {
+                last_name = Some(name.clone());
+                name
+            }
+            None => match &last_name {
+                Some(name) => name.clone(),
+                None => continue,
+            },
+        };
+        if name == LOCATION || name == CONTENT_LENGTH || name == CONTENT_TYPE {
+            continue;
+        }
+        if !written.headers().contains_key(&name) || name == http::header::SET_COOKIE {
+            written.headers_mut().append(name, value);
+        }
+    }
+    Ok(written)
+}
+
+/// The remote-logout marker, expired, for the app logout response it was used on.
+pub(crate) fn remote_logout_marker_removal() -> Cookie<'static> {
+    Cookie::build((REMOTE_LOGOUT_COOKIE, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+}
+
+/// Trips to the login page within the window, read from the signed cookie.
+struct Trips {
+    count: u32,
+    since: u64,
+}
+
+impl Trips {
+    fn read(config: &Config, headers: &http::HeaderMap) -> Self {
+        let none = Trips { count: 0, since: 0 };
+        let Some(raw) = find_cookie(headers, LOOP_COOKIE) else {
+            return none;
+        };
+        let mut jar = CookieJar::new();
+        jar.add_original(Cookie::new(LOOP_COOKIE, raw.to_owned()));
+        let Some(cookie) = jar.signed(&config.loop_guard.key).get(LOOP_COOKIE) else {
+            return none;
+        };
+        let Some((count, since)) = cookie.value().split_once('.') else {
+            return none;
+        };
+        let (Ok(count), Ok(since)) = (count.parse::<u32>(), since.parse::<u64>()) else {
+            return none;
+        };
+        if now_unix().saturating_sub(since) > config.loop_guard.window.as_secs() {
+            return none;
+        }
+        Trips { count, since }
+    }
+
+    fn next(&self, config: &Config, path: &str) -> Cookie<'static> {
+        let since = if self.count == 0 {
+            now_unix()
+        } else {
+            self.since
+        };
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&config.loop_guard.key).add(
+            Cookie::build((
+                LOOP_COOKIE,
+                format!("{}.{since}", self.count.saturating_add(1)),
+            ))
+            .path(path.to_owned())
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .max_age(cookie::time::Duration::seconds(
+                i64::try_from(config.loop_guard.window.as_secs()).unwrap_or(i64::MAX),
+            ))
+            .build(),
+        );
+        jar.get(LOOP_COOKIE)
+            .cloned()
+            .unwrap_or_else(|| Cookie::new(LOOP_COOKIE, ""))
+    }
+
+    fn removal(path: &str) -> Cookie<'static> {
+        Cookie::build((LOOP_COOKIE, ""))
+            .path(path.to_owned())
+            .max_age(cookie::time::Duration::ZERO)
+            .build()
+    }
+}
+
+impl aha::Aha {
+    fn callback_origin(&self) -> String {
+        self.callback().origin().ascii_serialization()
+    }
+}

@@ -1,0 +1,95 @@
+use std::fmt;
+
+use cookie::{Cookie, CookieJar, Key};
+use http::request::Parts;
+
+use super::{ClaimPointers, IdentityResolver, Ready, find_cookie};
+
+/// How the app protects the cookie, in the `cookie` crate's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedCookieMode {
+    /// `CookieJar::signed`: HMAC-SHA256, value readable but not forgeable.
+    Signed,
+    /// `CookieJar::private`: AES-256-GCM, neither readable nor forgeable.
+    Private,
+}
+
+/// Reads the user from a cookie the app writes through the `cookie` crate's signed or
+/// private jar, holding JSON (for example `{"email": "...", "first_name": "..."}`).
+///
+/// A missing, tampered, undecryptable or non-JSON cookie means "signed out".
+///
+/// ```
+/// use cookie::Key;
+/// use portal_sso::{SignedCookie, SignedCookieMode};
+///
+/// let key = Key::generate();
+/// let source = SignedCookie::new("session", key, SignedCookieMode::Private);
+/// # let _ = source;
+/// ```
+#[derive(Clone)]
+pub struct SignedCookie {
+    cookie: String,
+    key: Key,
+    mode: SignedCookieMode,
+    claims: ClaimPointers,
+}
+
+impl SignedCookie {
+    /// A source for the cookie `cookie`, checked with `key`.
+    pub fn new(cookie: impl Into<String>, key: Key, mode: SignedCookieMode) -> Self {
+        Self {
+            cookie: cookie.into(),
+            key,
+            mode,
+            claims: ClaimPointers::default(),
+        }
+    }
+
+    /// Sets where the email and names sit in the JSON. Default: [`ClaimPointers::default`].
+    #[must_use]
+    pub fn with_claims(mut self, claims: ClaimPointers) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// The cookie's name.
+    pub fn cookie_name(&self) -> &str {
+        &self.cookie
+    }
+
+    fn open(&self, raw: &str) -> Option<String> {
+        let mut jar = CookieJar::new();
+        jar.add_original(Cookie::new(self.cookie.clone(), raw.to_owned()));
+        let cookie = match self.mode {
+            SignedCookieMode::Signed => jar.signed(&self.key).get(&self.cookie),
+            SignedCookieMode::Private => jar.private(&self.key).get(&self.cookie),
+        }?;
+        Some(cookie.value().to_owned())
+    }
+}
+
+impl fmt::Debug for SignedCookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedCookie")
+            .field("cookie", &self.cookie)
+            .field("mode", &self.mode)
+            .field("key", &"REDACTED")
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+impl IdentityResolver for SignedCookie {
+    type Future = Ready;
+
+    fn resolve(&self, parts: &Parts) -> Self::Future {
+        let json = find_cookie(&parts.headers, &self.cookie)
+            .and_then(|raw| self.open(raw))
+            .and_then(|value| serde_json::from_str::<serde_json::Value>(&value).ok());
+        std::future::ready(match json {
+            Some(json) => self.claims.identity_from(&json),
+            None => Ok(None),
+        })
+    }
+}

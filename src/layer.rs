@@ -1,0 +1,517 @@
+//! [`SsoLayer`] and its builder: settings are validated once and shared read-only.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_layer::Layer;
+use url::Url;
+
+use crate::error::ConfigError;
+use crate::events::{EventObserver, SsoEvent};
+use crate::identity::{DynResolver, IdentityResolver};
+use crate::portal::Portal;
+use crate::portal::aha::Aha;
+use crate::portal::kustomer::Kustomer;
+use crate::secret::MIN_SECRET_LEN;
+use crate::service::Sso;
+use crate::token::Signer;
+
+/// The most `Cookie` header bytes an SSO route reads before answering 431.
+pub const DEFAULT_MAX_COOKIE_BYTES: usize = 8 * 1024;
+
+/// Adds portal single sign-on to a service.
+///
+/// Requests to a portal's routes (`/sso/kustomer`, `/sso/aha`, `/sso/aha/logout`, ...) are
+/// answered by the layer; every other request goes to the inner service untouched. Build
+/// it with [`SsoLayer::builder`].
+///
+/// ```
+/// use portal_sso::{Identity, KustomerPortal, Secret, SsoLayer};
+///
+/// let layer = SsoLayer::builder()
+///     .with_identity(|_parts: &http::request::Parts| async {
+///         Ok(Some(Identity::new("alice@example.com")?))
+///     })
+///     .with_portal(
+///         KustomerPortal::new(Secret::new("a-kustomer-knowledge-base-secret!!"))
+///             .with_redirect_origins(["https://acme.kustomer.help"]),
+///     )
+///     .build()?;
+/// # let _ = layer;
+/// # Ok::<(), portal_sso::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct SsoLayer {
+    config: Arc<Config>,
+}
+
+impl SsoLayer {
+    /// Starts a builder.
+    pub fn builder() -> SsoLayerBuilder {
+        SsoLayerBuilder::new()
+    }
+
+    /// The routes the layer answers itself, in the order they are matched.
+    pub fn routes(&self) -> impl Iterator<Item = &str> {
+        self.config.routes.iter().map(|(path, _)| &**path)
+    }
+}
+
+impl<S> Layer<S> for SsoLayer {
+    type Service = Sso<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Sso::new(inner, Arc::clone(&self.config))
+    }
+}
+
+impl fmt::Debug for SsoLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SsoLayer")
+            .field("routes", &self.routes().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The app's session cookie, as the layer needs to know it: to name it on the login-loop
+/// page and to expire it on remote logout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCookie {
+    name: String,
+    path: String,
+    domain: Option<String>,
+}
+
+impl SessionCookie {
+    /// The cookie called `name`, with `Path=/` and no `Domain`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            path: "/".to_owned(),
+            domain: None,
+        }
+    }
+
+    /// Sets the `Path` the app gives the cookie. Default: `/`.
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets the `Domain` the app gives the cookie. Default: none (host-only).
+    #[must_use]
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// The cookie's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A `Set-Cookie` that deletes it.
+    pub(crate) fn removal(&self) -> cookie::Cookie<'static> {
+        let mut builder = cookie::Cookie::build((self.name.clone(), ""))
+            .path(self.path.clone())
+            .max_age(cookie::time::Duration::ZERO)
+            .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+            .http_only(true);
+        if let Some(domain) = &self.domain {
+            builder = builder.domain(domain.clone());
+        }
+        builder.build()
+    }
+}
+
+/// Builds an [`SsoLayer`]; [`build`](SsoLayerBuilder::build) checks every setting once.
+#[must_use]
+pub struct SsoLayerBuilder {
+    identity: Option<Arc<dyn DynResolver>>,
+    portals: Vec<Portal>,
+    login_url: String,
+    return_param: String,
+    observers: Vec<Arc<dyn EventObserver>>,
+    allow_short_secrets: bool,
+    session_cookie: Option<SessionCookie>,
+    app_logout_path: Option<String>,
+    app_logout_url: Option<String>,
+    login_loop_limit: u32,
+    login_loop_window: Duration,
+    max_cookie_bytes: usize,
+}
+
+impl fmt::Debug for SsoLayerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SsoLayerBuilder")
+            .field("portals", &self.portals)
+            .field("login_url", &self.login_url)
+            .field("return_param", &self.return_param)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SsoLayerBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SsoLayerBuilder {
+    /// A builder with the defaults each setter documents.
+    pub fn new() -> Self {
+        Self {
+            identity: None,
+            portals: Vec::new(),
+            login_url: "/login".to_owned(),
+            return_param: "next".to_owned(),
+            observers: Vec::new(),
+            allow_short_secrets: false,
+            session_cookie: None,
+            app_logout_path: None,
+            app_logout_url: None,
+            login_loop_limit: 3,
+            login_loop_window: Duration::from_secs(60),
+            max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
+        }
+    }
+
+    /// Sets how the user behind a request is found: a closure, [`JwtCookie`],
+    /// [`SignedCookie`], or your own [`IdentityResolver`]. Required.
+    ///
+    /// [`JwtCookie`]: crate::JwtCookie
+    /// [`SignedCookie`]: crate::SignedCookie
+    pub fn with_identity(mut self, resolver: impl IdentityResolver) -> Self {
+        self.identity = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Adds a portal. Several are allowed, of either kind (one per Kustomer brand, say),
+    /// each on its own path.
+    pub fn with_portal(mut self, portal: impl Into<Portal>) -> Self {
+        self.portals.push(portal.into());
+        self
+    }
+
+    /// Sets the app's login page, where signed-out users are sent: a path (`/login`) or an
+    /// absolute `http(s)` URL. Default: `/login`.
+    pub fn with_login_url(mut self, url: impl Into<String>) -> Self {
+        self.login_url = url.into();
+        self
+    }
+
+    /// Sets the query parameter of the login page that carries the URL to come back to.
+    /// Default: `next`.
+    pub fn with_return_param(mut self, name: impl Into<String>) -> Self {
+        self.return_param = name.into();
+        self
+    }
+
+    /// Adds an observer that receives every decision (for an audit log or metrics).
+    pub fn with_observer(mut self, observer: impl EventObserver) -> Self {
+        self.observers.push(Arc::new(observer));
+        self
+    }
+
+    /// Accepts portal secrets shorter than 32 bytes. Default: refused.
+    ///
+    /// # Security
+    /// An HS256 key shorter than the hash output is easier to brute-force from one token.
+    /// Only for test set-ups whose vendor issued a short secret.
+    pub fn allow_short_secrets(mut self, allow: bool) -> Self {
+        self.allow_short_secrets = allow;
+        self
+    }
+
+    /// Names the app's session cookie, so the login-loop page can say which cookie was
+    /// expected and remote logout can expire it. Default: none.
+    pub fn with_session_cookie(mut self, cookie: SessionCookie) -> Self {
+        self.session_cookie = Some(cookie);
+        self
+    }
+
+    /// Sets the app's own logout route (e.g. `/logout`). The app still handles it; when
+    /// it answers with a 2xx or 3xx, the layer sends the browser on to the portals'
+    /// logout URL ([`AhaPortal::with_portal_logout_url`]) instead, keeping the app's
+    /// `Set-Cookie` headers. Default: none.
+    ///
+    /// [`AhaPortal::with_portal_logout_url`]: crate::AhaPortal::with_portal_logout_url
+    pub fn with_app_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.app_logout_path = Some(path.into());
+        self
+    }
+
+    /// Sets the app's own logout URL, which the remote logout route sends the browser
+    /// through (instead of only expiring the session cookie). Default: none.
+    pub fn with_app_logout_url(mut self, url: impl Into<String>) -> Self {
+        self.app_logout_url = Some(url.into());
+        self
+    }
+
+    /// Sets how many times in `window` the browser may come back from the login page still
+    /// signed out before the layer stops redirecting and explains. Default: 3 in 60 s.
+    pub fn with_login_loop_limit(mut self, limit: u32, window: Duration) -> Self {
+        self.login_loop_limit = limit;
+        self.login_loop_window = window;
+        self
+    }
+
+    /// Sets the most `Cookie` header bytes an SSO route reads; more is answered with 431.
+    /// Default: 8 KiB.
+    pub fn with_max_cookie_bytes(mut self, bytes: usize) -> Self {
+        self.max_cookie_bytes = bytes;
+        self
+    }
+
+    /// Checks every setting and builds the layer.
+    #[allow(clippy::too_many_lines)] // one check per setting, in the order they are documented
+    pub fn build(self) -> Result<SsoLayer, ConfigError> {
+        let resolver = self.identity.ok_or_else(|| {
+            ConfigError::new(
+                "identity",
+                "is required: say how to find the signed-in user",
+            )
+        })?;
+        if self.portals.is_empty() {
+            return Err(ConfigError::new(
+                "portals",
+                "is empty: add at least one portal",
+            ));
+        }
+        let login_url = check_local_or_absolute(&self.login_url)
+            .map_err(|problem| ConfigError::new("login_url", problem))?;
+        if self.return_param.is_empty()
+            || self
+                .return_param
+                .bytes()
+                .any(|b| !b.is_ascii_alphanumeric() && b != b'_' && b != b'-')
+        {
+            return Err(ConfigError::new(
+                "return_param",
+                "must be a non-empty name of letters, digits, `_` or `-`",
+            ));
+        }
+        if self.login_loop_limit == 0 {
+            return Err(ConfigError::new("login_loop_limit", "must be at least 1"));
+        }
+
+        let mut routes: Vec<(Box<str>, Route)> = Vec::new();
+        let mut add_route = |path: &str, route: Route, field: String| {
+            check_path(path).map_err(|problem| ConfigError::new(field.clone(), problem))?;
+            if routes.iter().any(|(taken, _)| **taken == *path) {
+                return Err(ConfigError::new(
+                    field,
+                    format!("`{path}` is already used by another route"),
+                ));
+            }
+            routes.push((path.into(), route));
+            Ok(())
+        };
+
+        let mut portals = Vec::with_capacity(self.portals.len());
+        let mut portal_logout_urls = Vec::new();
+        for (index, portal) in self.portals.iter().enumerate() {
+            let field = format!("portals[{index}]");
+            let (name, path, secret, vendor) = match portal {
+                Portal::Kustomer(k) => {
+                    let vendor = Vendor::Kustomer(Kustomer::build(k, &field)?);
+                    (&k.name, &k.path, &k.secret, vendor)
+                }
+                Portal::Aha(a) => {
+                    let vendor = Vendor::Aha(Aha::build(a, &field)?);
+                    if let Some(logout_path) = &a.logout_path {
+                        add_route(
+                            logout_path,
+                            Route::Logout(index),
+                            format!("{field}.logout_path"),
+                        )?;
+                        check_local_or_absolute(&a.logout_redirect)
+                            .map_err(|p| ConfigError::new(format!("{field}.logout_redirect"), p))?;
+                    }
+                    if let Some(url) = &a.portal_logout_url {
+                        let parsed = Url::parse(url)
+                            .ok()
+                            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+                            .ok_or_else(|| {
+                                ConfigError::new(
+                                    format!("{field}.portal_logout_url"),
+                                    "must be an absolute https:// URL, e.g. https://acme.aha.site/portal_session/logout",
+                                )
+                            })?;
+                        portal_logout_urls.push(parsed);
+                    }
+                    (&a.name, &a.path, &a.secret, vendor)
+                }
+            };
+            if secret.is_empty() {
+                return Err(ConfigError::new(format!("{field}.secret"), "is empty"));
+            }
+            if secret.len() < MIN_SECRET_LEN && !self.allow_short_secrets {
+                return Err(ConfigError::new(
+                    format!("{field}.secret"),
+                    format!(
+                        "is {} bytes; at least {MIN_SECRET_LEN} are required (allow_short_secrets overrides)",
+                        secret.len()
+                    ),
+                ));
+            }
+            if name.is_empty() {
+                return Err(ConfigError::new(format!("{field}.name"), "is empty"));
+            }
+            add_route(path, Route::Login(index), format!("{field}.path"))?;
+            portals.push(PortalEntry {
+                name: name.clone(),
+                signer: Signer::hs256(secret),
+                vendor,
+                logout_redirect: match portal {
+                    Portal::Aha(a) => a.logout_redirect.clone(),
+                    Portal::Kustomer(_) => String::new(),
+                },
+            });
+        }
+
+        let app_logout = match self.app_logout_path {
+            None => None,
+            Some(path) => {
+                if portal_logout_urls.is_empty() {
+                    return Err(ConfigError::new(
+                        "app_logout_path",
+                        "is set but no portal has a portal_logout_url to send the browser on to",
+                    ));
+                }
+                add_route(&path, Route::AppLogout, "app_logout_path".to_owned())?;
+                Some(AppLogout {
+                    portal_logout_url: portal_logout_urls.swap_remove(0),
+                })
+            }
+        };
+        let app_logout_url = match self.app_logout_url {
+            None => None,
+            Some(url) => Some(
+                check_local_or_absolute(&url)
+                    .map_err(|problem| ConfigError::new("app_logout_url", problem))?,
+            ),
+        };
+
+        Ok(SsoLayer {
+            config: Arc::new(Config {
+                routes: routes.into_boxed_slice(),
+                portals: portals.into_boxed_slice(),
+                resolver,
+                login_url,
+                return_param: self.return_param,
+                observers: self.observers.into_boxed_slice(),
+                session_cookie: self.session_cookie,
+                app_logout,
+                app_logout_url,
+                loop_guard: LoopGuard {
+                    key: cookie::Key::generate(),
+                    limit: self.login_loop_limit,
+                    window: self.login_loop_window,
+                },
+                max_cookie_bytes: self.max_cookie_bytes,
+            }),
+        })
+    }
+}
+
+/// A route path: starts with a single `/`, nothing but path characters.
+fn check_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') || path.starts_with("//") {
+        return Err(format!(
+            "`{path}` must be an absolute path starting with a single `/`"
+        ));
+    }
+    if path.contains(['?', '#', '\\', '%'])
+        || path.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "`{path}` must be a plain path without query, fragment, `%` or white space"
+        ));
+    }
+    Ok(())
+}
+
+/// A local path (`/login`) or an absolute `http(s)` URL, as configured by the operator.
+fn check_local_or_absolute(url: &str) -> Result<String, String> {
+    if url.starts_with('/') {
+        check_path(url.split('?').next().unwrap_or(url))?;
+        return Ok(url.to_owned());
+    }
+    let parsed =
+        Url::parse(url).map_err(|err| format!("`{url}` is neither a path nor a URL: {err}"))?;
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() {
+        return Err(format!("`{url}` must be a path or an http(s) URL"));
+    }
+    Ok(parsed.to_string())
+}
+
+/// Everything the service needs, validated and shared.
+pub(crate) struct Config {
+    pub(crate) routes: Box<[(Box<str>, Route)]>,
+    pub(crate) portals: Box<[PortalEntry]>,
+    pub(crate) resolver: Arc<dyn DynResolver>,
+    pub(crate) login_url: String,
+    pub(crate) return_param: String,
+    pub(crate) observers: Box<[Arc<dyn EventObserver>]>,
+    pub(crate) session_cookie: Option<SessionCookie>,
+    pub(crate) app_logout: Option<AppLogout>,
+    pub(crate) app_logout_url: Option<String>,
+    pub(crate) loop_guard: LoopGuard,
+    pub(crate) max_cookie_bytes: usize,
+}
+
+impl Config {
+    /// The route `path` belongs to, if any: a comparison per route, no allocation.
+    #[inline]
+    pub(crate) fn route(&self, path: &str) -> Option<Route> {
+        self.routes
+            .iter()
+            .find(|(route_path, _)| **route_path == *path)
+            .map(|(_, route)| *route)
+    }
+
+    pub(crate) fn emit(&self, event: &SsoEvent) {
+        crate::events::trace(event);
+        for observer in &self.observers {
+            observer.on_event(event);
+        }
+    }
+}
+
+/// What a matched path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// A portal's login URL (index into `Config::portals`).
+    Login(usize),
+    /// A portal's remote logout URL.
+    Logout(usize),
+    /// The app's own logout, passed through and then sent on to the portal.
+    AppLogout,
+}
+
+pub(crate) struct PortalEntry {
+    pub(crate) name: String,
+    pub(crate) signer: Signer,
+    pub(crate) vendor: Vendor,
+    pub(crate) logout_redirect: String,
+}
+
+pub(crate) enum Vendor {
+    Kustomer(Kustomer),
+    Aha(Aha),
+}
+
+pub(crate) struct AppLogout {
+    pub(crate) portal_logout_url: Url,
+}
+
+/// Counts trips to the login page in a signed cookie, so a session the layer cannot read
+/// ends on an explanation instead of an endless redirect loop. No server state.
+pub(crate) struct LoopGuard {
+    pub(crate) key: cookie::Key,
+    pub(crate) limit: u32,
+    pub(crate) window: Duration,
+}

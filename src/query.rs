@@ -1,0 +1,181 @@
+//! Strict reading of the SSO routes' query strings.
+//!
+//! Unlike `application/x-www-form-urlencoded` parsers built for forms, this one refuses
+//! what a browser following a vendor's redirect never sends: a parameter we act on given
+//! twice, a `%` not followed by two hex digits, or bytes that do not decode to UTF-8.
+//! Refusing is how parameter-pollution tricks (two `kustomerRedirectUri`, the first
+//! checked and the second used) are kept out.
+
+use std::borrow::Cow;
+
+/// The longest query string an SSO route reads.
+pub(crate) const MAX_QUERY_LEN: usize = 8 * 1024;
+
+/// One parameter's value, raw and decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Param<'q> {
+    /// As it stood in the query, still percent-encoded.
+    pub(crate) raw: &'q str,
+    /// Percent-decoded, `+` read as a space.
+    pub(crate) decoded: Cow<'q, str>,
+}
+
+/// Why a query was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueryError {
+    /// Longer than [`MAX_QUERY_LEN`].
+    TooLong,
+    /// A parameter the route reads appears more than once.
+    Duplicate(&'static str),
+    /// A `%` escape is broken or the bytes are not UTF-8.
+    BadEncoding,
+}
+
+impl QueryError {
+    /// A sentence for the error page.
+    pub(crate) fn explain(self) -> String {
+        match self {
+            QueryError::TooLong => "The query string is too long.".to_owned(),
+            QueryError::Duplicate(name) => {
+                format!("The parameter `{name}` was given more than once.")
+            }
+            QueryError::BadEncoding => {
+                "The query string has a broken %-escape or bytes that are not UTF-8.".to_owned()
+            }
+        }
+    }
+}
+
+/// Picks the parameters called `names` out of `query`, refusing duplicates among them and
+/// bad encoding anywhere.
+pub(crate) fn pick<'q, const N: usize>(
+    query: Option<&'q str>,
+    names: [&'static str; N],
+) -> Result<[Option<Param<'q>>; N], QueryError> {
+    let mut found: [Option<Param<'q>>; N] = std::array::from_fn(|_| None);
+    let Some(query) = query else {
+        return Ok(found);
+    };
+    if query.len() > MAX_QUERY_LEN {
+        return Err(QueryError::TooLong);
+    }
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode(raw_key)?;
+        let value = decode(raw_value)?;
+        if let Some(slot) = names.iter().position(|name| *name == key) {
+            if found[slot].is_some() {
+                return Err(QueryError::Duplicate(names[slot]));
+            }
+            found[slot] = Some(Param {
+                raw: raw_value,
+                decoded: value,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Percent-decodes one key or value strictly.
+pub(crate) fn decode(input: &str) -> Result<Cow<'_, str>, QueryError> {
+    if !input.bytes().any(|b| b == b'%' || b == b'+') {
+        return Ok(Cow::Borrowed(input));
+    }
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or(QueryError::BadEncoding)?;
+                let hi = hex_value(hex[0]).ok_or(QueryError::BadEncoding)?;
+                let lo = hex_value(hex[1]).ok_or(QueryError::BadEncoding)?;
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| QueryError::BadEncoding)
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Characters left as they are in a query value: RFC 3986 unreserved ones only.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes `value` for use as a query value; the result is plain ASCII with no
+/// control characters, safe in a `Location` header.
+pub(crate) fn encode(value: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_decoded_values_and_keeps_raw() {
+        let [a, b, c] = pick(Some("a=x%2By&b=1+2&other=%41"), ["a", "b", "c"]).unwrap();
+        let a = a.unwrap();
+        assert_eq!(a.raw, "x%2By");
+        assert_eq!(a.decoded, "x+y");
+        assert_eq!(b.unwrap().decoded, "1 2");
+        assert_eq!(c, None);
+    }
+
+    #[test]
+    fn refuses_duplicates_of_wanted_names_only() {
+        assert_eq!(
+            pick(Some("a=1&a=2"), ["a"]),
+            Err(QueryError::Duplicate("a"))
+        );
+        assert_eq!(
+            pick(Some("%61=1&a=2"), ["a"]),
+            Err(QueryError::Duplicate("a"))
+        );
+        assert!(pick(Some("x=1&x=2&a=3"), ["a"]).is_ok());
+    }
+
+    #[test]
+    fn refuses_broken_escapes_and_non_utf8() {
+        for query in ["a=%", "a=%4", "a=%zz", "a=%ff", "a=%C3%28", "x=%G0&a=1"] {
+            assert_eq!(
+                pick(Some(query), ["a"]),
+                Err(QueryError::BadEncoding),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_long_queries() {
+        let query = format!("a={}", "x".repeat(MAX_QUERY_LEN));
+        assert_eq!(pick(Some(&query), ["a"]), Err(QueryError::TooLong));
+    }
+
+    #[test]
+    fn encodes_everything_but_unreserved() {
+        assert_eq!(encode("a b&c=/\r\n~").to_string(), "a%20b%26c%3D%2F%0D%0A~");
+    }
+}

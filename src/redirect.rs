@@ -1,0 +1,470 @@
+//! Where a token may go: the origin allow-list, and adding the token to a URL.
+//!
+//! A token in a query string is a signed-in session on the portal, so the place it is sent
+//! is checked before anything is signed. The check is deliberately narrow: an absolute
+//! `http`/`https` URL, written plainly, whose scheme, host and port are exactly one of the
+//! configured origins (or under a `*.` wildcard written in the configuration). Everything
+//! a browser might read differently from a parser is refused outright rather than
+//! "cleaned": backslashes, white space, control and invisible characters, userinfo,
+//! `%`-escapes in the host, `//`-relative and scheme-relative forms.
+
+use std::fmt;
+
+use url::{Host, Url};
+
+/// The longest redirect target accepted.
+pub const MAX_REDIRECT_LEN: usize = 4096;
+
+/// One configured origin: `https://acme.kustomer.help`, `http://127.0.0.1:8081`, or
+/// `https://*.example.com` (any subdomain, at least one label deep, not the apex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginPattern {
+    scheme: Scheme,
+    host: String,
+    wildcard: bool,
+    port: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+impl OriginPattern {
+    /// Parses `scheme://host[:port]`, optionally `scheme://*.host[:port]`. A trailing `/`
+    /// is allowed; a path, query, fragment or userinfo is not.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let (scheme, rest) = if let Some(rest) = strip_prefix_ignore_case(input, "https://") {
+            (Scheme::Https, rest)
+        } else if let Some(rest) = strip_prefix_ignore_case(input, "http://") {
+            (Scheme::Http, rest)
+        } else {
+            return Err(format!("`{input}` must start with https:// or http://"));
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', '\\', '%']) {
+            return Err(format!(
+                "`{input}` must be an origin only: scheme, host and optional port"
+            ));
+        }
+        let (wildcard, authority) = match rest.strip_prefix("*.") {
+            Some(authority) => (true, authority),
+            None => (false, rest),
+        };
+        if authority.contains('*') {
+            return Err(format!(
+                "`{input}`: a wildcard is only allowed as the whole first label (`*.example.com`)"
+            ));
+        }
+        let url = Url::parse(&format!("{}://{authority}/", scheme.as_str()))
+            .map_err(|err| format!("`{input}` is not a valid origin: {err}"))?;
+        let host = normalise_host(&url).ok_or_else(|| format!("`{input}` has no host"))?;
+        if wildcard && !matches!(url.host(), Some(Host::Domain(_))) {
+            return Err(format!(
+                "`{input}`: a wildcard needs a domain name after `*.`"
+            ));
+        }
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| format!("`{input}` has no port"))?;
+        Ok(Self {
+            scheme,
+            host,
+            wildcard,
+            port,
+        })
+    }
+
+    fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
+        if self.scheme.as_str() != scheme || self.port != port {
+            return false;
+        }
+        if self.wildcard {
+            host.len() > self.host.len() + 1
+                && host.ends_with(&self.host)
+                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.'
+        } else {
+            host == self.host
+        }
+    }
+}
+
+impl fmt::Display for OriginPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default_port = match self.scheme {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        };
+        write!(f, "{}://", self.scheme.as_str())?;
+        if self.wildcard {
+            f.write_str("*.")?;
+        }
+        f.write_str(&self.host)?;
+        if self.port != default_port {
+            write!(f, ":{}", self.port)?;
+        }
+        Ok(())
+    }
+}
+
+/// The set of origins a token may be sent to.
+///
+/// ```
+/// use portal_sso::RedirectOrigins;
+///
+/// let origins = RedirectOrigins::parse(["https://acme.kustomer.help"])?;
+/// let url = origins.check("https://acme.kustomer.help/login?referralUrl=x")?;
+/// assert_eq!(url.as_str(), "https://acme.kustomer.help/login?referralUrl=x");
+///
+/// assert!(origins.check("https://acme.kustomer.help.evil.com/").is_err());
+/// assert!(origins.check("https://evil.com\\@acme.kustomer.help/").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedirectOrigins {
+    patterns: Vec<OriginPattern>,
+}
+
+impl RedirectOrigins {
+    /// Parses each origin with [`OriginPattern::parse`]; the error names the first bad one.
+    pub fn parse<I, T>(origins: I) -> Result<Self, String>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        let patterns = origins
+            .into_iter()
+            .map(|origin| OriginPattern::parse(origin.as_ref()))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { patterns })
+    }
+
+    /// Whether no origin is configured (then every target is refused).
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// The configured origins.
+    pub fn patterns(&self) -> &[OriginPattern] {
+        &self.patterns
+    }
+
+    /// Checks `target` and returns it parsed and re-serialised (host lower-cased, IDNA
+    /// applied, trailing dot removed), ready to carry a token.
+    pub fn check(&self, target: &str) -> Result<Url, RedirectRejection> {
+        let url = parse_absolute(target)?;
+        let host = normalise_host(&url).ok_or(RedirectRejection::NoHost)?;
+        let port = url
+            .port_or_known_default()
+            .ok_or(RedirectRejection::NoHost)?;
+        if self
+            .patterns
+            .iter()
+            .any(|pattern| pattern.matches(url.scheme(), &host, port))
+        {
+            Ok(url)
+        } else {
+            Err(RedirectRejection::NotAllowed {
+                origin: url.origin().ascii_serialization(),
+            })
+        }
+    }
+}
+
+/// Why a redirect target was refused. `Display` gives a sentence for the error page; it
+/// never repeats the target itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectRejection {
+    /// Empty.
+    Empty,
+    /// Longer than [`MAX_REDIRECT_LEN`].
+    TooLong,
+    /// Contains white space, control or invisible characters, or a backslash.
+    ForbiddenCharacter,
+    /// Not an absolute `http://` or `https://` URL written with `//` and a host.
+    NotAbsoluteHttp,
+    /// Carries `user:password@`, or an `@` or `%` in the host part.
+    Userinfo,
+    /// Does not parse as a URL.
+    Unparseable,
+    /// Has no host.
+    NoHost,
+    /// A well-formed URL whose origin is not configured.
+    NotAllowed {
+        /// The origin that was asked for (scheme, host, port), for the operator.
+        origin: String,
+    },
+}
+
+impl RedirectRejection {
+    /// A stable short code for events and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RedirectRejection::Empty => "empty",
+            RedirectRejection::TooLong => "too_long",
+            RedirectRejection::ForbiddenCharacter => "forbidden_character",
+            RedirectRejection::NotAbsoluteHttp => "not_absolute_http",
+            RedirectRejection::Userinfo => "userinfo",
+            RedirectRejection::Unparseable => "unparseable",
+            RedirectRejection::NoHost => "no_host",
+            RedirectRejection::NotAllowed { .. } => "origin_not_allowed",
+        }
+    }
+}
+
+impl fmt::Display for RedirectRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedirectRejection::Empty => f.write_str("The return address is empty."),
+            RedirectRejection::TooLong => f.write_str("The return address is too long."),
+            RedirectRejection::ForbiddenCharacter => f.write_str(
+                "The return address contains white space, control characters or a backslash.",
+            ),
+            RedirectRejection::NotAbsoluteHttp => f.write_str(
+                "The return address must be an absolute https:// (or configured http://) URL.",
+            ),
+            RedirectRejection::Userinfo => {
+                f.write_str("The return address has a user name, an '@' or a '%' in its host.")
+            }
+            RedirectRejection::Unparseable => f.write_str("The return address is not a valid URL."),
+            RedirectRejection::NoHost => f.write_str("The return address has no host."),
+            RedirectRejection::NotAllowed { origin } => write!(
+                f,
+                "The return address's origin {origin} is not one this sign-in is configured to send tokens to."
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RedirectRejection {}
+
+/// Characters refused anywhere in a target: anything a browser strips, folds or reads as
+/// a separator while a parser might not.
+fn forbidden(c: char) -> bool {
+    c.is_control()
+        || c.is_whitespace()
+        || c == '\\'
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
+fn parse_absolute(target: &str) -> Result<Url, RedirectRejection> {
+    if target.is_empty() {
+        return Err(RedirectRejection::Empty);
+    }
+    if target.len() > MAX_REDIRECT_LEN {
+        return Err(RedirectRejection::TooLong);
+    }
+    if target.chars().any(forbidden) {
+        return Err(RedirectRejection::ForbiddenCharacter);
+    }
+    let rest = strip_prefix_ignore_case(target, "https://")
+        .or_else(|| strip_prefix_ignore_case(target, "http://"))
+        .ok_or(RedirectRejection::NotAbsoluteHttp)?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    if authority.is_empty() {
+        return Err(RedirectRejection::NotAbsoluteHttp);
+    }
+    if authority.contains(['@', '%']) {
+        return Err(RedirectRejection::Userinfo);
+    }
+    let mut url = Url::parse(target).map_err(|_| RedirectRejection::Unparseable)?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(RedirectRejection::NotAbsoluteHttp);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(RedirectRejection::Userinfo);
+    }
+    if let Some(Host::Domain(domain)) = url.host()
+        && let Some(trimmed) = domain.strip_suffix('.')
+    {
+        let trimmed = trimmed.to_owned();
+        url.set_host(Some(&trimmed))
+            .map_err(|_| RedirectRejection::Unparseable)?;
+    }
+    Ok(url)
+}
+
+/// The URL's host in the form origins are compared in.
+fn normalise_host(url: &Url) -> Option<String> {
+    let host = match url.host()? {
+        Host::Domain(domain) => domain.trim_end_matches('.').to_ascii_lowercase(),
+        Host::Ipv4(ip) => ip.to_string(),
+        Host::Ipv6(ip) => format!("[{ip}]"),
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+fn strip_prefix_ignore_case<'a>(input: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = input.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &input[prefix.len()..])
+}
+
+/// Appends `name=value` to `url`'s query, before any fragment, leaving every existing
+/// byte as it was: `?` when there is no query, `&` after a non-empty one that does not end
+/// in `&` already. `value` must already be query-safe (a JWT is; use percent-encoding for
+/// anything else).
+///
+/// ```
+/// use portal_sso::redirect::append_query_param;
+///
+/// assert_eq!(append_query_param("https://a.example/login", "t", "x"), "https://a.example/login?t=x");
+/// assert_eq!(append_query_param("https://a.example/l?r=%2F", "t", "x"), "https://a.example/l?r=%2F&t=x");
+/// assert_eq!(append_query_param("https://a.example/l?r=1#top", "t", "x"), "https://a.example/l?r=1&t=x#top");
+/// assert_eq!(append_query_param("https://a.example/l?", "t", "x"), "https://a.example/l?t=x");
+/// ```
+pub fn append_query_param(url: &str, name: &str, value: &str) -> String {
+    let (before_fragment, fragment) = match url.find('#') {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    let separator = match before_fragment.find('?') {
+        None => "?",
+        Some(at) if at + 1 == before_fragment.len() => "",
+        Some(_) if before_fragment.ends_with('&') => "",
+        Some(_) => "&",
+    };
+    let mut out = String::with_capacity(url.len() + separator.len() + name.len() + value.len() + 1);
+    out.push_str(before_fragment);
+    out.push_str(separator);
+    out.push_str(name);
+    out.push('=');
+    out.push_str(value);
+    out.push_str(fragment);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origins() -> RedirectOrigins {
+        RedirectOrigins::parse([
+            "https://acme.kustomer.help",
+            "https://*.wild.example",
+            "http://127.0.0.1:8081",
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn accepts_configured_origins_and_normalises() {
+        let o = origins();
+        for (input, expected) in [
+            (
+                "https://acme.kustomer.help/login",
+                "https://acme.kustomer.help/login",
+            ),
+            (
+                "HTTPS://ACME.Kustomer.HELP/x?a=B",
+                "https://acme.kustomer.help/x?a=B",
+            ),
+            (
+                "https://acme.kustomer.help./x",
+                "https://acme.kustomer.help/x",
+            ),
+            (
+                "https://acme.kustomer.help:443/x",
+                "https://acme.kustomer.help/x",
+            ),
+            ("https://a.wild.example/", "https://a.wild.example/"),
+            ("https://a.b.wild.example/", "https://a.b.wild.example/"),
+            ("http://127.0.0.1:8081/login", "http://127.0.0.1:8081/login"),
+        ] {
+            assert_eq!(
+                o.check(input).map(|u| u.to_string()).as_deref(),
+                Ok(expected),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_everything_else() {
+        let o = origins();
+        for input in [
+            "",
+            "/login",
+            "//acme.kustomer.help/",
+            "https:acme.kustomer.help/",
+            "https:/acme.kustomer.help/",
+            "https:///acme.kustomer.help/",
+            "http://acme.kustomer.help/",
+            "https://acme.kustomer.help:8443/",
+            "https://acme.kustomer.help.evil.com/",
+            "https://evilacme.kustomer.help/",
+            "https://user@acme.kustomer.help/",
+            "https://acme.kustomer.help@evil.com/",
+            "https://evil.com\\@acme.kustomer.help/",
+            "https://acme.kustomer.help\\.evil.com/",
+            "https://acme%2ekustomer.help/",
+            "https://acme.kustomer.help%2f@evil.com/",
+            " https://acme.kustomer.help/",
+            "https://acme.kustomer.help/\r\nSet-Cookie: x",
+            "https://acme.kustomer.help/\t",
+            "javascript:alert(1)//https://acme.kustomer.help/",
+            "https://wild.example/",
+            "https://.wild.example/",
+            "https://xwild.example/",
+            "http://127.0.0.1:8082/",
+            "https://127.0.0.1:8081/",
+            "https://acme.kustomer\u{200B}.help/",
+        ] {
+            assert!(o.check(input).is_err(), "accepted {input:?}");
+        }
+    }
+
+    #[test]
+    fn compares_idna_hosts_normalised() {
+        let o = RedirectOrigins::parse(["https://bücher.example"]).unwrap();
+        assert!(o.check("https://xn--bcher-kva.example/").is_ok());
+        assert!(o.check("https://BÜCHER.example/").is_ok());
+    }
+
+    #[test]
+    fn refuses_malformed_patterns() {
+        for bad in [
+            "acme.kustomer.help",
+            "ftp://acme.kustomer.help",
+            "https://acme.kustomer.help/path",
+            "https://a*.example.com",
+            "https://*.*.example.com",
+            "https://user@acme.kustomer.help",
+            "https://*.127.0.0.1",
+            "https://",
+        ] {
+            assert!(
+                OriginPattern::parse(bad).is_err(),
+                "accepted pattern {bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn displays_patterns_as_written_in_canonical_form() {
+        assert_eq!(
+            OriginPattern::parse("HTTPS://*.Example.com:443/")
+                .unwrap()
+                .to_string(),
+            "https://*.example.com"
+        );
+        assert_eq!(
+            OriginPattern::parse("http://127.0.0.1:8081")
+                .unwrap()
+                .to_string(),
+            "http://127.0.0.1:8081"
+        );
+    }
+}

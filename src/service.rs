@@ -1,0 +1,87 @@
+//! [`Sso`]: the service the layer wraps around the app.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use crate::body::SsoBody;
+use crate::flow::{self, Begin};
+use crate::future::ResponseFuture;
+use crate::layer::{Config, Route};
+
+/// Answers the SSO routes and passes everything else to `S` untouched.
+///
+/// Made by [`SsoLayer`](crate::SsoLayer). Errors are the inner service's: the layer itself
+/// always answers with a response.
+#[derive(Clone)]
+pub struct Sso<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> Sso<S> {
+    pub(crate) const fn new(inner: S, config: Arc<Config>) -> Self {
+        Self { inner, config }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Sso<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sso")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Sso<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<SsoBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let Some(route) = self.config.route(request.uri().path()) else {
+            return ResponseFuture::passthrough(self.inner.call(request));
+        };
+        if route == Route::AppLogout {
+            let from_remote_logout = flow::came_from_remote_logout(request.headers());
+            let path = request.uri().path().to_owned();
+            let future = self.inner.call(request);
+            return ResponseFuture::app_logout(
+                future,
+                Arc::clone(&self.config),
+                path,
+                from_remote_logout,
+            );
+        }
+        let (parts, _body) = request.into_parts();
+        match flow::begin(&self.config, route, &parts) {
+            Begin::Respond(response) => ResponseFuture::ready(response),
+            Begin::Resolve(future, pending) => ResponseFuture::resolving(future, pending),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The sidecar: config file, reverse proxy, admin endpoints, demo.
