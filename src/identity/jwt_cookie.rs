@@ -9,7 +9,8 @@ use crate::secret::Secret;
 /// Reads the user from a session cookie whose value is a JWT the app signs.
 ///
 /// The signature is verified with the app's key and algorithm; `exp` and `nbf` are
-/// honoured when present (not required). A missing, malformed, tampered or expired
+/// honoured when present (not required); `aud` and `iss` are checked when configured
+/// ([`with_audience`](JwtCookie::with_audience), [`with_issuer`](JwtCookie::with_issuer)). A missing, malformed, tampered or expired
 /// cookie means "signed out", never an error page.
 ///
 /// ```
@@ -59,6 +60,32 @@ impl JwtCookie {
         self
     }
 
+    /// Accepts only tokens whose `aud` claim names one of `audiences`. Default: tokens
+    /// with an `aud` claim are refused (RFC 7519 section 4.1.3: a recipient that does not
+    /// identify itself with the audience must reject the token); tokens without one pass.
+    #[must_use]
+    pub fn with_audience<I, T>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: ToString,
+    {
+        let audiences: Vec<T> = audiences.into_iter().collect();
+        self.validation.set_audience(&audiences);
+        self
+    }
+
+    /// Accepts only tokens whose `iss` claim is one of `issuers`. Default: any issuer.
+    #[must_use]
+    pub fn with_issuer<I, T>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: ToString,
+    {
+        let issuers: Vec<T> = issuers.into_iter().collect();
+        self.validation.set_issuer(&issuers);
+        self
+    }
+
     /// The cookie's name.
     pub fn cookie_name(&self) -> &str {
         &self.cookie
@@ -89,5 +116,69 @@ impl IdentityResolver for JwtCookie {
             return std::future::ready(Ok(None));
         };
         std::future::ready(self.claims.identity_from(&data.claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+
+    const KEY: &str = "the-app's-own-session-key-32-bytes!";
+
+    fn parts_with(token: &str) -> Parts {
+        let request = http::Request::get("/sso/aha")
+            .header(http::header::COOKIE, format!("session={token}"))
+            .body(())
+            .unwrap();
+        request.into_parts().0
+    }
+
+    fn sign(claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::default(),
+            claims,
+            &EncodingKey::from_secret(KEY.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    async fn email(source: &JwtCookie, token: &str) -> Option<String> {
+        source
+            .resolve(&parts_with(token))
+            .await
+            .unwrap()
+            .map(|identity| identity.email().to_owned())
+    }
+
+    #[tokio::test]
+    async fn audience_is_refused_unless_configured() {
+        let token = sign(&serde_json::json!({"email": "alice@example.com", "aud": "app"}));
+        let plain = JwtCookie::hs256("session", &Secret::new(KEY));
+        assert_eq!(email(&plain, &token).await, None);
+        let with_aud = plain.clone().with_audience(["app"]);
+        assert_eq!(
+            email(&with_aud, &token).await.as_deref(),
+            Some("alice@example.com")
+        );
+        let other_aud = plain.with_audience(["other"]);
+        assert_eq!(email(&other_aud, &token).await, None);
+    }
+
+    #[tokio::test]
+    async fn issuer_is_checked_when_configured() {
+        let token = sign(&serde_json::json!({"email": "alice@example.com", "iss": "app"}));
+        let source = JwtCookie::hs256("session", &Secret::new(KEY));
+        assert!(email(&source, &token).await.is_some());
+        assert!(
+            email(&source.clone().with_issuer(["app"]), &token)
+                .await
+                .is_some()
+        );
+        assert!(
+            email(&source.with_issuer(["elsewhere"]), &token)
+                .await
+                .is_none()
+        );
     }
 }
