@@ -142,6 +142,16 @@ async fn existing_parameters_are_kept_byte_for_byte() {
             "/sso/kustomer?kustomerRedirectUri=https%3A%2F%2Facme.kustomer.help%2Fen%2Flogin%3Fa%3D1%26b%3D%2520x%26c%3D".to_owned(),
             "https://acme.kustomer.help/en/login?a=1&b=%20x&c=",
         ),
+        (
+            format!(
+                "/sso/kustomer?kustomerRedirectUri={}",
+                percent_encoding::utf8_percent_encode(
+                    "https://acme.kustomer.help/login?r=a|b^c{d}e`f&s=%2f%2F%7e~&t=a;b&&u=caf%C3%A9",
+                    percent_encoding::NON_ALPHANUMERIC
+                )
+            ),
+            "https://acme.kustomer.help/login?r=a|b^c{d}e`f&s=%2f%2F%7e~&t=a;b&&u=caf%C3%A9",
+        ),
     ] {
         let (reply, token) = issue(&request).await;
         assert_eq!(
@@ -515,4 +525,41 @@ async fn a_trip_counter_the_layer_did_not_sign_is_ignored() {
     let reply = send(&app, request).await;
     assert_eq!(reply.status, StatusCode::FOUND);
     assert!(reply.location().starts_with("/login?next="));
+}
+
+#[tokio::test]
+async fn an_empty_query_or_a_trailing_ampersand_gets_no_second_separator() {
+    for (target, expected_prefix) in [
+        (
+            "https%3A%2F%2Facme.kustomer.help%2Flogin%3F",
+            "https://acme.kustomer.help/login?externalToken=",
+        ),
+        (
+            "https%3A%2F%2Facme.kustomer.help%2Flogin%3Fr%3D1%26",
+            "https://acme.kustomer.help/login?r=1&externalToken=",
+        ),
+    ] {
+        let (reply, token) = issue(&format!("/sso/kustomer?kustomerRedirectUri={target}")).await;
+        assert_eq!(
+            reply.location(),
+            format!("{expected_prefix}{token}"),
+            "{target}"
+        );
+    }
+}
+
+// A URI sent escaped once whose own `referralUrl` was left unescaped is still read as
+// escaped: only a value that itself starts with a scheme is taken as sent.
+#[tokio::test]
+async fn an_escaped_uri_with_an_unescaped_inner_url_is_decoded_once() {
+    let (reply, token) = issue(
+        "/sso/kustomer?kustomerRedirectUri=https%3A%2F%2Facme.kustomer.help%2Flogin%3FreferralUrl%3Dhttps://acme.kustomer.help/en",
+    )
+    .await;
+    assert_eq!(
+        reply.location(),
+        format!(
+            "https://acme.kustomer.help/login?referralUrl=https://acme.kustomer.help/en&externalToken={token}"
+        )
+    );
 }
