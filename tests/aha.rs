@@ -420,3 +420,41 @@ async fn remote_logout_through_the_apps_logout_does_not_loop_back_to_the_portal(
     let cleared = reply.set_cookie(marker.name()).expect("marker cleared");
     assert_eq!(cleared.max_age(), Some(cookie::time::Duration::ZERO));
 }
+
+#[tokio::test]
+async fn a_callback_that_has_a_query_gets_jwt_after_an_ampersand() {
+    let users = Users::default();
+    let callback = "https://acme.aha.site/auth/jwt/callback?portal=kb1";
+    let app = app(SsoLayer::builder()
+        .with_identity(users.clone())
+        .with_portal(AhaPortal::new(Secret::new(AHA_SECRET), callback)));
+    let reply = send(&app, get_as("/sso/aha?state=s", ALICE_SID)).await;
+    let token = token_in(reply.location(), "jwt");
+    assert_eq!(reply.location(), format!("{callback}&jwt={token}&state=s"));
+}
+
+// The app's logout page is replaced by the redirect: headers that describe its body are
+// not carried over to the empty one.
+#[tokio::test]
+async fn the_apps_logout_body_headers_do_not_describe_the_redirect() {
+    let users = Users::default();
+    let router = inner_app().route(
+        "/logout",
+        get(|| async {
+            (
+                [
+                    (SET_COOKIE, "sid=; Path=/; Max-Age=0"),
+                    (http::header::CONTENT_ENCODING, "gzip"),
+                    (http::header::CONTENT_TYPE, "text/html"),
+                ],
+                "compressed page",
+            )
+        }),
+    );
+    let app = app_logout_layer(&users).layer(router);
+    let reply = send(&app, get_as("/logout", ALICE_SID)).await;
+    assert_eq!(reply.location(), PORTAL_LOGOUT);
+    assert!(reply.set_cookie("sid").is_some());
+    assert!(reply.headers.get(http::header::CONTENT_ENCODING).is_none());
+    assert!(reply.body.is_empty());
+}
