@@ -596,3 +596,56 @@ async fn trips_outside_the_window_are_forgotten() {
     );
     assert!(reply.location().starts_with("/login?next="));
 }
+
+// "Compare hosts after normalising (lower case, no trailing dot, IDNA)."
+#[tokio::test]
+async fn hosts_are_compared_after_normalising() {
+    for (target, expected) in [
+        (
+            "https://ACME.Kustomer.HELP/login",
+            "https://acme.kustomer.help/login",
+        ),
+        (
+            "https://acme.kustomer.help./login",
+            "https://acme.kustomer.help/login",
+        ),
+        (
+            "https://acme.kustomer.help:443/login",
+            "https://acme.kustomer.help/login",
+        ),
+    ] {
+        let (reply, token) = issue(&format!("/sso/kustomer?kustomerRedirectUri={target}")).await;
+        assert_eq!(
+            reply.location(),
+            format!("{expected}?externalToken={token}"),
+            "{target}"
+        );
+    }
+}
+
+// "`https://*.example.com` only where written so."
+#[tokio::test]
+async fn a_wildcard_origin_allows_subdomains_only_where_configured() {
+    let users = Users::default();
+    let app = app(SsoLayer::builder()
+        .with_identity(users.clone())
+        .with_portal(
+            KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+                .with_redirect_origins(["https://*.kustomer.help", "https://bücher.example"]),
+        ));
+    for (target, allowed) in [
+        ("https://acme.kustomer.help/login", true),
+        ("https://eu.acme.kustomer.help/login", true),
+        ("https://kustomer.help/login", false),
+        ("https://evilkustomer.help/login", false),
+        ("https://acme.kustomer.help.evil.com/login", false),
+        ("http://acme.kustomer.help/login", false),
+        ("https://xn--bcher-kva.example/login", true),
+        ("https://b%C3%BCcher.example/login", false),
+    ] {
+        let uri = format!("/sso/kustomer?kustomerRedirectUri={target}");
+        let reply = send(&app, get_as(&uri, ALICE_SID)).await;
+        assert_eq!(reply.status == StatusCode::FOUND, allowed, "{target}");
+        assert_eq!(reply.has_location(), allowed, "{target}");
+    }
+}
