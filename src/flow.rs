@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use cookie::{Cookie, CookieJar};
-use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION};
+use http::header::{
+    ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, COOKIE, LOCATION,
+    TRANSFER_ENCODING,
+};
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 use url::Url;
@@ -344,7 +347,17 @@ pub(crate) fn after_app_logout<B>(
                 None => continue,
             },
         };
-        if name == LOCATION || name == CONTENT_LENGTH || name == CONTENT_TYPE {
+        // The app's body is replaced by the redirect's: drop what described it.
+        if [
+            LOCATION,
+            CONTENT_LENGTH,
+            CONTENT_TYPE,
+            CONTENT_ENCODING,
+            CONTENT_RANGE,
+            TRANSFER_ENCODING,
+        ]
+        .contains(&name)
+        {
             continue;
         }
         if !written.headers().contains_key(&name) || name == http::header::SET_COOKIE {

@@ -58,9 +58,22 @@ impl SignedCookie {
         &self.cookie
     }
 
+    /// Verifies (or decrypts) the cookie as sent, or else percent-decoded: frameworks write
+    /// these cookies with `Cookie::encoded`, and the MAC covers the decoded value.
     fn open(&self, raw: &str) -> Option<String> {
+        self.open_value(raw).or_else(|| {
+            let decoded = percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .ok()?;
+            (decoded != raw)
+                .then(|| self.open_value(&decoded))
+                .flatten()
+        })
+    }
+
+    fn open_value(&self, value: &str) -> Option<String> {
         let mut jar = CookieJar::new();
-        jar.add_original(Cookie::new(self.cookie.clone(), raw.to_owned()));
+        jar.add_original(Cookie::new(self.cookie.clone(), value.to_owned()));
         let cookie = match self.mode {
             SignedCookieMode::Signed => jar.signed(&self.key).get(&self.cookie),
             SignedCookieMode::Private => jar.private(&self.key).get(&self.cookie),

@@ -131,8 +131,14 @@ impl Kustomer {
             Some(param) => {
                 // Sent as the vendor's example shows (`...&kustomerRedirectUri=https://...`,
                 // not escaped), the raw bytes are the URL: decoding them would turn the
-                // `%2F` of its own `referralUrl` into `/`. Escaped, it is decoded once.
-                let target = if param.raw.contains("://") {
+                // `%2F` of its own `referralUrl` into `/`. Escaped (its scheme's `:` is
+                // `%3A`), it is decoded once, even if an inner URL was left unescaped.
+                let raw = param.raw.as_bytes();
+                let sent_as_url = ["https://", "http://"].iter().any(|scheme| {
+                    raw.len() >= scheme.len()
+                        && raw[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+                });
+                let target = if sent_as_url {
                     param.raw
                 } else {
                     &param.decoded

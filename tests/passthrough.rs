@@ -1,0 +1,536 @@
+//! "Every other request is [passed to the app], unchanged": around an axum `Router` in
+//! process, and around a plain hyper service behind a real server on 127.0.0.1.
+
+mod common;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::{get, post};
+use bytes::Bytes;
+use common::*;
+use http::header::{CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::net::{TcpListener, TcpStream};
+use tower::{Layer as _, Service, ServiceExt as _};
+
+/// An app that answers with what it received: method, URI, headers (in order), body length.
+fn echo_app() -> Router {
+    Router::new().fallback(|request: Request<Body>| async move {
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        let headers: Vec<_> = parts
+            .headers
+            .iter()
+            .map(|(name, value)| json!([name.as_str(), value.to_str().unwrap()]))
+            .collect();
+        axum::Json(json!({
+            "method": parts.method.as_str(),
+            "uri": parts.uri.to_string(),
+            "headers": headers,
+            "body": String::from_utf8_lossy(&body),
+            "marked": parts.extensions.get::<Marker>().is_some(),
+        }))
+    })
+}
+
+#[derive(Clone)]
+struct Marker;
+
+fn layer() -> portal_sso::SsoLayer {
+    builder(&Users::default()).build().unwrap()
+}
+
+#[tokio::test]
+async fn other_requests_reach_the_app_with_method_uri_headers_and_body_unchanged() {
+    let app = layer().layer(echo_app());
+    for (method, uri) in [
+        (Method::GET, "/"),
+        (Method::GET, "/kb/articles?id=42&sort=desc&q=a%20b%2Bc"),
+        (Method::POST, "/api/orders?dry_run=1"),
+        (Method::PUT, "/api/orders/7"),
+        (Method::DELETE, "/api/orders/7?force=true"),
+        (Method::PATCH, "/sso"),
+        (Method::OPTIONS, "*"),
+    ] {
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .header("x-request-id", "r-1")
+            .header(COOKIE, format!("sid={ALICE_SID}"))
+            .header("accept", "text/html")
+            .header("accept", "application/json")
+            .header("x-forwarded-for", "203.0.113.9")
+            .body(Body::from("payload \u{1F600}"))
+            .unwrap();
+        request.extensions_mut().insert(Marker);
+        let sent: Vec<_> = request
+            .headers()
+            .iter()
+            .map(|(n, v)| json!([n.as_str(), v.to_str().unwrap()]))
+            .collect();
+        let reply = send(&app, request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{method} {uri}");
+        let seen: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(seen["method"], method.as_str());
+        assert_eq!(seen["uri"], uri);
+        assert_eq!(seen["headers"], Value::Array(sent), "{method} {uri}");
+        assert_eq!(seen["body"], "payload \u{1F600}");
+        assert_eq!(seen["marked"], true, "extensions reach the app");
+    }
+}
+
+fn teapot_app() -> Router {
+    Router::new().route(
+        "/teapot",
+        get(|| async {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-app", HeaderValue::from_static("1"));
+            headers.append("x-multi", HeaderValue::from_static("a"));
+            headers.append("x-multi", HeaderValue::from_static("b"));
+            headers.append(
+                SET_COOKIE,
+                HeaderValue::from_static("sid=abc; Path=/; HttpOnly"),
+            );
+            headers.append(SET_COOKIE, HeaderValue::from_static("theme=dark"));
+            headers.insert(LOCATION, HeaderValue::from_static("/elsewhere"));
+            headers.insert(
+                "cache-control",
+                HeaderValue::from_static("public, max-age=60"),
+            );
+            (StatusCode::IM_A_TEAPOT, headers, "short and stout")
+        }),
+    )
+}
+
+#[tokio::test]
+async fn the_apps_responses_come_back_unchanged() {
+    let bare = send(&teapot_app(), get_req("/teapot")).await;
+    let wrapped = send(&layer().layer(teapot_app()), get_req("/teapot")).await;
+    assert_eq!(wrapped.status, StatusCode::IM_A_TEAPOT);
+    assert_eq!(wrapped.status, bare.status);
+    assert_eq!(wrapped.headers, bare.headers);
+    assert_eq!(wrapped.body, bare.body);
+    assert_eq!(wrapped.body, "short and stout");
+    assert!(!wrapped.headers[LOCATION].is_sensitive());
+    assert_eq!(wrapped.headers.get_all(SET_COOKIE).iter().count(), 2);
+}
+
+#[tokio::test]
+async fn without_a_fallback_the_apps_404_is_unchanged() {
+    let bare = send(&teapot_app(), get_req("/missing?x=1")).await;
+    let wrapped = send(&layer().layer(teapot_app()), get_req("/missing?x=1")).await;
+    assert_eq!(bare.status, StatusCode::NOT_FOUND);
+    assert_eq!(wrapped.status, bare.status);
+    assert_eq!(wrapped.headers, bare.headers);
+    assert_eq!(wrapped.body, bare.body);
+}
+
+// Only the exact routes are the layer's: look-alikes are the app's.
+#[tokio::test]
+async fn paths_that_only_look_like_sso_routes_reach_the_app() {
+    let users = Users::default();
+    let app = default_app(&users);
+    for uri in [
+        "/sso/kustomer/extra",
+        "/sso/kustomerx",
+        "/SSO/kustomer",
+        "/sso/Kustomer",
+        "/sso/kustomer/",
+        "/sso/kustomer%2F",
+        "/sso/%6Bustomer",
+        "/sso//kustomer",
+        "//sso/kustomer",
+        "/sso/aha/",
+        "/sso/aha/logout/x",
+        "/sso/ahax?state=1",
+        "/sso",
+        "/prefix/sso/kustomer?kustomerRedirectUri=https://evil.com",
+    ] {
+        let reply = send(&app, get_as(uri, ALICE_SID)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+        assert_eq!(reply.headers["x-app"], "reached", "{uri}");
+        assert_eq!(reply.text(), format!("app saw {uri}"));
+    }
+    assert_eq!(users.calls(), 0, "nobody looked up for the app's own pages");
+}
+
+#[tokio::test]
+async fn sso_routes_never_reach_the_app() {
+    let users = Users::default();
+    let app = default_app(&users);
+    for uri in [
+        "/sso/kustomer",
+        "/sso/kustomer?kustomerRedirectUri=https://evil.com",
+        "/sso/aha?state=1",
+        "/sso/aha/logout",
+    ] {
+        let reply = send(&app, get_as(uri, ALICE_SID)).await;
+        assert!(!reply.headers.contains_key("x-app"), "{uri}");
+        assert!(!reply.text().contains("app saw"), "{uri}");
+    }
+}
+
+// The usual axum idiom: `Router::layer(sso)`.
+#[tokio::test]
+async fn it_works_as_an_axum_router_layer() {
+    let users = Users::default();
+    let app = Router::new()
+        .route("/", get(|| async { "home" }))
+        .route("/echo", post(|body: String| async move { body }))
+        .layer(builder(&users).build().unwrap());
+    let reply = send(&app, get_req("/")).await;
+    assert_eq!(reply.text(), "home");
+    let request = Request::post("/echo").body(Body::from("hello")).unwrap();
+    assert_eq!(send(&app, request).await.text(), "hello");
+    let reply = send(&app, get_as("/sso/aha", ALICE_SID)).await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    assert!(reply.location().starts_with(AHA_CALLBACK));
+    let reply = send(&app, get_req("/nope")).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+/// A service whose readiness the test controls.
+#[derive(Clone)]
+struct Gate {
+    open: Arc<AtomicBool>,
+    broken: bool,
+}
+
+impl Service<Request<Body>> for Gate {
+    type Response = Response<Body>;
+    type Error = &'static str;
+    type Future = std::future::Ready<Result<Response<Body>, &'static str>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        if self.broken {
+            Poll::Ready(Err("inner service broke"))
+        } else if self.open.load(Ordering::SeqCst) {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        std::future::ready(if request.uri().path() == "/fail" {
+            Err("inner call failed")
+        } else {
+            Ok(Response::new(Body::from("gate")))
+        })
+    }
+}
+
+#[test]
+fn poll_ready_is_the_inner_services() {
+    let open = Arc::new(AtomicBool::new(false));
+    let mut sso = layer().layer(Gate {
+        open: Arc::clone(&open),
+        broken: false,
+    });
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(
+        sso.poll_ready(&mut cx).is_pending(),
+        "inner not ready: layer not ready"
+    );
+    open.store(true, Ordering::SeqCst);
+    assert_eq!(sso.poll_ready(&mut cx), Poll::Ready(Ok(())));
+
+    let mut broken = layer().layer(Gate { open, broken: true });
+    assert_eq!(
+        broken.poll_ready(&mut cx),
+        Poll::Ready(Err("inner service broke"))
+    );
+}
+
+#[tokio::test]
+async fn the_apps_errors_are_the_layers_errors() {
+    let sso = layer().layer(Gate {
+        open: Arc::new(AtomicBool::new(true)),
+        broken: false,
+    });
+    let result = sso.clone().oneshot(get_req("/fail")).await;
+    assert_eq!(result.err(), Some("inner call failed"));
+    // The layer's own routes answer with a response even around a failing app.
+    let response = sso.oneshot(get_req("/sso/aha")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+}
+
+// ---- a real server: plain hyper service, served with hyper-util, real client ----
+
+type InnerBody = BoxBody<Bytes, Infallible>;
+
+/// Deterministic bytes: `chunks` chunks of `size` bytes, streamed one frame at a time with
+/// no length announced, so HTTP/1.1 sends them chunked.
+struct Pattern {
+    next: usize,
+    chunks: usize,
+    size: usize,
+}
+
+impl Pattern {
+    fn chunk(index: usize, size: usize) -> Bytes {
+        (0..size)
+            .map(|j| u8::try_from((index * 31 + j * 7) % 251).unwrap())
+            .collect::<Vec<_>>()
+            .into()
+    }
+
+    fn digest(chunks: usize, size: usize) -> String {
+        let mut hasher = Sha256::new();
+        for index in 0..chunks {
+            hasher.update(Self::chunk(index, size));
+        }
+        hex(&hasher.finalize())
+    }
+}
+
+impl HttpBody for Pattern {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.next == self.chunks {
+            return Poll::Ready(None);
+        }
+        let chunk = Self::chunk(self.next, self.size);
+        self.next += 1;
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// The plain hyper app: `/upload` hashes the streamed body, `/download?chunks=N` streams
+/// N chunks of 64 KiB, anything else echoes method, URI and headers.
+async fn plain_app(request: Request<Incoming>) -> Result<Response<InnerBody>, Infallible> {
+    let (parts, mut body) = request.into_parts();
+    let response = match parts.uri.path() {
+        "/upload" => {
+            let mut hasher = Sha256::new();
+            let (mut length, mut frames) = (0usize, 0usize);
+            while let Some(frame) = body.frame().await {
+                if let Ok(data) = frame.unwrap().into_data() {
+                    length += data.len();
+                    frames += 1;
+                    hasher.update(&data);
+                }
+            }
+            let answer = json!({
+                "length": length,
+                "frames": frames,
+                "sha256": hex(&hasher.finalize()),
+                "transfer_encoding": parts.headers.get(TRANSFER_ENCODING).map(|v| v.to_str().unwrap()),
+            });
+            Response::new(Full::new(Bytes::from(answer.to_string())).boxed())
+        }
+        "/download" => {
+            let chunks = parts
+                .uri
+                .query()
+                .and_then(|q| q.strip_prefix("chunks="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let mut response = Response::new(
+                Pattern {
+                    next: 0,
+                    chunks,
+                    size: 64 * 1024,
+                }
+                .boxed(),
+            );
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            response
+        }
+        _ => {
+            let headers: Vec<_> = parts
+                .headers
+                .iter()
+                .map(|(n, v)| json!([n.as_str(), v.to_str().unwrap()]))
+                .collect();
+            let answer = json!({"method": parts.method.as_str(), "uri": parts.uri.to_string(), "headers": headers});
+            let mut response = Response::new(Full::new(Bytes::from(answer.to_string())).boxed());
+            *response.status_mut() = StatusCode::ACCEPTED;
+            response
+                .headers_mut()
+                .insert("x-plain", HeaderValue::from_static("yes"));
+            response
+                .headers_mut()
+                .append(SET_COOKIE, HeaderValue::from_static("a=1"));
+            response
+                .headers_mut()
+                .append(SET_COOKIE, HeaderValue::from_static("b=2"));
+            response
+        }
+    };
+    Ok(response)
+}
+
+/// Serves the layered plain app on 127.0.0.1:0 until the test ends.
+async fn serve() -> SocketAddr {
+    let service = layer().layer(tower::service_fn(plain_app));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+async fn fetch<B>(addr: SocketAddr, request: Request<B>) -> Response<Incoming>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender.send_request(request).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_real_connection_requests_and_responses_are_unchanged() {
+    let addr = serve().await;
+    let request = Request::get("/reports?year=2024&q=caf%C3%A9")
+        .header(HOST, addr.to_string())
+        .header("x-trace", "t-9")
+        .header("accept", "a/b")
+        .header("accept", "c/d")
+        .header(COOKIE, "sid=whatever")
+        .body(http_body_util::Empty::<Bytes>::new())
+        .unwrap();
+    let sent: Vec<_> = request
+        .headers()
+        .iter()
+        .map(|(n, v)| json!([n.as_str(), v.to_str().unwrap()]))
+        .collect();
+    let response = fetch(addr, request).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.headers()["x-plain"], "yes");
+    let cookies: Vec<_> = response.headers().get_all(SET_COOKIE).iter().collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let seen: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(seen["method"], "GET");
+    assert_eq!(seen["uri"], "/reports?year=2024&q=caf%C3%A9");
+    assert_eq!(seen["headers"], Value::Array(sent));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_request_body_of_several_megabytes_arrives_intact() {
+    let addr = serve().await;
+    let (chunks, size) = (64, 64 * 1024); // 4 MiB
+    let request = Request::post("/upload")
+        .header(HOST, addr.to_string())
+        .body(Pattern {
+            next: 0,
+            chunks,
+            size,
+        })
+        .unwrap();
+    let response = fetch(addr, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let seen: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(seen["length"], chunks * size);
+    assert_eq!(seen["sha256"], Pattern::digest(chunks, size));
+    assert_eq!(seen["transfer_encoding"], "chunked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_chunked_response_of_several_megabytes_arrives_intact() {
+    let addr = serve().await;
+    let chunks = 96; // 6 MiB
+    let request = Request::get(format!("/download?chunks={chunks}"))
+        .header(HOST, addr.to_string())
+        .body(http_body_util::Empty::<Bytes>::new())
+        .unwrap();
+    let response = fetch(addr, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[TRANSFER_ENCODING], "chunked");
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/octet-stream");
+    let mut body = response.into_body();
+    let (mut hasher, mut length, mut frames) = (Sha256::new(), 0usize, 0usize);
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            length += data.len();
+            frames += 1;
+            hasher.update(&data);
+        }
+    }
+    assert_eq!(length, chunks * 64 * 1024);
+    assert!(frames > 1, "streamed, not buffered into one frame");
+    assert_eq!(hex(&hasher.finalize()), Pattern::digest(chunks, 64 * 1024));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_real_connection_the_sso_routes_are_answered_by_the_layer() {
+    let addr = serve().await;
+    let request = Request::get(
+        "/sso/kustomer?trackingToken=t&kustomerRedirectUri=https://acme.kustomer.help/login",
+    )
+    .header(HOST, addr.to_string())
+    .header(COOKIE, format!("sid={ALICE_SID}"))
+    .body(http_body_util::Empty::<Bytes>::new())
+    .unwrap();
+    let response = fetch(addr, request).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(response.headers().get("x-plain").is_none());
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    let token = token_in(&location, "externalToken");
+    assert_eq!(
+        verify(&token, KUSTOMER_SECRET).unwrap()["email"],
+        "alice@example.com"
+    );
+    // A POST body sent to an SSO route is not read by the app.
+    let request = Request::post("/sso/aha")
+        .header(HOST, addr.to_string())
+        .body(Full::new(Bytes::from_static(b"ignored")))
+        .unwrap();
+    assert_eq!(
+        fetch(addr, request).await.status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+}
