@@ -641,3 +641,27 @@ async fn a_signed_session_cookie_is_verified_and_read() {
         "carol@example.com"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_are_refused_with_431() {
+    let upstream = Upstream::start().await;
+    let me = format!("{}/api/me", upstream.url());
+    let sidecar = Sidecar::start(&config(
+        &upstream.url(),
+        &me,
+        "",
+        "max_header_bytes = 16384",
+    ));
+    let request = Request::get(sidecar.url("/echo"))
+        .header("x-big", "a".repeat(20 * 1024))
+        .body(empty())
+        .unwrap();
+    let (status, _, _) = send(request).await;
+    assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let request = Request::get(sidecar.url("/echo"))
+        .header("x-big", "a".repeat(8 * 1024))
+        .body(empty())
+        .unwrap();
+    let (status, _, _) = send(request).await;
+    assert_eq!(status, StatusCode::OK);
+}
