@@ -315,27 +315,28 @@ async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnU
 
 /// The protocol the browser asks to switch to (`Connection: upgrade` + `Upgrade: x`).
 fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
-    let asks = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
-    if asks {
+    if connection_options(headers).any(|token| token.eq_ignore_ascii_case("upgrade")) {
         headers.get(header::UPGRADE).cloned()
     } else {
         None
     }
 }
 
-/// Removes the hop-by-hop headers and those the `Connection` header names.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
+/// The options the `Connection` headers list (RFC 9110 §7.6.1), trimmed.
+fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+}
+
+/// Removes the hop-by-hop headers and those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = connection_options(headers)
+        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
         .collect();
     for name in named {
         // `Connection: close, host` must not remove the end-to-end Host header.
