@@ -1,2 +1,133 @@
 //! The `portal-sso` command: `serve`, `check-config`, `demo`.
-fn main() {}
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use portal_sso::sidecar::{self, SidecarConfig};
+
+/// Single sign-on into hosted knowledge-base portals (Kustomer, Aha!) for an app that
+/// already has its own login.
+#[derive(Debug, Parser)]
+#[command(name = "portal-sso", version, about)]
+struct Cli {
+    /// How log lines are written (filter with `RUST_LOG`, default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the reverse proxy until SIGTERM or SIGINT, then drains.
+    Serve(ConfigArgs),
+    /// Checks the config file and prints a summary, secrets redacted.
+    CheckConfig(ConfigArgs),
+    /// Runs the whole flow on one machine, nothing to configure.
+    Demo {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// The config file (TOML).
+    #[arg(long, env = "PORTAL_SSO_CONFIG")]
+    config: PathBuf,
+}
+
+/// The exit code for a config file that cannot be used.
+const CONFIG_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => {
+            let config = match load(&args) {
+                Ok(config) => config,
+                Err(code) => return code,
+            };
+            run(sidecar::serve(config, shutdown_signal()))
+        }
+        Command::CheckConfig(args) => match load(&args) {
+            Ok(config) => {
+                print!("{}", config.summary());
+                println!("config OK");
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Demo { listen } => run(sidecar::demo::run(listen, shutdown_signal())),
+    }
+}
+
+fn load(args: &ConfigArgs) -> Result<SidecarConfig, ExitCode> {
+    SidecarConfig::load(&args.config).map_err(|err| {
+        eprintln!("portal-sso: config error: {err}");
+        ExitCode::from(CONFIG_ERROR)
+    })
+}
+
+fn run(task: impl Future<Output = std::io::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("portal-sso: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(task) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("portal-sso: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

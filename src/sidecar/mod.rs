@@ -1,1 +1,24 @@
-//! The sidecar: config file, reverse proxy, admin endpoints, demo.
+//! The sidecar: a reverse proxy in front of an app written in any language, answering
+//! the SSO routes itself by reading the app's session.
+//!
+//! - [`config`]: the TOML file, checked once, secrets from the environment or files;
+//! - [`proxy`]: forwards everything that is not an SSO route to the app;
+//! - [`server`]: connections, timeouts, limits and graceful shutdown;
+//! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
+//! - [`introspect`]: the identity source that asks the app "who am I";
+//! - [`demo`]: the whole flow on one machine.
+//!
+//! The `portal-sso` command is a thin layer over these modules.
+
+pub mod admin;
+pub mod config;
+pub mod demo;
+pub mod introspect;
+pub mod metrics;
+pub mod proxy;
+pub mod recent;
+pub mod server;
+
+pub use config::{ConfigFileError, SidecarConfig};
+pub use introspect::Introspect;
+pub use server::serve;

@@ -1,0 +1,523 @@
+//! [`Proxy`]: forwards a request to the app and streams the answer back.
+//!
+//! Bodies stream both ways frame by frame, whatever their size. Hop-by-hop headers
+//! (RFC 9110 §7.6.1) are removed in both directions; `X-Forwarded-For`, `-Proto` and
+//! `-Host` are set; `Host` is kept as the browser sent it. An HTTP/1.1 `Upgrade`
+//! (WebSocket) is passed through, after which bytes are copied both ways.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tower_service::Service;
+
+use super::config::UpstreamSettings;
+use super::metrics::Metrics;
+use crate::SsoBody;
+use crate::response::page;
+
+/// Where a request came from, put in its extensions by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The peer's address.
+    pub peer: SocketAddr,
+}
+
+/// Headers that concern one connection only, never forwarded (RFC 9110 §7.6.1), plus
+/// the proxy authentication pair, which is for this hop (RFC 9110 §11.7).
+static HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("keep-alive"),
+    header::TE,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+];
+
+/// Header names reserved for what the sidecar itself tells the app. Browsers may not set
+/// them, in any spelling (`X-Portal-Sso-User`, `x_portal_sso_user`).
+const RESERVED_PREFIX: &str = "x-portal-sso-";
+
+/// The body the proxy answers with: the app's, or a page of its own.
+pub type ProxyBody = SsoBody<Incoming>;
+
+/// Forwards requests to the app.
+#[derive(Clone)]
+pub struct Proxy {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client<HttpConnector, Incoming>,
+    scheme: Scheme,
+    authority: Authority,
+    settings: UpstreamSettings,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("upstream", &self.inner.authority)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Proxy {
+    /// A proxy to the app described by `settings`, pooling keep-alive connections.
+    ///
+    /// # Panics
+    /// When `settings.uri` has no authority; [`SidecarConfig`](super::SidecarConfig)
+    /// never gives such a URI.
+    pub fn new(settings: UpstreamSettings, metrics: Arc<Metrics>) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(settings.connect_timeout));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .build(connector);
+        let authority = settings
+            .uri
+            .authority()
+            .cloned()
+            .expect("the upstream URI was checked to have an authority");
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                scheme: Scheme::HTTP,
+                authority,
+                settings,
+                metrics,
+            }),
+        }
+    }
+}
+
+impl Service<Request<Incoming>> for Proxy {
+    type Response = Response<ProxyBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The pool opens connections on demand; there is nothing to wait for.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            let started = Instant::now();
+            let answer = forward(&inner, request).await;
+            inner.metrics.upstream_latency(started.elapsed());
+            Ok(answer.unwrap_or_else(|error| {
+                inner.metrics.upstream_error(error.kind());
+                tracing::warn!(
+                    target: "portal_sso::proxy",
+                    error = error.kind(),
+                    upstream = %inner.authority,
+                    "upstream request failed"
+                );
+                error.response()
+            }))
+        })
+    }
+}
+
+/// Why the app did not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProxyError {
+    /// The connection was refused or could not be opened.
+    Connect,
+    /// Opening the connection took longer than the connect timeout.
+    ConnectTimeout,
+    /// The app did not send its response head in time.
+    ResponseTimeout,
+    /// The connection broke or the app answered something that is not HTTP.
+    Upstream,
+    /// The app switched protocols when the browser had not asked to, or the reverse.
+    BadUpgrade,
+    /// The request could not be turned into one for the app.
+    BadRequest,
+}
+
+impl ProxyError {
+    const fn kind(self) -> &'static str {
+        match self {
+            ProxyError::Connect => "connect",
+            ProxyError::ConnectTimeout => "connect_timeout",
+            ProxyError::ResponseTimeout => "timeout",
+            ProxyError::Upstream => "upstream",
+            ProxyError::BadUpgrade => "bad_upgrade",
+            ProxyError::BadRequest => "bad_request",
+        }
+    }
+
+    fn response(self) -> Response<ProxyBody> {
+        let (status, title, message) = match self {
+            ProxyError::Connect => (
+                StatusCode::BAD_GATEWAY,
+                "The application is unavailable",
+                "The application behind this address is not accepting connections. Try again in a moment.",
+            ),
+            ProxyError::ConnectTimeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "The application is unavailable",
+                "The application behind this address did not accept the connection in time.",
+            ),
+            ProxyError::ResponseTimeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "The application took too long",
+                "The application did not answer in time.",
+            ),
+            ProxyError::Upstream | ProxyError::BadUpgrade => (
+                StatusCode::BAD_GATEWAY,
+                "The application failed",
+                "The application closed the connection or answered something that is not HTTP.",
+            ),
+            ProxyError::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "The request could not be forwarded.",
+            ),
+        };
+        page(status, title, message).map(SsoBody::full)
+    }
+
+    fn from_client(error: &hyper_util::client::legacy::Error) -> Self {
+        if error.is_connect() {
+            if is_timeout(error) {
+                ProxyError::ConnectTimeout
+            } else {
+                ProxyError::Connect
+            }
+        } else {
+            ProxyError::Upstream
+        }
+    }
+}
+
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(err) = source {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+async fn forward(
+    inner: &Inner,
+    mut request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let peer = request.extensions().get::<ConnInfo>().map(|info| info.peer);
+    let upgrade = requested_upgrade(request.headers());
+    let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
+
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let uri = Uri::builder()
+        .scheme(inner.scheme.clone())
+        .authority(inner.authority.clone())
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|_| ProxyError::BadRequest)?;
+
+    let original_host = request.headers().get(header::HOST).cloned().or_else(|| {
+        // HTTP/2 and absolute-form requests carry the host in the URI.
+        request
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    let headers = request.headers_mut();
+    strip_hop_by_hop(headers);
+    strip_reserved(headers);
+    // Our server has already answered `Expect: 100-continue`.
+    headers.remove(header::EXPECT);
+    set_forwarded(headers, peer, original_host, &inner.settings);
+    if let Some(protocol) = &upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, protocol.clone());
+    }
+
+    let mut response = tokio::time::timeout(
+        inner.settings.response_timeout,
+        inner.client.request(request),
+    )
+    .await
+    .map_err(|_| ProxyError::ResponseTimeout)?
+    .map_err(|err| ProxyError::from_client(&err))?;
+
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        let (Some(client_upgrade), Some(protocol)) = (client_upgrade, upgrade) else {
+            return Err(ProxyError::BadUpgrade);
+        };
+        let upstream_upgrade = hyper::upgrade::on(&mut response);
+        tokio::spawn(tunnel(client_upgrade, upstream_upgrade));
+        let (mut parts, _) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        let answered = parts.headers.get(header::UPGRADE).cloned();
+        parts
+            .headers
+            .insert(header::UPGRADE, answered.unwrap_or(protocol));
+        return Ok(Response::from_parts(
+            parts,
+            SsoBody::full(bytes::Bytes::new()),
+        ));
+    }
+
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, SsoBody::inner(body)))
+}
+
+/// Copies bytes both ways once both sides have switched protocols.
+async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    let (client, upstream) = match tokio::try_join!(client, upstream) {
+        Ok(both) => both,
+        Err(err) => {
+            tracing::debug!(target: "portal_sso::proxy", %err, "upgrade failed");
+            return;
+        }
+    };
+    let mut client = TokioIo::new(client);
+    let mut upstream = TokioIo::new(upstream);
+    if let Err(err) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+        tracing::debug!(target: "portal_sso::proxy", %err, "upgraded connection ended");
+    }
+}
+
+/// The protocol the browser asks to switch to (`Connection: upgrade` + `Upgrade: x`).
+fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
+    if connection_options(headers).any(|token| token.eq_ignore_ascii_case("upgrade")) {
+        headers.get(header::UPGRADE).cloned()
+    } else {
+        None
+    }
+}
+
+/// The options the `Connection` headers list (RFC 9110 §7.6.1), trimmed.
+fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+}
+
+/// Removes the hop-by-hop headers and those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = connection_options(headers)
+        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
+        .collect();
+    for name in named {
+        // `Connection: close, host` must not remove the end-to-end Host header.
+        if name != header::HOST {
+            headers.remove(&name);
+        }
+    }
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// Removes headers only the sidecar may set, and `_` spellings of the forwarding headers
+/// that some frameworks read as the `-` ones.
+fn strip_reserved(headers: &mut HeaderMap) {
+    let reserved: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let name = name.as_str();
+            let normalised = name.replace('_', "-");
+            normalised.starts_with(RESERVED_PREFIX)
+                || (name.contains('_')
+                    && matches!(
+                        normalised.as_str(),
+                        "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host" | "x-real-ip"
+                    ))
+        })
+        .cloned()
+        .collect();
+    for name in reserved {
+        headers.remove(name);
+    }
+}
+
+/// Sets `X-Forwarded-For`, `-Proto` and `-Host`. A trusted peer's values are kept (and
+/// the chain extended); anyone else's are replaced, so the app can believe them.
+fn set_forwarded(
+    headers: &mut HeaderMap,
+    peer: Option<SocketAddr>,
+    host: Option<HeaderValue>,
+    settings: &UpstreamSettings,
+) {
+    const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+    const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+    const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+    let peer_ip = peer.map(|p| canonical(p.ip()));
+    let trusted =
+        peer_ip.is_some_and(|ip| settings.trusted_proxies.iter().any(|net| net.contains(&ip)));
+
+    let prior: Vec<&str> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    let chain = match (trusted, prior.is_empty(), peer_ip) {
+        (true, false, Some(ip)) => Some(format!("{}, {ip}", prior.join(", "))),
+        (_, _, Some(ip)) => Some(ip.to_string()),
+        (_, _, None) => None,
+    };
+    headers.remove(&X_FORWARDED_FOR);
+    if let Some(value) = chain.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        headers.insert(&X_FORWARDED_FOR, value);
+    }
+
+    if !trusted {
+        headers.remove(header::FORWARDED);
+        headers.remove(&X_REAL_IP);
+    }
+    if !(trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    }
+    if !(trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+        match host {
+            Some(host) => {
+                headers.insert(&X_FORWARDED_HOST, host);
+            }
+            None => {
+                headers.remove(&X_FORWARDED_HOST);
+            }
+        }
+    }
+}
+
+/// `::ffff:10.0.0.1` is `10.0.0.1`.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn settings(trusted: &[&str]) -> UpstreamSettings {
+        UpstreamSettings {
+            uri: Uri::from_static("http://127.0.0.1:3000"),
+            connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(1),
+            trusted_proxies: trusted.iter().map(|n| n.parse().unwrap()).collect(),
+        }
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_are_removed() {
+        let mut h = headers(&[
+            ("connection", "keep-alive, x-secret-hop, host"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret-hop", "1"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("proxy-authorization", "Basic x"),
+            ("host", "app.example"),
+            ("x-end-to-end", "kept"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        let left: Vec<_> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left, ["host", "x-end-to-end"]);
+    }
+
+    #[test]
+    fn reserved_headers_are_removed_in_every_spelling() {
+        let mut h = headers(&[
+            ("x-portal-sso-user", "mallory"),
+            ("x_portal_sso_user", "mallory"),
+            ("X-Portal_Sso-Email", "mallory"),
+            ("x_forwarded_for", "6.6.6.6"),
+            ("x-portal-ssoish", "kept"),
+        ]);
+        strip_reserved(&mut h);
+        let left: Vec<_> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left, ["x-portal-ssoish"]);
+    }
+
+    #[test]
+    fn forwarded_for_is_replaced_for_untrusted_peers_and_extended_for_trusted() {
+        let peer: SocketAddr = "10.1.2.3:5555".parse().unwrap();
+        let mut h = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        set_forwarded(
+            &mut h,
+            Some(peer),
+            Some(HeaderValue::from_static("app")),
+            &settings(&[]),
+        );
+        assert_eq!(h["x-forwarded-for"], "10.1.2.3");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-host"], "app");
+
+        let mut h = headers(&[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        set_forwarded(
+            &mut h,
+            Some(peer),
+            Some(HeaderValue::from_static("app")),
+            &settings(&["10.0.0.0/8"]),
+        );
+        assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.1.2.3");
+        assert_eq!(h["x-forwarded-proto"], "https");
+    }
+}

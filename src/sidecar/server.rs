@@ -1,0 +1,219 @@
+//! The sidecar's HTTP server: accepts browsers' connections, answers SSO routes through
+//! the layer and forwards the rest, and drains gracefully on shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::admin;
+use super::config::{ServerSettings, SidecarConfig};
+use super::metrics::{Metrics, RouteClass};
+use super::proxy::{ConnInfo, Proxy};
+use super::recent::Recent;
+use crate::EventObserver;
+
+/// What the admin listener reports, shared with the server.
+#[derive(Debug, Default)]
+pub struct State {
+    draining: AtomicBool,
+}
+
+impl State {
+    /// Whether the server has begun to shut down (`/readyz` answers 503).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+}
+
+/// Runs the sidecar until `shutdown` completes, then stops accepting connections and lets
+/// in-flight requests finish within the configured grace period.
+///
+/// Returns an error only when a listener cannot be bound.
+pub async fn serve<F>(config: SidecarConfig, shutdown: F) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
+    let metrics = Arc::new(Metrics::new());
+    let recent = Arc::new(Recent::default());
+    let state = Arc::new(State::default());
+    let observers: Vec<Arc<dyn EventObserver>> = vec![metrics.clone(), recent.clone()];
+    let layer = config
+        .layer(observers, Some(Arc::clone(&metrics)))
+        .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err.to_string()))?;
+    let sso_routes: Arc<[Box<str>]> = layer.routes().map(Into::into).collect();
+    let service = layer.layer(Proxy::new(config.upstream.clone(), Arc::clone(&metrics)));
+
+    let listener = TcpListener::bind(config.listen).await?;
+    let admin_listener = match config.admin_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    let listen = listener.local_addr()?;
+    let admin_addr = admin_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    tracing::info!(
+        target: "portal_sso::server",
+        listen = %listen,
+        admin_listen = %admin_addr.map_or_else(|| "none".to_owned(), |a| a.to_string()),
+        upstream = %config.upstream.uri,
+        routes = %sso_routes.join(","),
+        "portal-sso started listen={listen} admin_listen={}",
+        admin_addr.map_or_else(|| "none".to_owned(), |a| a.to_string()),
+    );
+
+    let admin_task = admin_listener.map(|listener| {
+        tokio::spawn(admin::serve(
+            listener,
+            Arc::clone(&state),
+            Arc::clone(&metrics),
+            Arc::clone(&recent),
+        ))
+    });
+
+    let settings = config.server.clone();
+    let connections = Arc::new(Semaphore::new(settings.max_connections));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .max_header_size(settings.max_header_bytes)
+        .keep_alive(true);
+    let builder = Arc::new(builder);
+
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            permit = Arc::clone(&connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, say: wait a moment rather than spin.
+                    tracing::warn!(target: "portal_sso::server", %err, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let connection = Connection {
+            service: service.clone(),
+            routes: Arc::clone(&sso_routes),
+            metrics: Arc::clone(&metrics),
+            builder: Arc::clone(&builder),
+            stop: stop_rx.clone(),
+        };
+        tokio::spawn(async move {
+            connection.run(stream, peer).await;
+            drop(permit);
+        });
+    }
+
+    state.draining.store(true, Ordering::Release);
+    drop(listener);
+    let in_flight = settings.max_connections - connections.available_permits();
+    tracing::info!(
+        target: "portal_sso::server",
+        connections = in_flight,
+        grace_secs = settings.shutdown_grace.as_secs(),
+        "shutting down: draining connections"
+    );
+    let _ = stop_tx.send(true);
+    drain(&connections, &settings).await;
+    if let Some(task) = admin_task {
+        task.abort();
+    }
+    tracing::info!(target: "portal_sso::server", "stopped");
+    Ok(())
+}
+
+/// Waits until every connection has closed or the grace period is over.
+async fn drain(connections: &Semaphore, settings: &ServerSettings) {
+    let all = u32::try_from(settings.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(settings.shutdown_grace, connections.acquire_many(all))
+        .await
+        .is_err()
+    {
+        let left = settings.max_connections - connections.available_permits();
+        tracing::warn!(
+            target: "portal_sso::server",
+            connections = left,
+            "grace period over: closing the remaining connections"
+        );
+    }
+}
+
+type App = crate::Sso<Proxy>;
+
+struct Connection {
+    service: App,
+    routes: Arc<[Box<str>]>,
+    metrics: Arc<Metrics>,
+    builder: Arc<http1::Builder>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn run(mut self, stream: TcpStream, peer: SocketAddr) {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(target: "portal_sso::server", %err, "TCP_NODELAY not set");
+        }
+        let service = self.service;
+        let routes = self.routes;
+        let metrics = self.metrics;
+        let handler = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnInfo { peer });
+            let class = if routes.iter().any(|r| **r == *request.uri().path()) {
+                RouteClass::Sso
+            } else {
+                RouteClass::Proxy
+            };
+            // `Proxy` is always ready, so `Sso` is too: no `poll_ready` needed.
+            let future = service.clone().call(request);
+            let metrics = Arc::clone(&metrics);
+            async move {
+                let response: Response<_> = future.await?;
+                metrics.request(class, response.status());
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let connection = self
+            .builder
+            .serve_connection(TokioIo::new(stream), handler)
+            .with_upgrades();
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            _ = self.stop.changed() => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(err) = result {
+            tracing::debug!(target: "portal_sso::server", %err, %peer, "connection ended");
+        }
+    }
+}
