@@ -1,1 +1,3 @@
 //! The sidecar: config file, reverse proxy, admin endpoints, demo.
+
+pub mod demo;
