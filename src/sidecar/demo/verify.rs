@@ -31,6 +31,12 @@ pub(crate) fn verify(
     required: &[(&str, Kind)],
     now: u64,
 ) -> Result<Verified, String> {
+    if let Some(alg) = header_alg(token).filter(|alg| alg != "HS256") {
+        let alg: String = alg.chars().take(16).collect();
+        return Err(format!(
+            "The token's header says alg `{alg}`: this portal accepts only HS256-signed tokens."
+        ));
+    }
     let mut validation = Validation::new(Algorithm::HS256);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
@@ -80,6 +86,18 @@ pub(crate) fn verify(
     })
 }
 
+/// The `alg` a token's header names, read before anything is trusted, to say why an
+/// unsigned (`none`) or differently signed token is refused.
+fn header_alg(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let json: Value = serde_json::from_slice(&bytes).ok()?;
+    json.get("alg")?.as_str().map(str::to_owned)
+}
+
 fn explain(kind: &ErrorKind) -> String {
     match kind {
         ErrorKind::InvalidSignature => {
@@ -100,5 +118,110 @@ fn explain(kind: &ErrorKind) -> String {
                 .to_owned()
         }
         _ => "The token could not be verified.".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+
+    const SECRET: &str = "a-shared-secret-of-at-least-32-bytes!!";
+    const NOW: u64 = 1_800_000_000;
+    const KUSTOMER: &[(&str, Kind)] = &[("email", Kind::String), ("iat", Kind::Integer)];
+
+    fn sign(claims: &Value, secret: &str) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn check(token: &str) -> Result<Verified, String> {
+        verify(token, &Secret::new(SECRET), KUSTOMER, NOW)
+    }
+
+    #[test]
+    fn accepts_a_fresh_token_signed_with_the_secret() {
+        let token = sign(
+            &json!({"email": "alice@example.com", "iat": NOW - 60}),
+            SECRET,
+        );
+        let verified = check(&token).unwrap();
+        assert_eq!(verified.alg, Algorithm::HS256);
+        assert_eq!(verified.typ.as_deref(), Some("JWT"));
+        assert_eq!(verified.claims["email"], "alice@example.com");
+    }
+
+    #[test]
+    fn refuses_and_says_why() {
+        let fresh = json!({"email": "alice@example.com", "iat": NOW});
+        let cases = [
+            (
+                sign(&fresh, "another-secret-of-at-least-32-bytes!!!"),
+                "signature does not match",
+            ),
+            (sign(&json!({"iat": NOW}), SECRET), "`email` is missing"),
+            (
+                sign(&json!({"email": 7, "iat": NOW}), SECRET),
+                "`email` must be a string",
+            ),
+            (
+                sign(&json!({"email": "a@b.c", "iat": "now"}), SECRET),
+                "`iat` must be an integer",
+            ),
+            (
+                sign(&json!({"email": "a@b.c", "iat": 1.5}), SECRET),
+                "`iat` must be an integer",
+            ),
+            (
+                sign(&json!({"email": "a@b.c", "iat": NOW + 30}), SECRET),
+                "in the future",
+            ),
+            (
+                sign(&json!({"email": "a@b.c", "iat": NOW - 901}), SECRET),
+                "only valid for 15 minutes",
+            ),
+            (
+                sign(&json!({"email": "a@b.c", "iat": -5}), SECRET),
+                "negative",
+            ),
+            ("not-a-jwt".to_owned(), "not a well-formed JWT"),
+        ];
+        for (token, reason) in cases {
+            let err = check(&token)
+                .err()
+                .unwrap_or_else(|| panic!("accepted, expected {reason}"));
+            assert!(err.contains(reason), "{err:?} should say {reason:?}");
+            assert!(
+                !err.contains(&token),
+                "the token never appears in the reason"
+            );
+        }
+        let at_limit = sign(
+            &json!({"email": "a@b.c", "iat": NOW - MAX_AGE_SECS}),
+            SECRET,
+        );
+        assert!(check(&at_limit).is_ok());
+    }
+
+    #[test]
+    fn refuses_unsigned_and_other_algorithms() {
+        use base64::Engine as _;
+        let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        let claims = b64(&json!({"email": "a@b.c", "iat": NOW}).to_string());
+        let unsigned = format!("{}.{claims}.", b64(r#"{"alg":"none","typ":"JWT"}"#));
+        assert!(check(&unsigned).err().unwrap().contains("HS256"));
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &json!({"email": "a@b.c", "iat": NOW}),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        assert!(check(&hs512).err().unwrap().contains("HS256"));
     }
 }
