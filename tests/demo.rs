@@ -1,6 +1,8 @@
 //! `portal-sso demo`, driven over plain HTTP the way a browser would click through it:
 //! redirects followed by hand, cookies kept per host (browsers ignore the port).
 
+#![cfg(feature = "sidecar")]
+
 use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};

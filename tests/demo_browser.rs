@@ -4,6 +4,9 @@
 //! `chromium-driver`). Without them the test says so on stderr and passes, unless
 //! `PORTAL_SSO_REQUIRE_BROWSER=1`, when it fails.
 
+#![cfg(feature = "sidecar")]
+
+use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -97,7 +100,10 @@ fn browser_available() -> bool {
         std::env::var("PORTAL_SSO_REQUIRE_BROWSER").as_deref() != Ok("1"),
         "PORTAL_SSO_REQUIRE_BROWSER=1 but the browser test cannot run: {why}"
     );
-    eprintln!(
+    // Written to the stream itself, not through `eprintln!`, so the test harness does not
+    // capture it: a skip must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
         "SKIPPED demo_browser: {why}. Set PORTAL_SSO_REQUIRE_BROWSER=1 to make this a failure."
     );
     false
