@@ -203,8 +203,35 @@ async fn out_file_gets_mode_0600_and_exactly_the_secret() {
     assert_eq!(mode, 0o600);
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), KB_SECRET);
 
-    std::fs::remove_file(&path).unwrap();
-    std::fs::remove_file(&existing).unwrap();
+    // A symbolic link is refused and its target left alone.
+    let target = dir.join(format!("target-{}", std::process::id()));
+    let link = dir.join(format!("link-{}", std::process::id()));
+    std::fs::write(&target, "keep me").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let run = kustomer_secret(
+        &[
+            "--kb-id",
+            "kb-json-api",
+            "--api-base",
+            &base,
+            "--out",
+            link.to_str().unwrap(),
+        ],
+        Some(API_KEY),
+    )
+    .await;
+    assert_eq!(run.code, Some(10), "{}", run.stderr);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    assert!(!run.stderr.contains(KB_SECRET));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+
+    for file in [path, existing, target, link] {
+        std::fs::remove_file(file).unwrap();
+    }
 }
 
 #[tokio::test]

@@ -83,8 +83,8 @@ pub struct KustomerSecretArgs {
     /// Asks this base URL instead (https; http only for `127.0.0.1`, `[::1]` or `localhost`).
     #[arg(long, value_name = "URL")]
     pub api_base: Option<String>,
-    /// Writes the secret to FILE (created or truncated, mode 0600) instead of standard
-    /// output.
+    /// Writes the secret to FILE (created or truncated, mode 0600; not a symbolic link)
+    /// instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Gives up when the whole exchange takes longer than this many seconds.
@@ -411,8 +411,18 @@ fn deliver(secret: &str, out: Option<&Path>) -> Result<(), Failure> {
 
 /// Writes exactly `secret` (no newline) to `path`. A new file is created with mode 0600; an
 /// existing one gets mode 0600 before it is emptied, so the secret is never readable by
-/// others, not even for an instant.
+/// others, not even for an instant. A symbolic link is refused, so a link planted in a
+/// shared directory cannot turn the write onto another file.
 fn write_secret_file(path: &Path, secret: &str) -> io::Result<()> {
+    let refused = || {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is a symbolic link or was replaced while being opened; give the real path",
+        )
+    };
+    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(refused());
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -429,7 +439,15 @@ fn write_secret_file(path: &Path, secret: &str) -> io::Result<()> {
     }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt as _;
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        // The file opened must still be the one the path names, with no link in between.
+        let opened = file.metadata()?;
+        let named = std::fs::symlink_metadata(path)?;
+        if named.file_type().is_symlink()
+            || (opened.dev(), opened.ino()) != (named.dev(), named.ino())
+        {
+            return Err(refused());
+        }
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     file.set_len(0)?;
