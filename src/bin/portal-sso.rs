@@ -1,11 +1,11 @@
-//! The `portal-sso` command: `serve`, `check-config`, `demo`.
+//! The `portal-sso` command: `serve`, `check-config`, `demo`, `kustomer-secret`, `token`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use portal_sso::sidecar::{self, SidecarConfig};
+use portal_sso::sidecar::{self, SidecarConfig, kustomer_secret, token_cli};
 
 /// Single sign-on into hosted knowledge-base portals (Kustomer, Aha!) for an app that
 /// already has its own login.
@@ -38,6 +38,11 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Fetches a Kustomer knowledge base's signing secret with an API key.
+    KustomerSecret(kustomer_secret::KustomerSecretArgs),
+    /// Signs or inspects portal tokens.
+    #[command(subcommand)]
+    Token(token_cli::TokenCommand),
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +75,14 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Demo { listen } => run(sidecar::demo::run(listen, shutdown_signal())),
+        Command::KustomerSecret(args) => match tokio::runtime::Runtime::new() {
+            Ok(runtime) => runtime.block_on(kustomer_secret::run(args)),
+            Err(err) => {
+                eprintln!("portal-sso: cannot start the runtime: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Token(command) => token_cli::run(command),
     }
 }
 

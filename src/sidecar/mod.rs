@@ -6,7 +6,9 @@
 //! - [`server`]: connections, timeouts, limits and graceful shutdown;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
-//! - [`demo`]: the whole flow on one machine.
+//! - [`demo`]: the whole flow on one machine;
+//! - [`kustomer_secret`], [`token_cli`]: the operator tools behind
+//!   `portal-sso kustomer-secret` and `portal-sso token`.
 //!
 //! The `portal-sso` command is a thin layer over these modules.
 
@@ -14,10 +16,12 @@ pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod introspect;
+pub mod kustomer_secret;
 pub mod metrics;
 pub mod proxy;
 pub mod recent;
 pub mod server;
+pub mod token_cli;
 
 pub use config::{ConfigFileError, SidecarConfig};
 pub use introspect::Introspect;
