@@ -60,6 +60,7 @@ impl Upstream {
         let me_calls = Arc::new(AtomicUsize::new(0));
         let app = Router::new()
             .route("/login", routing::get(login))
+            .route("/logout", routing::get(logout).post(logout))
             .route("/api/me", routing::get(me))
             .route("/echo", any(echo))
             .route("/echo/{*rest}", any(echo))
@@ -99,6 +100,16 @@ async fn login(Query(query): Query<BTreeMap<String, String>>) -> Response {
             .unwrap(),
         _ => (StatusCode::OK, "login page").into_response(),
     }
+}
+
+/// `GET|POST /logout`: the app's own logout: ends the session and goes home.
+async fn logout() -> Response {
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, "/")
+        .header(header::SET_COOKIE, "sid=; Path=/; Max-Age=0; HttpOnly")
+        .body(Body::empty())
+        .unwrap()
 }
 
 async fn me(State(calls): State<Arc<AtomicUsize>>, headers: HeaderMap) -> Response {
