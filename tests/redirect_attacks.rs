@@ -726,3 +726,19 @@ async fn an_ip_origin_is_only_reached_by_its_dotted_form() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(harness.counts(), (1, 1));
 }
+
+#[tokio::test]
+async fn a_target_already_carrying_a_token_is_refused() {
+    let harness = Harness::new([ALLOWED]);
+    for target in [
+        "https://acme.kustomer.help/login?externalToken=planted",
+        "https://acme.kustomer.help/login?a=1&externalToken=planted#x",
+        "https://acme.kustomer.help/login?%65xternalToken=planted",
+        "https://acme.kustomer.help/login?externalToken",
+    ] {
+        harness
+            .refused(target.as_bytes())
+            .await
+            .unwrap_or_else(|problem| panic!("{target:?}: {problem}"));
+    }
+}
