@@ -390,7 +390,8 @@ fn strip_prefix_ignore_case<'a>(input: &'a str, prefix: &str) -> Option<&'a str>
 /// Appends `name=value` to `url`'s query, before any fragment, leaving every existing
 /// byte as it was: `?` when there is no query, `&` after a non-empty one that does not end
 /// in `&` already. `value` must already be query-safe (a JWT is; use percent-encoding for
-/// anything else).
+/// anything else), and `url` a serialised URL ([`Url::as_str`]): a URL parser strips
+/// controls and spaces at the ends of its input, which this function would leave inside.
 ///
 /// ```
 /// use portal_sso::redirect::append_query_param;

@@ -428,3 +428,39 @@ async fn oversized_cookies_are_answered_431_without_reading_them() {
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(harness.identity_calls(), 1);
 }
+
+#[tokio::test]
+async fn return_to_off_the_knowledge_base_is_left_out() {
+    let harness = Harness::new();
+    for bad in [
+        "%2F%2Fevil.com",
+        "%2F%5Cevil.com",
+        "%5C%5Cevil.com",
+        "https%3A%2F%2Fevil.com",
+        "%2F%09%2Fevil.com",
+        "%2F%0A%2Fevil.com",
+        "%2F%20%2Fevil.com",
+        "javascript%3Aalert(1)",
+        "evil.com",
+        "",
+    ] {
+        let (status, headers) = harness
+            .get(&format!("/sso/aha?state=s&return_to={bad}"))
+            .await;
+        assert_eq!(status, StatusCode::FOUND, "{bad}");
+        let pairs = location_pairs(&headers);
+        assert!(
+            !pairs.iter().any(|(k, _)| k == "return_to"),
+            "{bad}: {pairs:?}"
+        );
+        assert!(pairs.contains(&("state".to_owned(), "s".to_owned())));
+    }
+    let long = format!("%2F{}", "a".repeat(2048));
+    let (status, headers) = harness.get(&format!("/sso/aha?return_to={long}")).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(
+        !location_pairs(&headers)
+            .iter()
+            .any(|(k, _)| k == "return_to")
+    );
+}
