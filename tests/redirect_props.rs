@@ -83,6 +83,16 @@ fn accepted_is_sound(url: &Url) -> Result<(), String> {
     if again.origin() != url.origin() || !on_configured_origin(&again) {
         return Err(format!("{text:?} parses again to another origin"));
     }
+    let with_token = append_query_param(text, "externalToken", "e30.e30.c2ln");
+    let with_token =
+        Url::parse(&with_token).map_err(|err| format!("{with_token:?} does not parse: {err}"))?;
+    let tokens = with_token
+        .query_pairs()
+        .filter(|(name, value)| name == "externalToken" && value == "e30.e30.c2ln")
+        .count();
+    if with_token.origin() != url.origin() || tokens != 1 {
+        return Err(format!("{with_token} moved or holds {tokens} tokens"));
+    }
     Ok(())
 }
 
