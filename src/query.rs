@@ -48,6 +48,10 @@ impl QueryError {
 
 /// Picks the parameters called `names` out of `query`, refusing duplicates among them and
 /// bad encoding anywhere.
+///
+/// A name written in another ASCII case (`State`, `%53tate`) is not read, but it does count
+/// as a second one: whichever spelling another reader honours, it would not be the value
+/// checked here.
 pub(crate) fn pick<'q, const N: usize>(
     query: Option<&'q str>,
     names: [&'static str; N],
@@ -59,18 +63,25 @@ pub(crate) fn pick<'q, const N: usize>(
     if query.len() > MAX_QUERY_LEN {
         return Err(QueryError::TooLong);
     }
+    let mut seen = [false; N];
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(raw_key)?;
         let value = decode(raw_value)?;
-        if let Some(slot) = names.iter().position(|name| *name == key) {
-            if found[slot].is_some() {
+        if let Some(slot) = names
+            .iter()
+            .position(|name| name.eq_ignore_ascii_case(&key))
+        {
+            if seen[slot] {
                 return Err(QueryError::Duplicate(names[slot]));
             }
-            found[slot] = Some(Param {
-                raw: raw_value,
-                decoded: value,
-            });
+            seen[slot] = true;
+            if names[slot] == key {
+                found[slot] = Some(Param {
+                    raw: raw_value,
+                    decoded: value,
+                });
+            }
         }
     }
     Ok(found)
@@ -155,6 +166,18 @@ mod tests {
             Err(QueryError::Duplicate("a"))
         );
         assert!(pick(Some("x=1&x=2&a=3"), ["a"]).is_ok());
+    }
+
+    #[test]
+    fn other_spellings_count_as_duplicates_but_are_not_read() {
+        for query in ["state=1&State=2", "STATE=1&state=2", "%53tate=1&state=2"] {
+            assert_eq!(
+                pick(Some(query), ["state"]),
+                Err(QueryError::Duplicate("state")),
+                "{query}"
+            );
+        }
+        assert_eq!(pick(Some("State=1"), ["state"]), Ok([None]));
     }
 
     #[test]

@@ -200,6 +200,12 @@ pub enum RedirectRejection {
     Unparseable,
     /// Has no host.
     NoHost,
+    /// Not written plainly: a `.` or `..` path segment, a port with leading zeros or none
+    /// after its `:`, an empty host label, an IP address in another form than dotted
+    /// decimal (or RFC 5952 for IPv6), or host characters that fold to other ones (`ａ`,
+    /// `。`, soft hyphens). A browser and a parser could disagree on where such a URL
+    /// goes, so it is refused rather than normalised.
+    NotCanonical,
     /// A well-formed URL whose origin is not configured.
     NotAllowed {
         /// The origin that was asked for (scheme, host, port), for the operator.
@@ -218,6 +224,7 @@ impl RedirectRejection {
             RedirectRejection::Userinfo => "userinfo",
             RedirectRejection::Unparseable => "unparseable",
             RedirectRejection::NoHost => "no_host",
+            RedirectRejection::NotCanonical => "not_canonical",
             RedirectRejection::NotAllowed { .. } => "origin_not_allowed",
         }
     }
@@ -239,6 +246,10 @@ impl fmt::Display for RedirectRejection {
             }
             RedirectRejection::Unparseable => f.write_str("The return address is not a valid URL."),
             RedirectRejection::NoHost => f.write_str("The return address has no host."),
+            RedirectRejection::NotCanonical => f.write_str(
+                "The return address is not written plainly (dot segments, an unusual port or \
+                 IP address form, or host characters that stand for other ones).",
+            ),
             RedirectRejection::NotAllowed { origin } => write!(
                 f,
                 "The return address's origin {origin} is not one this sign-in is configured to send tokens to."
@@ -279,12 +290,19 @@ fn parse_absolute(target: &str) -> Result<Url, RedirectRejection> {
     if authority.contains(['@', '%']) {
         return Err(RedirectRejection::Userinfo);
     }
+    let path_end = rest.find(['?', '#']).unwrap_or(rest.len());
+    if has_dot_segment(&rest[authority_end..path_end]) {
+        return Err(RedirectRejection::NotCanonical);
+    }
     let mut url = Url::parse(target).map_err(|_| RedirectRejection::Unparseable)?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
         return Err(RedirectRejection::NotAbsoluteHttp);
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(RedirectRejection::Userinfo);
+    }
+    if !written_plainly(authority, &url) {
+        return Err(RedirectRejection::NotCanonical);
     }
     if let Some(Host::Domain(domain)) = url.host()
         && let Some(trimmed) = domain.strip_suffix('.')
@@ -294,6 +312,63 @@ fn parse_absolute(target: &str) -> Result<Url, RedirectRejection> {
             .map_err(|_| RedirectRejection::Unparseable)?;
     }
     Ok(url)
+}
+
+/// Whether a path (as written, still escaped) has a `.` or `..` segment, escaped or not.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+        segment == "." || segment == ".."
+    })
+}
+
+/// Whether the authority as written is the one the parser read: the host is the parsed
+/// one up to ASCII case and one trailing dot, with no empty label, each non-ASCII
+/// character stays non-ASCII under IDNA (so nothing folds into the ASCII being compared),
+/// IP addresses are in their canonical form, and a port is plain digits without leading
+/// zeros.
+fn written_plainly(authority: &str, url: &Url) -> bool {
+    let (host, port) = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(end) => authority.split_at(end + 1),
+            None => return false,
+        }
+    } else {
+        match authority.find(':') {
+            Some(colon) => authority.split_at(colon),
+            None => (authority, ""),
+        }
+    };
+    if let Some(digits) = port.strip_prefix(':') {
+        if digits.is_empty()
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return false;
+        }
+    } else if !port.is_empty() {
+        return false;
+    }
+    let written = host.to_ascii_lowercase();
+    match url.host() {
+        Some(Host::Ipv4(ip)) => written == ip.to_string(),
+        Some(Host::Ipv6(ip)) => written == format!("[{ip}]"),
+        Some(Host::Domain(domain)) => {
+            let parsed = domain.strip_suffix('.').unwrap_or(domain);
+            if parsed.is_empty() || parsed.starts_with('.') || parsed.split('.').any(str::is_empty)
+            {
+                return false;
+            }
+            if written.is_ascii() {
+                written.strip_suffix('.').unwrap_or(&written) == parsed
+            } else {
+                written.chars().filter(|c| !c.is_ascii()).all(|c| {
+                    url::quirks::domain_to_ascii(c.encode_utf8(&mut [0; 4])).starts_with("xn--")
+                })
+            }
+        }
+        None => false,
+    }
 }
 
 /// The URL's host in the form origins are compared in.
@@ -315,7 +390,8 @@ fn strip_prefix_ignore_case<'a>(input: &'a str, prefix: &str) -> Option<&'a str>
 /// Appends `name=value` to `url`'s query, before any fragment, leaving every existing
 /// byte as it was: `?` when there is no query, `&` after a non-empty one that does not end
 /// in `&` already. `value` must already be query-safe (a JWT is; use percent-encoding for
-/// anything else).
+/// anything else), and `url` a serialised URL ([`Url::as_str`]): a URL parser strips
+/// controls and spaces at the ends of its input, which this function would leave inside.
 ///
 /// ```
 /// use portal_sso::redirect::append_query_param;
@@ -424,6 +500,38 @@ mod tests {
         ] {
             assert!(o.check(input).is_err(), "accepted {input:?}");
         }
+    }
+
+    #[test]
+    fn refuses_what_is_not_written_plainly() {
+        let o = origins();
+        for input in [
+            "https://acme.kustomer.help/../evil.com",
+            "https://acme.kustomer.help/a/%2E%2e/b",
+            "https://acme.kustomer.help/./",
+            "https://acme.kustomer.help../",
+            "https://acme..kustomer.help/",
+            "https://acme.kustomer.help:0443/",
+            "https://acme.kustomer.help:/",
+            "https://\u{ff41}cme.kustomer.help/",
+            "https://acme\u{3002}kustomer.help/",
+            "https://ac\u{ad}me.kustomer.help/",
+            "http://2130706433:8081/",
+            "http://0x7f.0.0.1:8081/",
+            "http://0177.0.0.1:8081/",
+            "http://127.1:8081/",
+        ] {
+            assert_eq!(
+                o.check(input),
+                Err(RedirectRejection::NotCanonical),
+                "{input:?}"
+            );
+        }
+        // Dots elsewhere are plain text.
+        assert!(
+            o.check("https://acme.kustomer.help/a..b/.x?p=../#..")
+                .is_ok()
+        );
     }
 
     #[test]

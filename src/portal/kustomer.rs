@@ -143,7 +143,14 @@ impl Kustomer {
                 } else {
                     &param.decoded
                 };
-                self.origins.check(target).map_err(Refusal::Redirect)
+                let url = self.origins.check(target).map_err(Refusal::Redirect)?;
+                // A second `externalToken` would leave it to the portal which one it reads.
+                if url.query_pairs().any(|(name, _)| name == "externalToken") {
+                    return Err(Refusal::Query(query::QueryError::Duplicate(
+                        "externalToken",
+                    )));
+                }
+                Ok(url)
             }
             None => self
                 .default_redirect
