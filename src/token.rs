@@ -24,24 +24,27 @@ const STACK_CLAIMS: usize = 512;
 
 /// Signs compact HS256 JWTs with one secret.
 ///
-/// The HMAC key schedule (the inner and outer padded key blocks, RFC 2104) runs once here;
-/// each signature clones that keyed state instead of re-keying. The header is a constant,
+/// The HMAC key schedule (the inner and outer padded key blocks, RFC 2104) runs once here,
+/// and the constant `header.` is absorbed into that state too; each signature clones it
+/// and MACs only the claims, instead of re-keying. The header is a constant,
 /// the claims' JSON is written on the stack, so a signature costs the JSON, two base64url
 /// passes, the MAC and one allocation: the token itself. The bytes are those
 /// `jsonwebtoken` produces for the same header and claims (a test below proves it).
 /// `Debug` never shows the key.
 #[derive(Clone)]
 pub(crate) struct Signer {
+    /// Keyed with the secret, `header.` already absorbed.
     keyed: HmacSha256,
 }
 
 impl Signer {
     pub(crate) fn hs256(secret: &Secret) -> Self {
-        Self {
-            // HMAC takes keys of any length (longer ones are hashed first): never fails.
-            keyed: HmacSha256::new_from_slice(secret.expose())
-                .expect("HMAC-SHA256 accepts keys of any length"),
-        }
+        // HMAC takes keys of any length (longer ones are hashed first): never fails.
+        let mut keyed = HmacSha256::new_from_slice(secret.expose())
+            .expect("HMAC-SHA256 accepts keys of any length");
+        keyed.update(HS256_JWT_HEADER.as_bytes());
+        keyed.update(b".");
+        Self { keyed }
     }
 
     /// Returns `header.claims.signature`.
@@ -71,7 +74,7 @@ impl Signer {
             .map_err(|_| SignError)?;
 
         let mut mac = self.keyed.clone();
-        mac.update(&token);
+        mac.update(&token[claims_start..]);
         let tag = mac.finalize().into_bytes();
         token.push(b'.');
         token.resize(claims_end + 1 + SIGNATURE_LEN, 0);
