@@ -82,46 +82,64 @@ where
 {
     type Output = Result<Response<SsoBody<B>>, E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Passthrough { future } => {
                 let response = ready!(future.poll(cx))?;
                 Poll::Ready(Ok(response.map(SsoBody::inner)))
             }
-            StateProj::AppLogout {
-                future,
-                config,
-                path,
-                from_remote_logout,
-            } => {
-                let response = ready!(future.poll(cx))?;
-                if *from_remote_logout {
-                    let (mut parts, body) = response.into_parts();
-                    let mut marker = Response::new(bytes::Bytes::new());
-                    set_cookie(&mut marker, &flow::remote_logout_marker_removal());
-                    for value in marker.headers_mut().drain().map(|(_, v)| v) {
-                        parts.headers.append(http::header::SET_COOKIE, value);
-                    }
-                    return Poll::Ready(Ok(Response::from_parts(parts, SsoBody::inner(body))));
+            sso => poll_sso(sso, cx),
+        }
+    }
+}
+
+/// The SSO routes' states, kept out of line so the passthrough poll above stays a few
+/// instructions with a small stack frame when the compiler inlines it into the caller.
+#[cold]
+#[inline(never)]
+fn poll_sso<F, B, E>(
+    state: StateProj<'_, F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Response<SsoBody<B>>, E>>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    match state {
+        StateProj::Passthrough { .. } => unreachable!("polled inline by ResponseFuture::poll"),
+        StateProj::AppLogout {
+            future,
+            config,
+            path,
+            from_remote_logout,
+        } => {
+            let response = ready!(future.poll(cx))?;
+            if *from_remote_logout {
+                let (mut parts, body) = response.into_parts();
+                let mut marker = Response::new(bytes::Bytes::new());
+                set_cookie(&mut marker, &flow::remote_logout_marker_removal());
+                for value in marker.headers_mut().drain().map(|(_, v)| v) {
+                    parts.headers.append(http::header::SET_COOKIE, value);
                 }
-                Poll::Ready(Ok(match flow::after_app_logout(config, path, response) {
-                    Ok(written) => written.map(SsoBody::full),
-                    Err(untouched) => untouched.map(SsoBody::inner),
-                }))
+                return Poll::Ready(Ok(Response::from_parts(parts, SsoBody::inner(body))));
             }
-            StateProj::Resolving { future, pending } => {
-                let answer = ready!(future.as_mut().poll(cx));
-                let pending = pending
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(flow::complete(pending, answer).map(SsoBody::full)))
-            }
-            StateProj::Ready { response } => {
-                let response = response
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(response.map(SsoBody::full)))
-            }
+            Poll::Ready(Ok(match flow::after_app_logout(config, path, response) {
+                Ok(written) => written.map(SsoBody::full),
+                Err(untouched) => untouched.map(SsoBody::inner),
+            }))
+        }
+        StateProj::Resolving { future, pending } => {
+            let answer = ready!(future.as_mut().poll(cx));
+            let pending = pending
+                .take()
+                .expect("ResponseFuture polled after completion");
+            Poll::Ready(Ok(flow::complete(pending, answer).map(SsoBody::full)))
+        }
+        StateProj::Ready { response } => {
+            let response = response
+                .take()
+                .expect("ResponseFuture polled after completion");
+            Poll::Ready(Ok(response.map(SsoBody::full)))
         }
     }
 }

@@ -63,25 +63,37 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let Some(route) = self.config.route(request.uri().path()) else {
-            return ResponseFuture::passthrough(self.inner.call(request));
-        };
-        if route == Route::AppLogout {
-            let from_remote_logout = flow::came_from_remote_logout(request.headers());
-            let path = request.uri().path().to_owned();
-            let future = self.inner.call(request);
-            return ResponseFuture::app_logout(
-                future,
-                Arc::clone(&self.config),
-                path,
-                from_remote_logout,
-            );
+        match self.config.route(request.uri().path()) {
+            None => ResponseFuture::passthrough(self.inner.call(request)),
+            Some(route) => call_sso(&mut self.inner, &self.config, route, request),
         }
-        let (parts, _body) = request.into_parts();
-        match flow::begin(&self.config, route, &parts) {
-            Begin::Respond(response) => ResponseFuture::ready(response),
-            Begin::Resolve(future, pending) => ResponseFuture::resolving(future, pending),
-        }
+    }
+}
+
+/// A request for one of the layer's routes. Out of line, so that the passthrough branch
+/// above inlines into the caller as a path comparison and the inner call, nothing more.
+#[cold]
+#[inline(never)]
+fn call_sso<S, ReqBody, ResBody>(
+    inner: &mut S,
+    config: &Arc<Config>,
+    route: Route,
+    request: Request<ReqBody>,
+) -> ResponseFuture<S::Future>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    if route == Route::AppLogout {
+        let from_remote_logout = flow::came_from_remote_logout(request.headers());
+        let path = request.uri().path().to_owned();
+        let future = inner.call(request);
+        return ResponseFuture::app_logout(future, Arc::clone(config), path, from_remote_logout);
+    }
+    let (parts, _body) = request.into_parts();
+    match flow::begin(config, route, &parts) {
+        Begin::Respond(response) => ResponseFuture::ready(response),
+        Begin::Resolve(future, pending) => ResponseFuture::resolving(future, pending),
     }
 }

@@ -1,0 +1,118 @@
+//! HS256 signing: the crate's signer for both vendors against the raw floor.
+//!
+//! `cargo bench --bench sign`. The floor is HMAC-SHA256 over the same `header.claims`
+//! bytes plus base64url of the tag, so `kustomer / floor` is what the claims' JSON, the
+//! base64 of the claims and the token string cost on top of the cryptography.
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{Criterion, Throughput};
+use hmac::Mac as _;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use portal_sso::__bench::Signer;
+use portal_sso::{Identity, Secret};
+
+const SECRET: &str = "kustomer-secret-kustomer-secret-0123456789";
+const IAT: u64 = 1_763_700_000;
+const JTI: &str = "0f9d8e7c6b5a49382716059483726150";
+
+fn identity() -> Identity {
+    Identity::new("alice.example@example.com")
+        .expect("valid email")
+        .with_first_name("Alice")
+        .with_last_name("Example")
+}
+
+fn sign(c: &mut Criterion) {
+    let secret = Secret::new(SECRET);
+    let signer = Signer::new(&secret);
+    let identity = identity();
+    let kustomer_token = signer.kustomer(&identity, IAT);
+    let aha_token = signer.aha(&identity, IAT, JTI);
+    let kustomer_input = common::signing_input(&kustomer_token).as_bytes().to_vec();
+    let aha_input = common::signing_input(&aha_token).as_bytes().to_vec();
+    let keyed = common::HmacSha256::new_from_slice(SECRET.as_bytes()).expect("any key length");
+    let jwt_key = EncodingKey::from_secret(SECRET.as_bytes());
+    let jwt_header = Header::new(Algorithm::HS256);
+    let kustomer_claims = serde_json::json!({ "email": identity.email(), "iat": IAT });
+
+    let mut group = c.benchmark_group("sign");
+    group.throughput(Throughput::Elements(1));
+
+    group.bench_function("floor_kustomer", |b| {
+        b.iter(|| common::floor(black_box(SECRET.as_bytes()), black_box(&kustomer_input)));
+    });
+    group.bench_function("floor_prekeyed_kustomer", |b| {
+        b.iter(|| common::floor_prekeyed(black_box(&keyed), black_box(&kustomer_input)));
+    });
+    group.bench_function("kustomer", |b| {
+        b.iter(|| signer.kustomer(black_box(&identity), black_box(IAT)));
+    });
+    group.bench_function("floor_aha", |b| {
+        b.iter(|| common::floor(black_box(SECRET.as_bytes()), black_box(&aha_input)));
+    });
+    group.bench_function("floor_prekeyed_aha", |b| {
+        b.iter(|| common::floor_prekeyed(black_box(&keyed), black_box(&aha_input)));
+    });
+    group.bench_function("aha", |b| {
+        b.iter(|| signer.aha(black_box(&identity), black_box(IAT), black_box(JTI)));
+    });
+    group.bench_function("aha_fresh_jti", |b| {
+        b.iter(|| signer.aha_fresh_jti(black_box(&identity), black_box(IAT)));
+    });
+    // What signing cost through jsonwebtoken (a boxed signer keyed per call).
+    group.bench_function("jsonwebtoken_crypto_sign_kustomer", |b| {
+        b.iter(|| {
+            jsonwebtoken::crypto::sign(black_box(&kustomer_input), &jwt_key, Algorithm::HS256)
+                .expect("HS256 signs")
+        });
+    });
+    group.bench_function("jsonwebtoken_encode_kustomer", |b| {
+        b.iter(|| {
+            jsonwebtoken::encode(&jwt_header, black_box(&kustomer_claims), &jwt_key)
+                .expect("HS256 signs")
+        });
+    });
+    group.finish();
+}
+
+fn main() {
+    let started = SystemTime::now();
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    sign(&mut criterion);
+    criterion.final_summary();
+    common::report(
+        "ratios (this run)",
+        started,
+        &[
+            ("kustomer / floor", "sign/kustomer", "sign/floor_kustomer"),
+            (
+                "kustomer / prekeyed floor",
+                "sign/kustomer",
+                "sign/floor_prekeyed_kustomer",
+            ),
+            ("aha / floor", "sign/aha", "sign/floor_aha"),
+            (
+                "aha / prekeyed floor",
+                "sign/aha",
+                "sign/floor_prekeyed_aha",
+            ),
+            (
+                "aha with fresh jti / floor",
+                "sign/aha_fresh_jti",
+                "sign/floor_aha",
+            ),
+            (
+                "jsonwebtoken::encode / kustomer",
+                "sign/jsonwebtoken_encode_kustomer",
+                "sign/kustomer",
+            ),
+        ],
+    );
+}
