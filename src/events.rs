@@ -123,6 +123,37 @@ where
     }
 }
 
+/// Whether a `tracing` subscriber listens at the level events of `kind` are written at.
+pub(crate) fn traced(kind: EventKind) -> bool {
+    match level(kind) {
+        Level::Info => tracing::enabled!(target: "portal_sso", tracing::Level::INFO),
+        Level::Debug => tracing::enabled!(target: "portal_sso", tracing::Level::DEBUG),
+        Level::Warn => tracing::enabled!(target: "portal_sso", tracing::Level::WARN),
+        Level::Error => tracing::enabled!(target: "portal_sso", tracing::Level::ERROR),
+    }
+}
+
+enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// The level each kind is written at: routine decisions at `info` (`debug` for the
+/// frequent "please log in"), refusals at `warn`, a failing identity source at `error`.
+fn level(kind: EventKind) -> Level {
+    match kind {
+        EventKind::TokenIssued | EventKind::Logout | EventKind::AppLogout => Level::Info,
+        EventKind::LoginRequired => Level::Debug,
+        EventKind::RedirectRejected
+        | EventKind::BadRequest
+        | EventKind::IdentityRejected
+        | EventKind::LoginLoop => Level::Warn,
+        EventKind::IdentityError => Level::Error,
+    }
+}
+
 /// Writes the event to `tracing` at the level its kind deserves.
 pub(crate) fn trace(event: &SsoEvent) {
     let name = event.kind.name();
@@ -143,14 +174,11 @@ pub(crate) fn trace(event: &SsoEvent) {
             )
         };
     }
-    match event.kind {
-        EventKind::TokenIssued | EventKind::Logout | EventKind::AppLogout => emit!(info),
-        EventKind::LoginRequired => emit!(debug),
-        EventKind::RedirectRejected
-        | EventKind::BadRequest
-        | EventKind::IdentityRejected
-        | EventKind::LoginLoop => emit!(warn),
-        EventKind::IdentityError => emit!(error),
+    match level(event.kind) {
+        Level::Info => emit!(info),
+        Level::Debug => emit!(debug),
+        Level::Warn => emit!(warn),
+        Level::Error => emit!(error),
     }
 }
 

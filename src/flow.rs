@@ -12,7 +12,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 use url::Url;
 
-use crate::events::{EventKind, MaskedEmail, SsoEvent};
+use crate::events::{EventKind, MaskedEmail};
 use crate::identity::{BoxResolveFuture, Identity, IdentityError, IdentityErrorKind, find_cookie};
 use crate::layer::{Config, PortalEntry, Route, Vendor};
 use crate::portal::aha::{self, Passed};
@@ -61,9 +61,9 @@ fn begin_login(config: &Arc<Config>, index: usize, parts: &Parts) -> Begin {
     let portal = &config.portals[index];
     let path = parts.uri.path();
     if parts.method != Method::GET && parts.method != Method::HEAD {
-        let mut event = SsoEvent::new(EventKind::BadRequest, &portal.name, path);
-        event.reason = Some("method_not_allowed".to_owned());
-        config.emit(&event);
+        config.record(EventKind::BadRequest, &portal.name, path, |event| {
+            event.reason = Some("method_not_allowed".to_owned());
+        });
         let mut response = page(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method not allowed",
@@ -116,9 +116,14 @@ fn refuse_oversized_cookies(
     if bytes <= config.max_cookie_bytes {
         return None;
     }
-    let mut event = SsoEvent::new(EventKind::BadRequest, &portal.name, parts.uri.path());
-    event.reason = Some("cookie_too_large".to_owned());
-    config.emit(&event);
+    config.record(
+        EventKind::BadRequest,
+        &portal.name,
+        parts.uri.path(),
+        |event| {
+            event.reason = Some("cookie_too_large".to_owned());
+        },
+    );
     Some(page(
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         "Cookies too large",
@@ -132,12 +137,14 @@ fn refuse(config: &Config, portal: &PortalEntry, path: &str, refusal: &Refusal) 
     } else {
         EventKind::BadRequest
     };
-    let mut event = SsoEvent::new(kind, &portal.name, path);
-    event.reason = Some(refusal.reason());
-    if let Refusal::Redirect(crate::redirect::RedirectRejection::NotAllowed { origin }) = refusal {
-        event.target_origin = Some(origin.clone());
-    }
-    config.emit(&event);
+    config.record(kind, &portal.name, path, |event| {
+        event.reason = Some(refusal.reason());
+        if let Refusal::Redirect(crate::redirect::RedirectRejection::NotAllowed { origin }) =
+            refusal
+        {
+            event.target_origin = Some(origin.clone());
+        }
+    });
     page(
         StatusCode::BAD_REQUEST,
         "Sign-in refused",
@@ -176,13 +183,13 @@ fn issue(
     trips: &Trips,
 ) -> Written {
     let iat = now_unix();
-    let (signed, target_origin, mut reason) = match (prepared, &portal.vendor) {
+    let (signed, target, mut reason) = match (prepared, &portal.vendor) {
         (Prepared::Kustomer(target), Vendor::Kustomer(_)) => {
             let signed = portal
                 .signer
                 .sign(&kustomer::Claims::new(identity, iat))
                 .map(|token| kustomer::Kustomer::location(target, &token));
-            (signed, target.origin().ascii_serialization(), None)
+            (signed, target, None)
         }
         (Prepared::Aha(passed), Vendor::Aha(aha)) => {
             let signed = match aha::Claims::new(identity, iat) {
@@ -195,27 +202,27 @@ fn issue(
             let reason = passed
                 .return_to_dropped
                 .then(|| "return_to_dropped".to_owned());
-            (signed, aha.callback_origin(), reason)
+            (signed, aha.callback(), reason)
         }
         _ => unreachable!("a portal's request is prepared by its own vendor"),
     };
     let Ok(location) = signed else {
         reason = Some("signing_failed".to_owned());
-        let mut event = SsoEvent::new(EventKind::IdentityError, &portal.name, path);
-        event.reason = reason;
-        config.emit(&event);
+        config.record(EventKind::IdentityError, &portal.name, path, |event| {
+            event.reason = reason;
+        });
         return page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Sign-in failed",
             "The sign-in token could not be created. The operator can find the cause in the log.",
         );
     };
-    let mut event = SsoEvent::new(EventKind::TokenIssued, &portal.name, path);
-    event.email = Some(MaskedEmail(identity.email()).to_string());
-    event.target_origin = Some(target_origin);
-    event.reason = reason;
-    config.emit(&event);
-    let mut response = redirect(&location, true);
+    config.record(EventKind::TokenIssued, &portal.name, path, |event| {
+        event.email = Some(MaskedEmail(identity.email()).to_string());
+        event.target_origin = Some(target.origin().ascii_serialization());
+        event.reason = reason;
+    });
+    let mut response = redirect(location, true);
     if trips.count > 0 {
         set_cookie(&mut response, &Trips::removal(path));
     }
@@ -231,9 +238,9 @@ fn login_required(
 ) -> Written {
     let guard = &config.loop_guard;
     if trips.count >= guard.limit {
-        let mut event = SsoEvent::new(EventKind::LoginLoop, &portal.name, path);
-        event.reason = Some(format!("{} trips to the login page", trips.count));
-        config.emit(&event);
+        config.record(EventKind::LoginLoop, &portal.name, path, |event| {
+            event.reason = Some(format!("{} trips to the login page", trips.count));
+        });
         let cookie = config.session_cookie.as_ref().map_or_else(
             || "the app's session cookie".to_owned(),
             |c| format!("the app's session cookie `{}`", c.name()),
@@ -249,13 +256,13 @@ fn login_required(
             ),
         );
     }
-    let mut event = SsoEvent::new(EventKind::LoginRequired, &portal.name, path);
-    event.reason = Some("no_session".to_owned());
-    config.emit(&event);
+    config.record(EventKind::LoginRequired, &portal.name, path, |event| {
+        event.reason = Some("no_session".to_owned());
+    });
     let login = query::encode(return_to).to_string();
     let location =
         crate::redirect::append_query_param(&config.login_url, &config.return_param, &login);
-    let mut response = redirect(&location, false);
+    let mut response = redirect(location, false);
     set_cookie(&mut response, &trips.next(config, path));
     response
 }
@@ -280,20 +287,23 @@ fn identity_failed(
             "The app could not confirm who you are right now. Please try again in a moment.",
         ),
     };
-    let mut event = SsoEvent::new(kind, &portal.name, path);
-    event.reason = Some(error.message().to_owned());
-    config.emit(&event);
+    config.record(kind, &portal.name, path, |event| {
+        event.reason = Some(error.message().to_owned());
+    });
     page(status, title, message)
 }
 
 /// The "Remote logout URL": end the app session and land on the configured page.
 fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
     let portal = &config.portals[index];
-    let mut event = SsoEvent::new(EventKind::Logout, &portal.name, parts.uri.path());
+    config.record(EventKind::Logout, &portal.name, parts.uri.path(), |event| {
+        if config.app_logout_url.is_some() {
+            event.reason = Some("via_app_logout".to_owned());
+        }
+    });
     let mut response = match &config.app_logout_url {
         Some(app_logout) => {
-            event.reason = Some("via_app_logout".to_owned());
-            let mut response = redirect(app_logout, false);
+            let mut response = redirect(app_logout.as_str(), false);
             let marker = Cookie::build((REMOTE_LOGOUT_COOKIE, "1"))
                 .path("/")
                 .max_age(cookie::time::Duration::seconds(60))
@@ -303,12 +313,11 @@ fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
             set_cookie(&mut response, &marker);
             response
         }
-        None => redirect(&portal.logout_redirect, false),
+        None => redirect(portal.logout_redirect.as_str(), false),
     };
     if let Some(session) = &config.session_cookie {
         set_cookie(&mut response, &session.removal());
     }
-    config.emit(&event);
     response
 }
 
@@ -330,9 +339,9 @@ pub(crate) fn after_app_logout<B>(
     if !(response.status().is_success() || response.status().is_redirection()) {
         return Err(response);
     }
-    let mut event = SsoEvent::new(EventKind::AppLogout, "app", path);
-    event.target_origin = Some(app_logout.portal_logout_url.origin().ascii_serialization());
-    config.emit(&event);
+    config.record(EventKind::AppLogout, "app", path, |event| {
+        event.target_origin = Some(app_logout.portal_logout_url.origin().ascii_serialization());
+    });
     let mut written = redirect(app_logout.portal_logout_url.as_str(), false);
     let headers = std::mem::take(response.headers_mut());
     let mut last_name = None;
@@ -434,11 +443,5 @@ impl Trips {
             .path(path.to_owned())
             .max_age(cookie::time::Duration::ZERO)
             .build()
-    }
-}
-
-impl aha::Aha {
-    fn callback_origin(&self) -> String {
-        self.callback().origin().ascii_serialization()
     }
 }

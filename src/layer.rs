@@ -8,7 +8,7 @@ use tower_layer::Layer;
 use url::Url;
 
 use crate::error::ConfigError;
-use crate::events::{EventObserver, SsoEvent};
+use crate::events::{EventKind, EventObserver, SsoEvent};
 use crate::identity::{DynResolver, IdentityResolver};
 use crate::portal::Portal;
 use crate::portal::aha::Aha;
@@ -473,10 +473,24 @@ impl Config {
             .map(|(_, route)| *route)
     }
 
-    pub(crate) fn emit(&self, event: &SsoEvent) {
-        crate::events::trace(event);
+    /// Records one decision: builds the event (filled in by `fill`) only when an
+    /// observer or an enabled `tracing` subscriber will see it, so an unobserved layer
+    /// spends nothing on it.
+    pub(crate) fn record(
+        &self,
+        kind: EventKind,
+        portal: &str,
+        path: &str,
+        fill: impl FnOnce(&mut SsoEvent),
+    ) {
+        if self.observers.is_empty() && !crate::events::traced(kind) {
+            return;
+        }
+        let mut event = SsoEvent::new(kind, portal, path);
+        fill(&mut event);
+        crate::events::trace(&event);
         for observer in &self.observers {
-            observer.on_event(event);
+            observer.on_event(&event);
         }
     }
 }

@@ -8,6 +8,7 @@
 //! "cleaned": backslashes, white space, control and invisible characters, userinfo,
 //! `%`-escapes in the host, `//`-relative and scheme-relative forms.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use url::{Host, Url};
@@ -79,7 +80,7 @@ impl OriginPattern {
             .ok_or_else(|| format!("`{input}` has no port"))?;
         Ok(Self {
             scheme,
-            host,
+            host: host.into_owned(),
             wildcard,
             port,
         })
@@ -316,10 +317,27 @@ fn parse_absolute(target: &str) -> Result<Url, RedirectRejection> {
 
 /// Whether a path (as written, still escaped) has a `.` or `..` segment, escaped or not.
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
-        segment == "." || segment == ".."
-    })
+    path.split('/').any(is_dot_segment)
+}
+
+/// `.`, `..`, or either with any of its dots written `%2e` / `%2E`.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix(b".") {
+            rest = after;
+        } else if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(b"%2e") {
+            rest = &rest[3..];
+        } else {
+            return false;
+        }
+        dots += 1;
+        if dots > 2 {
+            return false;
+        }
+    }
+    dots > 0
 }
 
 /// Whether the authority as written is the one the parser read: the host is the parsed
@@ -349,20 +367,21 @@ fn written_plainly(authority: &str, url: &Url) -> bool {
     } else if !port.is_empty() {
         return false;
     }
-    let written = host.to_ascii_lowercase();
     match url.host() {
-        Some(Host::Ipv4(ip)) => written == ip.to_string(),
-        Some(Host::Ipv6(ip)) => written == format!("[{ip}]"),
+        Some(Host::Ipv4(ip)) => host == ip.to_string(),
+        Some(Host::Ipv6(ip)) => host.eq_ignore_ascii_case(&format!("[{ip}]")),
         Some(Host::Domain(domain)) => {
             let parsed = domain.strip_suffix('.').unwrap_or(domain);
             if parsed.is_empty() || parsed.starts_with('.') || parsed.split('.').any(str::is_empty)
             {
                 return false;
             }
-            if written.is_ascii() {
-                written.strip_suffix('.').unwrap_or(&written) == parsed
+            if host.is_ascii() {
+                host.strip_suffix('.')
+                    .unwrap_or(host)
+                    .eq_ignore_ascii_case(parsed)
             } else {
-                written.chars().filter(|c| !c.is_ascii()).all(|c| {
+                host.chars().filter(|c| !c.is_ascii()).all(|c| {
                     url::quirks::domain_to_ascii(c.encode_utf8(&mut [0; 4])).starts_with("xn--")
                 })
             }
@@ -371,12 +390,13 @@ fn written_plainly(authority: &str, url: &Url) -> bool {
     }
 }
 
-/// The URL's host in the form origins are compared in.
-fn normalise_host(url: &Url) -> Option<String> {
+/// The URL's host in the form origins are compared in. Domains are borrowed: the `url`
+/// crate has already lower-cased and IDNA-mapped them.
+fn normalise_host(url: &Url) -> Option<Cow<'_, str>> {
     let host = match url.host()? {
-        Host::Domain(domain) => domain.trim_end_matches('.').to_ascii_lowercase(),
-        Host::Ipv4(ip) => ip.to_string(),
-        Host::Ipv6(ip) => format!("[{ip}]"),
+        Host::Domain(domain) => Cow::Borrowed(domain.trim_end_matches('.')),
+        Host::Ipv4(ip) => Cow::Owned(ip.to_string()),
+        Host::Ipv6(ip) => Cow::Owned(format!("[{ip}]")),
     };
     (!host.is_empty()).then_some(host)
 }
@@ -532,6 +552,28 @@ mod tests {
             o.check("https://acme.kustomer.help/a..b/.x?p=../#..")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn dot_segments_are_found_in_any_spelling() {
+        for dot in [".", "..", "%2e", "%2E", "%2e%2E", ".%2e", "%2e."] {
+            assert!(is_dot_segment(dot), "{dot}");
+        }
+        for other in [
+            "",
+            "...",
+            "a.",
+            ".a",
+            "%2",
+            "%2ea",
+            "%2f",
+            "%2e%2e%2e",
+            "...",
+        ] {
+            assert!(!is_dot_segment(other), "{other}");
+        }
+        assert!(has_dot_segment("/a/%2E%2e/b"));
+        assert!(!has_dot_segment("/a/.b/c./d"));
     }
 
     #[test]
