@@ -145,7 +145,7 @@ impl Kustomer {
                 };
                 let url = self.origins.check(target).map_err(Refusal::Redirect)?;
                 // A second `externalToken` would leave it to the portal which one it reads.
-                if url.query_pairs().any(|(name, _)| name == "externalToken") {
+                if carries_param(&url, "externalToken") {
                     return Err(Refusal::Query(query::QueryError::Duplicate(
                         "externalToken",
                     )));
@@ -165,6 +165,17 @@ impl Kustomer {
     }
 }
 
+/// Whether `url`'s query has a parameter called `name`, in any escaped spelling. Only
+/// the keys are decoded: the values (a `referralUrl`, say) are left alone.
+fn carries_param(url: &Url, name: &str) -> bool {
+    url.query().is_some_and(|query| {
+        query.split('&').any(|pair| {
+            let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+            query::decode(key).is_ok_and(|key| key == name)
+        })
+    })
+}
+
 /// The claims Kustomer reads.
 #[derive(Debug, Serialize)]
 pub(crate) struct Claims<'a> {
@@ -178,5 +189,30 @@ impl<'a> Claims<'a> {
             email: identity.email(),
             iat,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_parameter_by_its_decoded_name_only() {
+        let url = |q: &str| Url::parse(&format!("https://a.example/login?{q}")).unwrap();
+        assert!(carries_param(&url("externalToken=x"), "externalToken"));
+        assert!(carries_param(
+            &url("a=1&%65xternalToken=x"),
+            "externalToken"
+        ));
+        assert!(carries_param(&url("externalToken"), "externalToken"));
+        assert!(!carries_param(
+            &url("referralUrl=externalToken%3Dx"),
+            "externalToken"
+        ));
+        assert!(!carries_param(&url("externalTokens=x"), "externalToken"));
+        assert!(!carries_param(
+            &Url::parse("https://a.example/").unwrap(),
+            "externalToken"
+        ));
     }
 }
