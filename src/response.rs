@@ -13,7 +13,7 @@ pub(crate) type Written = Response<Bytes>;
 
 /// Headers on every response the layer writes. A token-carrying URL must not be cached
 /// or leak through `Referer`, and pages must not be framed or sniffed.
-fn protect(response: &mut Written) {
+pub(crate) fn protect<B>(response: &mut Response<B>) {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -54,6 +54,12 @@ pub(crate) fn page(status: StatusCode, title: &str, message: &str) -> Written {
     );
     let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = status;
+    protect_html(&mut response);
+    response
+}
+
+/// [`protect`], plus the headers of an HTML page that loads nothing from anywhere.
+pub(crate) fn protect_html<B>(response: &mut Response<B>) {
     let headers = response.headers_mut();
     headers.insert(
         CONTENT_TYPE,
@@ -63,8 +69,7 @@ pub(crate) fn page(status: StatusCode, title: &str, message: &str) -> Written {
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
     );
-    protect(&mut response);
-    response
+    protect(response);
 }
 
 /// Adds a `Set-Cookie` header; a value that cannot be a header is dropped.

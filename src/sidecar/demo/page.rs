@@ -3,13 +3,11 @@
 use axum::body::Body;
 use axum::response::Response;
 use cookie::Cookie;
-use http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
-};
+use http::header::{LOCATION, SET_COOKIE};
 use http::{HeaderValue, StatusCode};
 
 pub(crate) use crate::response::escape;
+use crate::response::{protect, protect_html};
 
 /// How a site looks: its name, a one-line description and an accent colour.
 pub(crate) struct Brand {
@@ -64,16 +62,7 @@ pub(crate) fn html(brand: &Brand, status: StatusCode, title: &str, body: &str) -
     );
     let mut response = Response::new(Body::from(document));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
-    );
-    protect(&mut response);
+    protect_html(&mut response);
     response
 }
 
@@ -96,16 +85,6 @@ pub(crate) fn set_cookie(response: &mut Response, cookie: &Cookie<'_>) {
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(SET_COOKIE, value);
     }
-}
-
-/// Pages and redirects here may carry a token in their URL: never cached, never sent on
-/// as `Referer`, never framed.
-fn protect(response: &mut Response) {
-    let headers = response.headers_mut();
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
 /// Claims as indented JSON inside a `<pre>`, escaped.
