@@ -426,7 +426,7 @@ async fn introspection_down_is_a_503_not_a_login_loop() {
     let (status, headers, _) = get(&sidecar.url("/sso/aha"), Some(&alice())).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(headers.get(header::LOCATION).is_none());
-    let log = sidecar.log();
+    let log = sidecar.log_once_it_has("identity_error", Duration::from_secs(5));
     assert!(log.contains("identity_error"), "{log}");
     assert!(!log.contains(ALICE_SESSION), "{log}");
 }
