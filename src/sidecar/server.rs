@@ -21,7 +21,7 @@ use tower_service::Service;
 use super::admin;
 use super::config::{ServerSettings, SidecarConfig};
 use super::metrics::{Metrics, RouteClass};
-use super::proxy::{ConnInfo, Proxy};
+use super::proxy::Proxy;
 use super::recent::Recent;
 use crate::EventObserver;
 
@@ -119,8 +119,10 @@ where
                 }
             },
         };
+        let mut own = service.clone();
+        *own.get_mut() = service.get_ref().for_connection(peer);
         let connection = Connection {
-            service: service.clone(),
+            service: own,
             routes: Arc::clone(&sso_routes),
             metrics: Arc::clone(&metrics),
             builder: Arc::clone(&builder),
@@ -184,8 +186,8 @@ impl Connection {
         let service = self.service;
         let routes = self.routes;
         let metrics = self.metrics;
-        let handler = service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnInfo { peer });
+        // The proxy was made for this connection: it knows the peer.
+        let handler = service_fn(move |request: Request<Incoming>| {
             let class = if routes.iter().any(|r| **r == *request.uri().path()) {
                 RouteClass::Sso
             } else {
