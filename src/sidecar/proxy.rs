@@ -721,4 +721,90 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.1.2.3");
         assert_eq!(h["x-forwarded-proto"], "https");
     }
+
+    /// An app answering with the path and `X-Forwarded-For` it got, counting connections;
+    /// without `keep_alive` it closes each connection after one answer.
+    async fn app(keep_alive: bool) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|request: Request<Incoming>| {
+                        let seen = format!(
+                            "{} {}",
+                            request.uri(),
+                            request.headers()["x-forwarded-for"].to_str().unwrap()
+                        );
+                        async move {
+                            Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
+                                bytes::Bytes::from(seen),
+                            )))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(keep_alive)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    /// Sends three requests on one connection through a proxy made for it; the number of
+    /// connections the app accepted.
+    async fn three_requests(keep_alive: bool) -> usize {
+        use http_body_util::BodyExt;
+
+        let (app, accepted) = app(keep_alive).await;
+        let mut upstream = settings(&[]);
+        upstream.uri = Uri::try_from(format!("http://{app}")).unwrap();
+        let proxy = Proxy::new(upstream, Arc::new(Metrics::new()));
+
+        let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let front_addr = front.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, peer) = front.accept().await.unwrap();
+            let own = proxy.for_connection(peer);
+            let service = hyper::service::service_fn(move |request| own.clone().call(request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+
+        let stream = TcpStream::connect(front_addr).await.unwrap();
+        let (mut sender, connection) =
+            client_http1::handshake::<_, http_body_util::Empty<bytes::Bytes>>(TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        for n in 1..=3 {
+            sender.ready().await.unwrap();
+            let request = Request::get(format!("/item/{n}?q=1"))
+                .header(header::HOST, "app.example")
+                .header("x-forwarded-for", "6.6.6.6")
+                .body(http_body_util::Empty::new())
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "request {n}");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, format!("/item/{n}?q=1 127.0.0.1"));
+        }
+        accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn a_connections_own_app_connection_is_kept_for_its_next_requests() {
+        assert_eq!(three_requests(true).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_connections_own_app_connection_is_reopened_when_the_app_closes_it() {
+        assert_eq!(three_requests(false).await, 3);
+    }
 }
