@@ -507,18 +507,41 @@ fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 }
 
 /// Removes the hop-by-hop headers and those the `Connection` header names.
+///
+/// One pass over the names finds which are present, so a message without them costs no
+/// lookups, and one with them only the removals it needs.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = connection_options(headers)
-        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
-        .collect();
-    for name in named {
-        // `Connection: close, host` must not remove the end-to-end Host header.
-        if name != header::HOST {
+    let mut present = 0_u8;
+    for name in headers.keys() {
+        if let Some(index) = HOP_BY_HOP.iter().position(|hop| hop == name) {
+            present |= 1 << index;
+        }
+    }
+    if present == 0 {
+        // Without a `Connection` header there are no named options either.
+        return;
+    }
+    if present & 1 != 0 {
+        // `HOP_BY_HOP[0]` is `Connection`: remove the options it names first.
+        let named: Vec<HeaderName> = connection_options(headers)
+            // `Connection: close, host` must not remove the end-to-end Host header; the
+            // hop-by-hop ones go below anyway, and `close` names no header of its own.
+            .filter(|token| {
+                !["host", "close"]
+                    .into_iter()
+                    .chain(HOP_BY_HOP.iter().map(HeaderName::as_str))
+                    .any(|known| token.eq_ignore_ascii_case(known))
+            })
+            .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
+            .collect();
+        for name in named {
             headers.remove(&name);
         }
     }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
+    for (index, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << index) != 0 {
+            headers.remove(name);
+        }
     }
 }
 
