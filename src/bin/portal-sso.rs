@@ -64,7 +64,12 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(code) => return code,
             };
-            run(sidecar::serve(config, shutdown_signal()))
+            // `serve` starts a thread per further CPU, each with a runtime of its own,
+            // and takes its share of the connections on this one.
+            run(
+                tokio::runtime::Builder::new_current_thread(),
+                sidecar::serve(config, shutdown_signal()),
+            )
         }
         Command::CheckConfig(args) => match load(&args) {
             Ok(config) => {
@@ -74,7 +79,10 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Demo { listen } => run(sidecar::demo::run(listen, shutdown_signal())),
+        Command::Demo { listen } => run(
+            tokio::runtime::Builder::new_multi_thread(),
+            sidecar::demo::run(listen, shutdown_signal()),
+        ),
         Command::KustomerSecret(args) => match tokio::runtime::Runtime::new() {
             Ok(runtime) => runtime.block_on(kustomer_secret::run(args)),
             Err(err) => {
@@ -93,8 +101,11 @@ fn load(args: &ConfigArgs) -> Result<SidecarConfig, ExitCode> {
     })
 }
 
-fn run(task: impl Future<Output = std::io::Result<()>>) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
+fn run(
+    mut runtime: tokio::runtime::Builder,
+    task: impl Future<Output = std::io::Result<()>>,
+) -> ExitCode {
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("portal-sso: cannot start the runtime: {err}");

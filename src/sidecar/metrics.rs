@@ -14,7 +14,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
@@ -62,6 +62,10 @@ struct KindLabels {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    /// The `requests` counters by route class and status class, looked up in the family
+    /// once each: a series appears on its first request, as before, without a lookup on
+    /// every later one.
+    request_counters: [[OnceLock<Counter>; 5]; 2],
     events: Family<EventLabels, Counter>,
     tokens: Family<PortalLabels, Counter>,
     logins: Family<PortalLabels, Counter>,
@@ -146,6 +150,7 @@ impl Metrics {
         Self {
             registry,
             requests,
+            request_counters: Default::default(),
             events,
             tokens,
             logins,
@@ -159,19 +164,27 @@ impl Metrics {
 
     /// Counts one answered request.
     pub fn request(&self, class: RouteClass, status: StatusCode) {
-        let route = match class {
-            RouteClass::Sso => "sso",
-            RouteClass::Proxy => "proxy",
+        const STATUS: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+        let (row, route) = match class {
+            RouteClass::Sso => (0, "sso"),
+            RouteClass::Proxy => (1, "proxy"),
         };
-        let status = match status.as_u16() {
-            100..=199 => "1xx",
-            200..=299 => "2xx",
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
+        let column = match status.as_u16() {
+            100..=199 => 0,
+            200..=299 => 1,
+            300..=399 => 2,
+            400..=499 => 3,
+            _ => 4,
         };
-        self.requests
-            .get_or_create(&RequestLabels { route, status })
+        self.request_counters[row][column]
+            .get_or_init(|| {
+                self.requests
+                    .get_or_create(&RequestLabels {
+                        route,
+                        status: STATUS[column],
+                    })
+                    .clone()
+            })
             .inc();
     }
 

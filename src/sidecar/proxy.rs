@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -17,9 +17,11 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
+use hyper::client::conn::http1 as client_http1;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
 use tower_service::Service;
 
 use super::config::UpstreamSettings;
@@ -55,17 +57,44 @@ const RESERVED_PREFIX: &str = "x-portal-sso-";
 pub type ProxyBody = SsoBody<Incoming>;
 
 /// Forwards requests to the app.
+///
+/// A proxy made with [`Proxy::new`] sends through a shared pool of keep-alive
+/// connections. [`Proxy::for_connection`] gives one for a single browser connection: it
+/// keeps a connection of its own to the app, so requests skip the pool, and works out the
+/// peer's `X-Forwarded-For` once.
 #[derive(Clone)]
 pub struct Proxy {
     inner: Arc<Inner>,
+    conn: Option<Arc<Dedicated>>,
 }
 
 struct Inner {
     client: Client<HttpConnector, Incoming>,
     scheme: Scheme,
     authority: Authority,
+    /// `Host` for a request that came without one: the app's authority.
+    host: HeaderValue,
+    /// The app's address when its host is an IP address, else its host name and port.
+    target: Target,
     settings: UpstreamSettings,
     metrics: Arc<Metrics>,
+}
+
+/// Where to open connections to the app.
+enum Target {
+    Addr(SocketAddr),
+    Name(String, u16),
+}
+
+/// One browser connection's own state: its peer and its connection to the app.
+///
+/// HTTP/1.1 answers a connection's requests one after another, so one connection to the
+/// app is all a browser connection needs.
+struct Dedicated {
+    peer: SocketAddr,
+    /// The peer's own `X-Forwarded-For` value, for when it replaces what was sent.
+    forwarded_for: Option<HeaderValue>,
+    sender: Mutex<Option<client_http1::SendRequest<Incoming>>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -94,14 +123,46 @@ impl Proxy {
             .authority()
             .cloned()
             .expect("the upstream URI was checked to have an authority");
+        let host = HeaderValue::from_str(authority.as_str())
+            .expect("an authority is a valid header value");
+        let port = authority.port_u16().unwrap_or(80);
+        let name = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let target = match name.parse::<IpAddr>() {
+            Ok(ip) => Target::Addr(SocketAddr::new(ip, port)),
+            Err(_) => Target::Name(name.to_owned(), port),
+        };
         Self {
             inner: Arc::new(Inner {
                 client,
                 scheme: Scheme::HTTP,
                 authority,
+                host,
+                target,
                 settings,
                 metrics,
             }),
+            conn: None,
+        }
+    }
+
+    /// A proxy for the requests of one browser connection from `peer`.
+    ///
+    /// It opens its own connection to the app on the first request and keeps it for the
+    /// next ones; the connection closes when the last clone of this proxy is dropped.
+    /// `peer` is taken from here, not from a [`ConnInfo`] extension.
+    #[must_use]
+    pub fn for_connection(&self, peer: SocketAddr) -> Self {
+        let forwarded_for = HeaderValue::try_from(canonical(peer.ip()).to_string()).ok();
+        Self {
+            inner: Arc::clone(&self.inner),
+            conn: Some(Arc::new(Dedicated {
+                peer,
+                forwarded_for,
+                sender: Mutex::new(None),
+            })),
         }
     }
 }
@@ -118,9 +179,10 @@ impl Service<Request<Incoming>> for Proxy {
 
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
         let inner = Arc::clone(&self.inner);
+        let conn = self.conn.clone();
         Box::pin(async move {
             let started = Instant::now();
-            let answer = forward(&inner, request).await;
+            let answer = forward(&inner, conn.as_deref(), request).await;
             inner.metrics.upstream_latency(started.elapsed());
             Ok(answer.unwrap_or_else(|error| {
                 inner.metrics.upstream_error(error.kind());
@@ -225,23 +287,18 @@ fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 
 async fn forward(
     inner: &Inner,
+    conn: Option<&Dedicated>,
     mut request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    let peer = request.extensions().get::<ConnInfo>().map(|info| info.peer);
+    let peer = match conn {
+        Some(conn) => Some(conn.peer),
+        None => request.extensions().get::<ConnInfo>().map(|info| info.peer),
+    };
     let upgrade = requested_upgrade(request.headers());
     let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
-
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let uri = Uri::builder()
-        .scheme(inner.scheme.clone())
-        .authority(inner.authority.clone())
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|_| ProxyError::BadRequest)?;
+    // An upgraded connection is the browser's for good: it comes from the pool, never
+    // from the browser connection's own.
+    let dedicated = conn.filter(|_| upgrade.is_none());
 
     let original_host = request.headers().get(header::HOST).cloned().or_else(|| {
         // HTTP/2 and absolute-form requests carry the host in the URI.
@@ -250,26 +307,69 @@ async fn forward(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    *request.uri_mut() = uri;
+    if dedicated.is_some() {
+        // Sent as it is written: origin-form, `/path?query`.
+        if request.uri().scheme().is_some() || request.uri().path_and_query().is_none() {
+            let path_and_query = request
+                .uri()
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/"));
+            *request.uri_mut() = Uri::from(path_and_query);
+        }
+        if !request.headers().contains_key(header::HOST) {
+            request
+                .headers_mut()
+                .insert(header::HOST, inner.host.clone());
+        }
+    } else {
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let uri = Uri::builder()
+            .scheme(inner.scheme.clone())
+            .authority(inner.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+            .map_err(|_| ProxyError::BadRequest)?;
+        *request.uri_mut() = uri;
+    }
     *request.version_mut() = Version::HTTP_11;
     let headers = request.headers_mut();
     strip_hop_by_hop(headers);
     strip_reserved(headers);
     // Our server has already answered `Expect: 100-continue`.
     headers.remove(header::EXPECT);
-    set_forwarded(headers, peer, original_host, &inner.settings);
+    let own_forwarded_for = conn.and_then(|c| c.forwarded_for.as_ref());
+    set_forwarded(
+        headers,
+        peer,
+        own_forwarded_for,
+        original_host,
+        &inner.settings,
+    );
     if let Some(protocol) = &upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, protocol.clone());
     }
 
-    let mut response = tokio::time::timeout(
-        inner.settings.response_timeout,
-        inner.client.request(request),
-    )
-    .await
-    .map_err(|_| ProxyError::ResponseTimeout)?
-    .map_err(|err| ProxyError::from_client(&err))?;
+    let mut response = match dedicated {
+        Some(conn) => tokio::time::timeout(
+            inner.settings.response_timeout,
+            send_dedicated(inner, conn, request),
+        )
+        .await
+        .map_err(|_| ProxyError::ResponseTimeout)??,
+        None => tokio::time::timeout(
+            inner.settings.response_timeout,
+            inner.client.request(request),
+        )
+        .await
+        .map_err(|_| ProxyError::ResponseTimeout)?
+        .map_err(|err| ProxyError::from_client(&err))?,
+    };
 
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         let (Some(client_upgrade), Some(protocol)) = (client_upgrade, upgrade) else {
@@ -295,6 +395,79 @@ async fn forward(
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, SsoBody::inner(body)))
+}
+
+/// Sends on the browser connection's own connection to the app, opening one when there is
+/// none or the app has closed it. A request the app closed the connection on before it
+/// was written is sent again once, on a new connection.
+async fn send_dedicated(
+    inner: &Inner,
+    conn: &Dedicated,
+    mut request: Request<Incoming>,
+) -> Result<Response<Incoming>, ProxyError> {
+    let kept = conn
+        .sender
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(mut sender) = kept
+        && sender.ready().await.is_ok()
+    {
+        match sender.try_send_request(request).await {
+            Ok(response) => {
+                conn.keep(sender);
+                return Ok(response);
+            }
+            Err(mut err) => match err.take_message() {
+                Some(unsent) => request = unsent,
+                None => return Err(ProxyError::Upstream),
+            },
+        }
+    }
+    let mut sender = connect(inner).await?;
+    let response = sender
+        .try_send_request(request)
+        .await
+        .map_err(|_| ProxyError::Upstream)?;
+    conn.keep(sender);
+    Ok(response)
+}
+
+impl Dedicated {
+    /// Keeps `sender` for the connection's next request.
+    fn keep(&self, sender: client_http1::SendRequest<Incoming>) {
+        *self.sender.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);
+    }
+}
+
+/// Opens a connection to the app within the connect timeout and runs it on its own task.
+async fn connect(inner: &Inner) -> Result<client_http1::SendRequest<Incoming>, ProxyError> {
+    let opening = async {
+        match &inner.target {
+            Target::Addr(addr) => TcpStream::connect(*addr).await,
+            Target::Name(host, port) => TcpStream::connect((host.as_str(), *port)).await,
+        }
+    };
+    let stream = match tokio::time::timeout(inner.settings.connect_timeout, opening).await {
+        Err(_) => return Err(ProxyError::ConnectTimeout),
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::TimedOut => {
+            return Err(ProxyError::ConnectTimeout);
+        }
+        Ok(Err(_)) => return Err(ProxyError::Connect),
+        Ok(Ok(stream)) => stream,
+    };
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!(target: "portal_sso::proxy", %err, "TCP_NODELAY not set");
+    }
+    let (sender, connection) = client_http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| ProxyError::Connect)?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!(target: "portal_sso::proxy", %err, "connection to the app ended");
+        }
+    });
+    Ok(sender)
 }
 
 /// Copies bytes both ways once both sides have switched protocols.
@@ -334,18 +507,41 @@ fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 }
 
 /// Removes the hop-by-hop headers and those the `Connection` header names.
+///
+/// One pass over the names finds which are present, so a message without them costs no
+/// lookups, and one with them only the removals it needs.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = connection_options(headers)
-        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
-        .collect();
-    for name in named {
-        // `Connection: close, host` must not remove the end-to-end Host header.
-        if name != header::HOST {
+    let mut present = 0_u8;
+    for name in headers.keys() {
+        if let Some(index) = HOP_BY_HOP.iter().position(|hop| hop == name) {
+            present |= 1 << index;
+        }
+    }
+    if present == 0 {
+        // Without a `Connection` header there are no named options either.
+        return;
+    }
+    if present & 1 != 0 {
+        // `HOP_BY_HOP[0]` is `Connection`: remove the options it names first.
+        let named: Vec<HeaderName> = connection_options(headers)
+            // `Connection: close, host` must not remove the end-to-end Host header; the
+            // hop-by-hop ones go below anyway, and `close` names no header of its own.
+            .filter(|token| {
+                !["host", "close"]
+                    .into_iter()
+                    .chain(HOP_BY_HOP.iter().map(HeaderName::as_str))
+                    .any(|known| token.eq_ignore_ascii_case(known))
+            })
+            .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
+            .collect();
+        for name in named {
             headers.remove(&name);
         }
     }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
+    for (index, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << index) != 0 {
+            headers.remove(name);
+        }
     }
 }
 
@@ -354,16 +550,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 fn strip_reserved(headers: &mut HeaderMap) {
     let reserved: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| {
-            let name = name.as_str();
-            let normalised = name.replace('_', "-");
-            normalised.starts_with(RESERVED_PREFIX)
-                || (name.contains('_')
-                    && matches!(
-                        normalised.as_str(),
-                        "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host" | "x-real-ip"
-                    ))
-        })
+        .filter(|name| is_reserved(name.as_str().as_bytes()))
         .cloned()
         .collect();
     for name in reserved {
@@ -371,11 +558,34 @@ fn strip_reserved(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether a (lower-case) header name is one [`strip_reserved`] removes, reading `_` as `-`.
+fn is_reserved(name: &[u8]) -> bool {
+    // `a` spells `b` when they are equal with each `_` of `a` read as `-`.
+    fn spells(a: &[u8], b: &[u8]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(&x, &y)| x == y || (x == b'_' && y == b'-'))
+    }
+    name.get(..RESERVED_PREFIX.len())
+        .is_some_and(|start| spells(start, RESERVED_PREFIX.as_bytes()))
+        || (name.contains(&b'_')
+            && [
+                "x-forwarded-for",
+                "x-forwarded-proto",
+                "x-forwarded-host",
+                "x-real-ip",
+            ]
+            .iter()
+            .any(|forwarding| spells(name, forwarding.as_bytes())))
+}
+
 /// Sets `X-Forwarded-For`, `-Proto` and `-Host`. A trusted peer's values are kept (and
 /// the chain extended); anyone else's are replaced, so the app can believe them.
 fn set_forwarded(
     headers: &mut HeaderMap,
     peer: Option<SocketAddr>,
+    own_forwarded_for: Option<&HeaderValue>,
     host: Option<HeaderValue>,
     settings: &UpstreamSettings,
 ) {
@@ -396,13 +606,25 @@ fn set_forwarded(
         .filter(|v| !v.is_empty())
         .collect();
     let chain = match (trusted, prior.is_empty(), peer_ip) {
-        (true, false, Some(ip)) => Some(format!("{}, {ip}", prior.join(", "))),
-        (_, _, Some(ip)) => Some(ip.to_string()),
+        (true, false, Some(ip)) => Some(Err(format!("{}, {ip}", prior.join(", ")))),
+        (_, _, Some(ip)) => match own_forwarded_for {
+            Some(value) => Some(Ok(value.clone())),
+            None => Some(Err(ip.to_string())),
+        },
         (_, _, None) => None,
     };
-    headers.remove(&X_FORWARDED_FOR);
-    if let Some(value) = chain.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        headers.insert(&X_FORWARDED_FOR, value);
+    drop(prior);
+    let value = chain.and_then(|c| match c {
+        Ok(value) => Some(value),
+        Err(text) => HeaderValue::try_from(text).ok(),
+    });
+    match value {
+        Some(value) => {
+            headers.insert(&X_FORWARDED_FOR, value);
+        }
+        None => {
+            headers.remove(&X_FORWARDED_FOR);
+        }
     }
 
     if !trusted {
@@ -500,6 +722,7 @@ mod tests {
         set_forwarded(
             &mut h,
             Some(peer),
+            None,
             Some(HeaderValue::from_static("app")),
             &settings(&[]),
         );
@@ -514,10 +737,97 @@ mod tests {
         set_forwarded(
             &mut h,
             Some(peer),
+            None,
             Some(HeaderValue::from_static("app")),
             &settings(&["10.0.0.0/8"]),
         );
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.1.2.3");
         assert_eq!(h["x-forwarded-proto"], "https");
+    }
+
+    /// An app answering with the path and `X-Forwarded-For` it got, counting connections;
+    /// without `keep_alive` it closes each connection after one answer.
+    async fn app(keep_alive: bool) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|request: Request<Incoming>| {
+                        let seen = format!(
+                            "{} {}",
+                            request.uri(),
+                            request.headers()["x-forwarded-for"].to_str().unwrap()
+                        );
+                        async move {
+                            Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
+                                bytes::Bytes::from(seen),
+                            )))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(keep_alive)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    /// Sends three requests on one connection through a proxy made for it; the number of
+    /// connections the app accepted.
+    async fn three_requests(keep_alive: bool) -> usize {
+        use http_body_util::BodyExt;
+
+        let (app, accepted) = app(keep_alive).await;
+        let mut upstream = settings(&[]);
+        upstream.uri = Uri::try_from(format!("http://{app}")).unwrap();
+        let proxy = Proxy::new(upstream, Arc::new(Metrics::new()));
+
+        let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let front_addr = front.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, peer) = front.accept().await.unwrap();
+            let own = proxy.for_connection(peer);
+            let service = hyper::service::service_fn(move |request| own.clone().call(request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+
+        let stream = TcpStream::connect(front_addr).await.unwrap();
+        let (mut sender, connection) =
+            client_http1::handshake::<_, http_body_util::Empty<bytes::Bytes>>(TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        for n in 1..=3 {
+            sender.ready().await.unwrap();
+            let request = Request::get(format!("/item/{n}?q=1"))
+                .header(header::HOST, "app.example")
+                .header("x-forwarded-for", "6.6.6.6")
+                .body(http_body_util::Empty::new())
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "request {n}");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, format!("/item/{n}?q=1 127.0.0.1"));
+        }
+        accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn a_connections_own_app_connection_is_kept_for_its_next_requests() {
+        assert_eq!(three_requests(true).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_connections_own_app_connection_is_reopened_when_the_app_closes_it() {
+        assert_eq!(three_requests(false).await, 3);
     }
 }

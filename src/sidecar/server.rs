@@ -14,14 +14,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::admin;
 use super::config::{ServerSettings, SidecarConfig};
 use super::metrics::{Metrics, RouteClass};
-use super::proxy::{ConnInfo, Proxy};
+use super::proxy::Proxy;
 use super::recent::Recent;
 use crate::EventObserver;
 
@@ -96,6 +96,7 @@ where
         .keep_alive(true);
     let builder = Arc::new(builder);
 
+    let mut workers = Workers::start();
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -119,17 +120,16 @@ where
                 }
             },
         };
+        let mut own = service.clone();
+        *own.get_mut() = service.get_ref().for_connection(peer);
         let connection = Connection {
-            service: service.clone(),
+            service: own,
             routes: Arc::clone(&sso_routes),
             metrics: Arc::clone(&metrics),
             builder: Arc::clone(&builder),
             stop: stop_rx.clone(),
         };
-        tokio::spawn(async move {
-            connection.run(stream, peer).await;
-            drop(permit);
-        });
+        workers.run(connection, stream, peer, permit);
     }
 
     state.draining.store(true, Ordering::Release);
@@ -143,6 +143,7 @@ where
     );
     let _ = stop_tx.send(true);
     drain(&connections, &settings).await;
+    workers.stop();
     if let Some(task) = admin_task {
         task.abort();
     }
@@ -166,6 +167,100 @@ async fn drain(connections: &Semaphore, settings: &ServerSettings) {
     }
 }
 
+/// Threads that each run their share of the connections on a single-threaded runtime.
+///
+/// Every connection, with its own connection to the app, stays on one thread from accept
+/// to close, as in an event-loop-per-core server: its tasks never wake another thread
+/// and are never stolen by one. The thread `serve` runs on takes a share too.
+struct Workers {
+    handles: Vec<tokio::runtime::Handle>,
+    stop: Vec<tokio::sync::oneshot::Sender<()>>,
+    next: usize,
+}
+
+impl Workers {
+    /// One extra thread per CPU beyond the first; none when they cannot be started.
+    fn start() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let mut workers = Workers {
+            handles: Vec::new(),
+            stop: Vec::new(),
+            next: 0,
+        };
+        for n in 1..cpus {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    tracing::warn!(target: "portal_sso::server", %err, "worker runtime not started");
+                    break;
+                }
+            };
+            let handle = runtime.handle().clone();
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let started = std::thread::Builder::new()
+                .name(format!("portal-sso-worker-{n}"))
+                .spawn(move || {
+                    runtime.block_on(async {
+                        let _ = stop_rx.await;
+                    });
+                });
+            if let Err(err) = started {
+                tracing::warn!(target: "portal_sso::server", %err, "worker thread not started");
+                break;
+            }
+            workers.handles.push(handle);
+            workers.stop.push(stop_tx);
+        }
+        workers
+    }
+
+    /// Runs `connection` on the next thread in turn, this one included.
+    fn run(
+        &mut self,
+        connection: Connection,
+        stream: TcpStream,
+        peer: SocketAddr,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let turn = self.next;
+        self.next = (self.next + 1) % (self.handles.len() + 1);
+        let Some(handle) = turn.checked_sub(1).and_then(|i| self.handles.get(i)) else {
+            tokio::spawn(async move {
+                connection.run(stream, peer).await;
+                drop(permit);
+            });
+            return;
+        };
+        // A socket belongs to the runtime that registered it: move it over as a std one.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::debug!(target: "portal_sso::server", %err, %peer, "connection not handed over");
+                return;
+            }
+        };
+        handle.spawn(async move {
+            match TcpStream::from_std(stream) {
+                Ok(stream) => connection.run(stream, peer).await,
+                Err(err) => {
+                    tracing::debug!(target: "portal_sso::server", %err, %peer, "connection not registered");
+                }
+            }
+            drop(permit);
+        });
+    }
+
+    /// Stops the threads; connections still on them are closed.
+    fn stop(self) {
+        for stop in self.stop {
+            let _ = stop.send(());
+        }
+    }
+}
+
 type App = crate::Sso<Proxy>;
 
 struct Connection {
@@ -184,8 +279,8 @@ impl Connection {
         let service = self.service;
         let routes = self.routes;
         let metrics = self.metrics;
-        let handler = service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnInfo { peer });
+        // The proxy was made for this connection: it knows the peer.
+        let handler = service_fn(move |request: Request<Incoming>| {
             let class = if routes.iter().any(|r| **r == *request.uri().path()) {
                 RouteClass::Sso
             } else {
