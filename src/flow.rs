@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use cookie::{Cookie, CookieJar};
 use http::header::{
-    ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, COOKIE, LOCATION,
-    TRANSFER_ENCODING,
+    ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, COOKIE, TRANSFER_ENCODING,
 };
 use http::request::Parts;
-use http::{HeaderValue, Method, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Method, Response, StatusCode};
 use url::Url;
 
 use crate::events::{EventKind, MaskedEmail};
@@ -331,7 +330,7 @@ pub(crate) fn came_from_remote_logout(parts_headers: &http::HeaderMap) -> bool {
 pub(crate) fn after_app_logout<B>(
     config: &Config,
     path: &str,
-    mut response: Response<B>,
+    response: Response<B>,
 ) -> Result<Written, Response<B>> {
     let Some(app_logout) = &config.app_logout else {
         return Err(response);
@@ -343,34 +342,21 @@ pub(crate) fn after_app_logout<B>(
         event.target_origin = Some(app_logout.portal_logout_url.origin().ascii_serialization());
     });
     let mut written = redirect(app_logout.portal_logout_url.as_str(), false);
-    let headers = std::mem::take(response.headers_mut());
-    let mut last_name = None;
-    for (name, value) in headers {
-        let name = match name {
-            Some(name) => {
-                last_name = Some(name.clone());
-                name
-            }
-            None => match &last_name {
-                Some(name) => name.clone(),
-                None => continue,
-            },
-        };
-        // The app's body is replaced by the redirect's: drop what described it.
-        if [
-            LOCATION,
+    // The layer's own headers (Location, the cache and framing policy) win; every value of
+    // every other header the app sent is kept, its Set-Cookie above all. What described
+    // the app's body goes with it.
+    let ours: Vec<HeaderName> = written.headers().keys().cloned().collect();
+    for (name, value) in response.headers() {
+        let describes_body = [
             CONTENT_LENGTH,
             CONTENT_TYPE,
             CONTENT_ENCODING,
             CONTENT_RANGE,
             TRANSFER_ENCODING,
         ]
-        .contains(&name)
-        {
-            continue;
-        }
-        if !written.headers().contains_key(&name) || name == http::header::SET_COOKIE {
-            written.headers_mut().append(name, value);
+        .contains(name);
+        if !describes_body && !ours.contains(name) {
+            written.headers_mut().append(name.clone(), value.clone());
         }
     }
     Ok(written)

@@ -458,3 +458,36 @@ async fn the_apps_logout_body_headers_do_not_describe_the_redirect() {
     assert!(reply.headers.get(http::header::CONTENT_ENCODING).is_none());
     assert!(reply.body.is_empty());
 }
+
+#[tokio::test]
+async fn app_logout_keeps_every_value_of_the_apps_headers_but_not_its_cache_policy() {
+    let users = Users::default();
+    let router = inner_app().route(
+        "/logout",
+        get(|| async {
+            (
+                axum::response::AppendHeaders([
+                    (SET_COOKIE, "sid=; Path=/; Max-Age=0"),
+                    (SET_COOKIE, "csrf=; Path=/; Max-Age=0"),
+                    (http::header::VARY, "Cookie"),
+                    (http::header::VARY, "Accept-Language"),
+                    (http::header::CACHE_CONTROL, "public, max-age=600"),
+                ]),
+                Redirect::to("/signed-out"),
+            )
+        }),
+    );
+    let app = app_logout_layer(&users).layer(router);
+    let reply = send(&app, get_as("/logout", ALICE_SID)).await;
+    assert_eq!(reply.location(), PORTAL_LOGOUT);
+    assert!(reply.set_cookie("sid").is_some());
+    assert!(reply.set_cookie("csrf").is_some());
+    let vary: Vec<_> = reply.headers.get_all(http::header::VARY).iter().collect();
+    assert_eq!(vary, ["Cookie", "Accept-Language"]);
+    let cache: Vec<_> = reply
+        .headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .collect();
+    assert_eq!(cache, ["no-store"]);
+}
