@@ -6,6 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -402,6 +403,43 @@ async fn a_slow_upstream_is_a_504() {
     let (status, _, body) = get(&sidecar.url("/slow?ms=3000"), None).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert!(String::from_utf8_lossy(&body).contains("did not answer in time"));
+
+    // On one browser connection, whose timer serves all its requests: quick answers
+    // pass, and each slow one is cut at the timeout, again and again.
+    let stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    for path in [
+        "/echo",
+        "/slow?ms=3000",
+        "/slow?ms=200",
+        "/slow?ms=3000",
+        "/echo",
+    ] {
+        let request = Request::get(path)
+            .header(header::HOST, "app.example")
+            .body(empty())
+            .unwrap();
+        let started = Instant::now();
+        sender.ready().await.unwrap();
+        let response = sender
+            .send_request(request)
+            .await
+            .unwrap_or_else(|err| panic!("{path}: {err:?}"));
+        let status = response.status();
+        response.into_body().collect().await.unwrap();
+        let took = started.elapsed();
+        if path == "/slow?ms=3000" {
+            assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{path}");
+            assert!(took >= Duration::from_millis(900), "{path}: {took:?}");
+            assert!(took < Duration::from_millis(2500), "{path}: {took:?}");
+        } else {
+            assert_eq!(status, StatusCode::OK, "{path}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -555,8 +593,84 @@ async fn a_slowloris_connection_is_closed_at_the_header_timeout() {
     }
     let closed_after = closed_after.expect("the connection was never closed");
     eprintln!("slowloris connection closed after {closed_after:?}");
-    // Closed long before the whole head (about 80 bytes, one a second) was sent.
-    assert!(closed_after < Duration::from_secs(10), "{closed_after:?}");
+    // Closed at the timeout, long before the whole head (about 80 bytes, one a second)
+    // was sent.
+    assert!(
+        closed_after >= Duration::from_millis(1800),
+        "{closed_after:?}"
+    );
+    assert!(closed_after < Duration::from_secs(4), "{closed_after:?}");
+}
+
+/// The header read timeout counts only while the connection waits for a request head:
+/// from the end of one response to the next head. A slow answer from the app, or a
+/// response body that streams for longer than the timeout, is not cut short, and a
+/// kept-alive connection left idle is closed once the timeout has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_timeout_runs_only_between_requests() {
+    let upstream = Upstream::start().await;
+    let me = format!("{}/api/me", upstream.url());
+    let sidecar = Sidecar::start(&config(
+        &upstream.url(),
+        &me,
+        "",
+        "header_read_timeout_secs = 1",
+    ));
+    let stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    let closed = tokio::spawn(async move {
+        let _ = connection.await;
+        Instant::now()
+    });
+    let request = |path: &str| {
+        Request::get(path)
+            .header(header::HOST, "app.example")
+            .body(empty())
+            .unwrap()
+    };
+
+    // The app takes 1.5 s to answer: longer than the header timeout.
+    let started = Instant::now();
+    sender.ready().await.unwrap();
+    let response = sender.send_request(request("/slow?ms=1500")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"slow done");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+
+    // A body streaming for about 1.5 s on the same connection.
+    let started = Instant::now();
+    sender.ready().await.unwrap();
+    let response = sender
+        .send_request(request("/chunked?gap_ms=500"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"part0;part1;part2;");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+
+    // Within the timeout, the connection still takes a request.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    sender.ready().await.unwrap();
+    let response = sender.send_request(request("/echo")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.into_body().collect().await.unwrap();
+    let answered = Instant::now();
+    assert!(!closed.is_finished(), "closed while a request was expected");
+
+    // Then nothing: the sidecar closes the connection after about a second.
+    let closed_at = tokio::time::timeout(Duration::from_secs(10), closed)
+        .await
+        .expect("the idle connection was never closed")
+        .unwrap();
+    let idle = closed_at.duration_since(answered);
+    eprintln!("idle connection closed after {idle:?}");
+    assert!(idle >= Duration::from_millis(800), "{idle:?}");
+    assert!(idle < Duration::from_secs(3), "{idle:?}");
 }
 
 /// The config with the `introspect` line replaced by `source`.

@@ -95,6 +95,11 @@ struct Dedicated {
     /// The peer's own `X-Forwarded-For` value, for when it replaces what was sent.
     forwarded_for: Option<HeaderValue>,
     sender: Mutex<Option<client_http1::SendRequest<Incoming>>>,
+    /// The response timeout, one timer for all the connection's requests: moving a
+    /// pending timer later is a store, where a new one per request is two trips to the
+    /// runtime's timer wheel. Made on first use, on the runtime that serves the
+    /// connection.
+    deadline: Mutex<Option<Pin<Box<tokio::time::Sleep>>>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -162,6 +167,7 @@ impl Proxy {
                 peer,
                 forwarded_for,
                 sender: Mutex::new(None),
+                deadline: Mutex::new(None),
             })),
         }
     }
@@ -356,12 +362,7 @@ async fn forward(
     }
 
     let mut response = match dedicated {
-        Some(conn) => tokio::time::timeout(
-            inner.settings.response_timeout,
-            send_dedicated(inner, conn, request),
-        )
-        .await
-        .map_err(|_| ProxyError::ResponseTimeout)??,
+        Some(conn) => send_dedicated_in_time(inner, conn, request).await?,
         None => tokio::time::timeout(
             inner.settings.response_timeout,
             inner.client.request(request),
@@ -395,6 +396,22 @@ async fn forward(
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, SsoBody::inner(body)))
+}
+
+/// [`send_dedicated`] within the response timeout, on the connection's one timer.
+async fn send_dedicated_in_time(
+    inner: &Inner,
+    conn: &Dedicated,
+    request: Request<Incoming>,
+) -> Result<Response<Incoming>, ProxyError> {
+    let mut deadline = conn.deadline(inner.settings.response_timeout);
+    let answer = tokio::select! {
+        biased;
+        answer = send_dedicated(inner, conn, request) => answer,
+        () = deadline.as_mut() => Err(ProxyError::ResponseTimeout),
+    };
+    conn.keep_deadline(deadline);
+    answer
 }
 
 /// Sends on the browser connection's own connection to the app, opening one when there is
@@ -434,6 +451,28 @@ async fn send_dedicated(
 }
 
 impl Dedicated {
+    /// The connection's timer, set to `timeout` from now.
+    fn deadline(&self, timeout: std::time::Duration) -> Pin<Box<tokio::time::Sleep>> {
+        let at = tokio::time::Instant::now() + timeout;
+        let kept = self
+            .deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match kept {
+            Some(mut sleep) => {
+                sleep.as_mut().reset(at);
+                sleep
+            }
+            None => Box::pin(tokio::time::sleep_until(at)),
+        }
+    }
+
+    /// Keeps `deadline` for the connection's next request.
+    fn keep_deadline(&self, deadline: Pin<Box<tokio::time::Sleep>>) {
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner) = Some(deadline);
+    }
+
     /// Keeps `sender` for the connection's next request.
     fn keep(&self, sender: client_http1::SendRequest<Incoming>) {
         *self.sender.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);

@@ -5,8 +5,11 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -89,9 +92,10 @@ where
     let connections = Arc::new(Semaphore::new(settings.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut builder = http1::Builder::new();
+    // The header read timeout is the connection's own (`head_timeout`): hyper's makes
+    // and drops a timer per request.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_read_timeout)
         .max_header_size(settings.max_header_bytes)
         .keep_alive(true);
     let builder = Arc::new(builder);
@@ -115,7 +119,7 @@ where
                 Err(err) => {
                     // Out of file descriptors, say: wait a moment rather than spin.
                     tracing::warn!(target: "portal_sso::server", %err, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
@@ -127,6 +131,7 @@ where
             routes: Arc::clone(&sso_routes),
             metrics: Arc::clone(&metrics),
             builder: Arc::clone(&builder),
+            header_read_timeout: settings.header_read_timeout,
             stop: stop_rx.clone(),
         };
         workers.run(connection, stream, peer, permit);
@@ -268,6 +273,7 @@ struct Connection {
     routes: Arc<[Box<str>]>,
     metrics: Arc<Metrics>,
     builder: Arc<http1::Builder>,
+    header_read_timeout: Duration,
     stop: watch::Receiver<bool>,
 }
 
@@ -279,8 +285,11 @@ impl Connection {
         let service = self.service;
         let routes = self.routes;
         let metrics = self.metrics;
+        let waiting = Arc::new(HeadWait::new());
+        let handler_waiting = Arc::clone(&waiting);
         // The proxy was made for this connection: it knows the peer.
         let handler = service_fn(move |request: Request<Incoming>| {
+            handler_waiting.stop();
             let class = if routes.iter().any(|r| **r == *request.uri().path()) {
                 RouteClass::Sso
             } else {
@@ -289,10 +298,11 @@ impl Connection {
             // `Proxy` is always ready, so `Sso` is too: no `poll_ready` needed.
             let future = service.clone().call(request);
             let metrics = Arc::clone(&metrics);
+            let waiting = Arc::clone(&handler_waiting);
             async move {
                 let response: Response<_> = future.await?;
                 metrics.request(class, response.status());
-                Ok::<_, Infallible>(response)
+                Ok::<_, Infallible>(response.map(|body| WaitAfter { body, waiting }))
             }
         });
         let connection = self
@@ -302,6 +312,14 @@ impl Connection {
         tokio::pin!(connection);
         let result = tokio::select! {
             result = connection.as_mut() => result,
+            () = head_timeout(&waiting, self.header_read_timeout) => {
+                tracing::debug!(
+                    target: "portal_sso::server",
+                    %peer,
+                    "no request head within the header read timeout: connection closed"
+                );
+                return;
+            }
             _ = self.stop.changed() => {
                 connection.as_mut().graceful_shutdown();
                 connection.await
@@ -310,5 +328,102 @@ impl Connection {
         if let Err(err) = result {
             tracing::debug!(target: "portal_sso::server", %err, %peer, "connection ended");
         }
+    }
+}
+
+/// Whether a connection is waiting for a request head, and since when.
+///
+/// The clock starts when the connection opens and again when each response body has been
+/// handed over (or dropped); it stops when a request head has arrived. Starting and
+/// stopping it is a store each: no timer is made or dropped per request.
+#[derive(Debug)]
+struct HeadWait {
+    opened: Instant,
+    /// Nanoseconds from `opened` when the wait began, or [`HeadWait::NOT_WAITING`].
+    since: AtomicU64,
+}
+
+impl HeadWait {
+    const NOT_WAITING: u64 = u64::MAX;
+
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            since: AtomicU64::new(0),
+        }
+    }
+
+    fn start(&self) {
+        let since = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        self.since.store(since, Ordering::Relaxed);
+    }
+
+    fn stop(&self) {
+        self.since.store(Self::NOT_WAITING, Ordering::Relaxed);
+    }
+
+    /// When the current wait began, if the connection is waiting.
+    fn since(&self) -> Option<Instant> {
+        match self.since.load(Ordering::Relaxed) {
+            Self::NOT_WAITING => None,
+            nanos => Some(self.opened + Duration::from_nanos(nanos)),
+        }
+    }
+}
+
+/// Completes when the connection has waited `timeout` for a request head.
+///
+/// One timer serves the connection's whole life. It is always set no later than
+/// `timeout` after any wait that began since it was set, so it never fires late; when it
+/// fires early (the wait began later, or a request is in hand) it is moved on, which
+/// touches the runtime's timer wheel about once per `timeout`, not once per request.
+async fn head_timeout(waiting: &HeadWait, timeout: Duration) {
+    let sleep = tokio::time::sleep(timeout);
+    tokio::pin!(sleep);
+    loop {
+        sleep.as_mut().await;
+        let now = Instant::now();
+        let next = match waiting.since() {
+            Some(since) if now.duration_since(since) >= timeout => return,
+            Some(since) => since + timeout,
+            None => now + timeout,
+        };
+        sleep.as_mut().reset(next.into());
+    }
+}
+
+/// A response body that starts the connection's wait for the next request head when it
+/// has been handed over whole, or dropped.
+struct WaitAfter<B> {
+    body: B,
+    waiting: Arc<HeadWait>,
+}
+
+impl<B> Drop for WaitAfter<B> {
+    fn drop(&mut self) {
+        self.waiting.start();
+    }
+}
+
+impl<B> http_body::Body for WaitAfter<B>
+where
+    B: http_body::Body + Unpin,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }

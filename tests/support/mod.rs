@@ -188,12 +188,14 @@ async fn download(Query(query): Query<BTreeMap<String, String>>) -> Response {
     Body::from_stream(futures_util::stream::iter(chunks)).into_response()
 }
 
-async fn chunked() -> Response {
-    let stream = futures_util::stream::unfold(0, |i| async move {
+/// Three parts, `gap_ms` apart (20 by default).
+async fn chunked(Query(query): Query<BTreeMap<String, String>>) -> Response {
+    let gap = Duration::from_millis(query.get("gap_ms").map_or(20, |v| v.parse().unwrap()));
+    let stream = futures_util::stream::unfold(0, move |i| async move {
         if i == 3 {
             return None;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(gap).await;
         Some((Ok::<_, Infallible>(Bytes::from(format!("part{i};"))), i + 1))
     });
     Body::from_stream(stream).into_response()
