@@ -560,8 +560,9 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         // Without a `Connection` header there are no named options either.
         return;
     }
-    if present & 1 != 0 {
-        // `HOP_BY_HOP[0]` is `Connection`: remove the options it names first.
+    // `HOP_BY_HOP[0]` is `Connection`: remove the options it names first. Most messages
+    // say just `keep-alive` or `close`, which name no header of their own.
+    if present & 1 != 0 && !names_nothing_else(headers) {
         let named: Vec<HeaderName> = connection_options(headers)
             // `Connection: close, host` must not remove the end-to-end Host header; the
             // hop-by-hop ones go below anyway, and `close` names no header of its own.
@@ -581,6 +582,18 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         if present & (1 << index) != 0 {
             headers.remove(name);
         }
+    }
+}
+
+/// Whether the message has one `Connection` header, saying just `keep-alive` or `close`.
+fn names_nothing_else(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONNECTION).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => {
+            let value = value.as_bytes();
+            value.eq_ignore_ascii_case(b"keep-alive") || value.eq_ignore_ascii_case(b"close")
+        }
+        _ => false,
     }
 }
 
@@ -735,6 +748,26 @@ mod tests {
         strip_hop_by_hop(&mut h);
         let left: Vec<_> = h.keys().map(HeaderName::as_str).collect();
         assert_eq!(left, ["host", "x-end-to-end"]);
+    }
+
+    #[test]
+    fn a_lone_keep_alive_or_close_is_removed_and_named_options_still_are() {
+        for lone in ["keep-alive", "Close"] {
+            let mut h = headers(&[("connection", lone), ("x-end-to-end", "kept")]);
+            strip_hop_by_hop(&mut h);
+            let left: Vec<_> = h.keys().map(HeaderName::as_str).collect();
+            assert_eq!(left, ["x-end-to-end"], "{lone}");
+        }
+        // Two `Connection` headers, the second naming a header: not the short way.
+        let mut h = headers(&[
+            ("connection", "keep-alive"),
+            ("connection", "x-secret-hop"),
+            ("x-secret-hop", "1"),
+            ("x-end-to-end", "kept"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        let left: Vec<_> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left, ["x-end-to-end"]);
     }
 
     #[test]
