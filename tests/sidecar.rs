@@ -728,6 +728,71 @@ async fn a_jwt_session_cookie_is_verified_and_read() {
     assert!(location(&headers).starts_with("/login?next="));
 }
 
+/// An app whose session tokens carry `aud` and `iss` names them in the config; a token
+/// for another audience or from another issuer is no session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwt_session_cookie_with_audience_and_issuer_is_checked_against_the_config() {
+    const APP_KEY: &str = "the-apps-own-session-signing-key-0123456789";
+    let upstream = Upstream::start().await;
+    let session = |aud: &str, iss: &str| {
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &serde_json::json!({"email": "dave@example.com", "aud": aud, "iss": iss}),
+            &jsonwebtoken::EncodingKey::from_secret(APP_KEY.as_bytes()),
+        )
+        .unwrap();
+        format!("sid={token}")
+    };
+    let signs_in = |status: StatusCode, headers: &http::HeaderMap| {
+        status == StatusCode::FOUND && location(headers).contains("jwt=")
+    };
+
+    // Without `audience`, a token carrying `aud` is refused (RFC 7519).
+    let plain = config_with_source(
+        &upstream,
+        r#"jwt = { secret = { env = "APP_JWT_SECRET" } }"#,
+    );
+    let sidecar = Sidecar::start_with_env(&plain, &[("APP_JWT_SECRET", APP_KEY)]);
+    let (status, headers, _) = get(
+        &sidecar.url("/sso/aha"),
+        Some(&session("portal-sso", "https://app.example")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(
+        location(&headers).starts_with("/login?next="),
+        "{headers:?}"
+    );
+
+    let named = config_with_source(
+        &upstream,
+        r#"jwt = { secret = { env = "APP_JWT_SECRET" }, audience = ["web", "portal-sso"], issuer = "https://app.example" }"#,
+    );
+    let sidecar = Sidecar::start_with_env(&named, &[("APP_JWT_SECRET", APP_KEY)]);
+    let (status, headers, _) = get(
+        &sidecar.url("/sso/aha"),
+        Some(&session("portal-sso", "https://app.example")),
+    )
+    .await;
+    assert!(signs_in(status, &headers), "{status} {headers:?}");
+    let claims = decode(
+        &query_param(&location(&headers), "jwt").unwrap(),
+        AHA_SECRET,
+    );
+    assert_eq!(claims["email"], "dave@example.com");
+    for (aud, iss) in [
+        ("billing", "https://app.example"),
+        ("portal-sso", "https://evil.example"),
+    ] {
+        let (status, headers, _) = get(&sidecar.url("/sso/aha"), Some(&session(aud, iss))).await;
+        assert_eq!(status, StatusCode::FOUND, "{aud} {iss}");
+        assert!(
+            location(&headers).starts_with("/login?next="),
+            "{aud} {iss}: {headers:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_session_cookie_is_verified_and_read() {
     use base64::Engine as _;

@@ -172,6 +172,21 @@ fn other_mistakes_name_their_key() {
             "portal[1].kind: unknown variant `zendesk`",
         ),
         (
+            "introspect = { url = \"http://127.0.0.1:3000/api/me\", cache_ttl_secs = 30 }",
+            "jwt = { secret = { env = \"KUSTOMER_SSO_SECRET\" }, audience = \"\" }",
+            "session.jwt.audience: give a non-empty string or a list of them",
+        ),
+        (
+            "introspect = { url = \"http://127.0.0.1:3000/api/me\", cache_ttl_secs = 30 }",
+            "jwt = { secret = { env = \"KUSTOMER_SSO_SECRET\" }, issuer = [] }",
+            "session.jwt.issuer: give a non-empty string or a list of them",
+        ),
+        (
+            "introspect = { url = \"http://127.0.0.1:3000/api/me\", cache_ttl_secs = 30 }",
+            "jwt = { secret = { env = \"KUSTOMER_SSO_SECRET\" }, audience = 7 }",
+            "session.jwt.audience: expected a string or a list of strings",
+        ),
+        (
             "callback_url = \"https://acme.aha.site/auth/jwt/callback\"",
             "callback_url = \"not a url\"",
             "portal[1].callback_url: ",
@@ -290,7 +305,13 @@ fn jwt_and_signed_cookie_sources_are_accepted() {
     for (source, expected) in [
         (
             r#"jwt = { secret = { env = "APP_JWT_SECRET" }, algorithm = "HS256" }"#,
-            "identity          jwt HS256, secret REDACTED (from environment variable APP_JWT_SECRET)",
+            "identity          jwt HS256, secret REDACTED (from environment variable APP_JWT_SECRET), \
+             audience none (tokens with aud refused), issuer not checked",
+        ),
+        (
+            r#"jwt = { secret = { env = "APP_JWT_SECRET" }, audience = ["app", "admin"], issuer = "https://app.example" }"#,
+            "identity          jwt HS256, secret REDACTED (from environment variable APP_JWT_SECRET), \
+             audience app, admin, issuer https://app.example",
         ),
         (
             r#"signed = { key = { env = "APP_COOKIE_KEY" }, mode = "private" }"#,

@@ -180,6 +180,36 @@ struct JwtFile {
     secret: SecretRef,
     #[serde(default = "default_algorithm")]
     algorithm: String,
+    /// The `aud` values the app's tokens may carry; without it a token with `aud` is
+    /// refused (RFC 7519 §4.1.3).
+    audience: Option<OneOrMany>,
+    /// The `iss` values accepted; without it `iss` is not checked.
+    issuer: Option<OneOrMany>,
+}
+
+/// A string, or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "expected a string or a list of strings")]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The values, refused (naming `key`) when there are none or one is empty.
+    fn values(&self, key: &str) -> Result<Vec<String>, ConfigFileError> {
+        let values = match self {
+            OneOrMany::One(one) => vec![one.clone()],
+            OneOrMany::Many(many) => many.clone(),
+        };
+        if values.is_empty() || values.iter().any(String::is_empty) {
+            return Err(ConfigFileError::new(
+                key,
+                "give a non-empty string or a list of them",
+            ));
+        }
+        Ok(values)
+    }
 }
 
 fn default_algorithm() -> String {
@@ -431,6 +461,8 @@ enum Source {
         secret: Secret,
         secret_from: SecretRef,
         algorithm: Algorithm,
+        audience: Option<Vec<String>>,
+        issuer: Option<Vec<String>>,
     },
     Signed {
         key: cookie::Key,
@@ -560,6 +592,16 @@ impl SidecarConfig {
                     secret: jwt.secret.read("session.jwt.secret")?,
                     secret_from: jwt.secret.clone(),
                     algorithm,
+                    audience: jwt
+                        .audience
+                        .as_ref()
+                        .map(|a| a.values("session.jwt.audience"))
+                        .transpose()?,
+                    issuer: jwt
+                        .issuer
+                        .as_ref()
+                        .map(|i| i.values("session.jwt.issuer"))
+                        .transpose()?,
                 }
             }
             (None, None, Some(signed)) => Source::Signed {
@@ -648,17 +690,26 @@ impl SidecarConfig {
                 metrics,
             ),
             Source::Jwt {
-                secret, algorithm, ..
-            } => with_identity(
-                builder,
-                JwtCookie::new(
+                secret,
+                algorithm,
+                audience,
+                issuer,
+                ..
+            } => {
+                let mut source = JwtCookie::new(
                     self.session_cookie.name(),
                     jsonwebtoken::DecodingKey::from_secret(secret.expose()),
                     *algorithm,
                 )
-                .with_claims(self.claims.clone()),
-                metrics,
-            ),
+                .with_claims(self.claims.clone());
+                if let Some(audience) = audience {
+                    source = source.with_audience(audience);
+                }
+                if let Some(issuer) = issuer {
+                    source = source.with_issuer(issuer);
+                }
+                with_identity(builder, source, metrics)
+            }
             Source::Signed { key, mode, .. } => with_identity(
                 builder,
                 SignedCookie::new(self.session_cookie.name(), key.clone(), *mode)
@@ -706,11 +757,23 @@ impl SidecarConfig {
             Source::Jwt {
                 algorithm,
                 secret_from,
+                audience,
+                issuer,
                 ..
-            } => writeln!(
-                out,
-                "identity          jwt {algorithm:?}, secret REDACTED (from {secret_from})"
-            ),
+            } => {
+                let listed = |values: &Option<Vec<String>>, absent: &str| {
+                    values
+                        .as_ref()
+                        .map_or_else(|| absent.to_owned(), |v| v.join(", "))
+                };
+                writeln!(
+                    out,
+                    "identity          jwt {algorithm:?}, secret REDACTED (from {secret_from}), \
+                     audience {}, issuer {}",
+                    listed(audience, "none (tokens with aud refused)"),
+                    listed(issuer, "not checked"),
+                )
+            }
             Source::Signed { mode, key_from, .. } => writeln!(
                 out,
                 "identity          signed cookie ({mode:?}), key REDACTED (from {key_from})"
