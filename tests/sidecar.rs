@@ -6,16 +6,21 @@ mod support;
 use std::time::{Duration, Instant};
 
 use http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt as _;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KUSTOMER_LOGIN: &str = "/sso/kustomer?trackingToken=eyJhbGciOiJub25lIn0.eyJ0cmFjayI6MX0.&kustomerRedirectUri=https://acme.kustomer.help/login?referralUrl=https%3A%2F%2Facme.kustomer.help%2Fen_us";
 
 async fn setup() -> (Upstream, Sidecar) {
+    setup_with("", "").await
+}
+
+/// The app and a sidecar in front of it, with `top` and `server` lines added to the
+/// config's top level and `[server]` table.
+async fn setup_with(top: &str, server: &str) -> (Upstream, Sidecar) {
     let upstream = Upstream::start().await;
     let me = format!("{}/api/me", upstream.url());
-    let sidecar = Sidecar::start(&config(&upstream.url(), &me, "", ""));
+    let sidecar = Sidecar::start(&config(&upstream.url(), &me, top, server));
     (upstream, sidecar)
 }
 
@@ -392,26 +397,14 @@ async fn upstream_down_is_a_502_page_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_upstream_is_a_504() {
-    let upstream = Upstream::start().await;
-    let me = format!("{}/api/me", upstream.url());
-    let sidecar = Sidecar::start(&config(
-        &upstream.url(),
-        &me,
-        "upstream_timeout_secs = 1",
-        "",
-    ));
+    let (_upstream, sidecar) = setup_with("upstream_timeout_secs = 1", "").await;
     let (status, _, body) = get(&sidecar.url("/slow?ms=3000"), None).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert!(String::from_utf8_lossy(&body).contains("did not answer in time"));
 
     // On one browser connection, whose timer serves all its requests: quick answers
     // pass, and each slow one is cut at the timeout, again and again.
-    let stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut connection = OneConnection::open(sidecar.addr).await;
     for path in [
         "/echo",
         "/slow?ms=3000",
@@ -419,18 +412,8 @@ async fn a_slow_upstream_is_a_504() {
         "/slow?ms=3000",
         "/echo",
     ] {
-        let request = Request::get(path)
-            .header(header::HOST, "app.example")
-            .body(empty())
-            .unwrap();
         let started = Instant::now();
-        sender.ready().await.unwrap();
-        let response = sender
-            .send_request(request)
-            .await
-            .unwrap_or_else(|err| panic!("{path}: {err:?}"));
-        let status = response.status();
-        response.into_body().collect().await.unwrap();
+        let (status, _) = connection.get(path).await;
         let took = started.elapsed();
         if path == "/slow?ms=3000" {
             assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{path}");
@@ -564,14 +547,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slowloris_connection_is_closed_at_the_header_timeout() {
-    let upstream = Upstream::start().await;
-    let me = format!("{}/api/me", upstream.url());
-    let sidecar = Sidecar::start(&config(
-        &upstream.url(),
-        &me,
-        "",
-        "header_read_timeout_secs = 2",
-    ));
+    let (_upstream, sidecar) = setup_with("", "header_read_timeout_secs = 2").await;
     let mut stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
     let head = b"GET /echo HTTP/1.1\r\nHost: app.example\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let started = Instant::now();
@@ -608,62 +584,35 @@ async fn a_slowloris_connection_is_closed_at_the_header_timeout() {
 /// kept-alive connection left idle is closed once the timeout has passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_header_timeout_runs_only_between_requests() {
-    let upstream = Upstream::start().await;
-    let me = format!("{}/api/me", upstream.url());
-    let sidecar = Sidecar::start(&config(
-        &upstream.url(),
-        &me,
-        "",
-        "header_read_timeout_secs = 1",
-    ));
-    let stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    let closed = tokio::spawn(async move {
-        let _ = connection.await;
-        Instant::now()
-    });
-    let request = |path: &str| {
-        Request::get(path)
-            .header(header::HOST, "app.example")
-            .body(empty())
-            .unwrap()
-    };
+    let (_upstream, sidecar) = setup_with("", "header_read_timeout_secs = 1").await;
+    let mut connection = OneConnection::open(sidecar.addr).await;
 
     // The app takes 1.5 s to answer: longer than the header timeout.
     let started = Instant::now();
-    sender.ready().await.unwrap();
-    let response = sender.send_request(request("/slow?ms=1500")).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, body) = connection.get("/slow?ms=1500").await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(&body[..], b"slow done");
     assert!(started.elapsed() >= Duration::from_millis(1500));
 
     // A body streaming for about 1.5 s on the same connection.
     let started = Instant::now();
-    sender.ready().await.unwrap();
-    let response = sender
-        .send_request(request("/chunked?gap_ms=500"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, body) = connection.get("/chunked?gap_ms=500").await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(&body[..], b"part0;part1;part2;");
     assert!(started.elapsed() >= Duration::from_millis(1500));
 
     // Within the timeout, the connection still takes a request.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    sender.ready().await.unwrap();
-    let response = sender.send_request(request("/echo")).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.into_body().collect().await.unwrap();
+    let (status, _) = connection.get("/echo").await;
+    assert_eq!(status, StatusCode::OK);
     let answered = Instant::now();
-    assert!(!closed.is_finished(), "closed while a request was expected");
+    assert!(
+        !connection.closed.is_finished(),
+        "closed while a request was expected"
+    );
 
     // Then nothing: the sidecar closes the connection after about a second.
-    let closed_at = tokio::time::timeout(Duration::from_secs(10), closed)
+    let closed_at = tokio::time::timeout(Duration::from_secs(10), connection.closed)
         .await
         .expect("the idle connection was never closed")
         .unwrap();
@@ -823,14 +772,7 @@ async fn a_signed_session_cookie_is_verified_and_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_headers_are_refused_with_431() {
-    let upstream = Upstream::start().await;
-    let me = format!("{}/api/me", upstream.url());
-    let sidecar = Sidecar::start(&config(
-        &upstream.url(),
-        &me,
-        "",
-        "max_header_bytes = 16384",
-    ));
+    let (_upstream, sidecar) = setup_with("", "max_header_bytes = 16384").await;
     let request = Request::get(sidecar.url("/echo"))
         .header("x-big", "a".repeat(20 * 1024))
         .body(empty())

@@ -518,6 +518,44 @@ pub async fn send(request: http::Request<TestBody>) -> (StatusCode, HeaderMap, B
 }
 
 /// The `Location` header.
+/// One HTTP/1.1 connection to `addr`, for what happens to the requests of a single
+/// browser connection. `closed` finishes, with the time, when the connection closes.
+pub struct OneConnection {
+    sender: hyper::client::conn::http1::SendRequest<TestBody>,
+    pub closed: tokio::task::JoinHandle<Instant>,
+}
+
+impl OneConnection {
+    pub async fn open(addr: SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        let closed = tokio::spawn(async move {
+            let _ = connection.await;
+            Instant::now()
+        });
+        Self { sender, closed }
+    }
+
+    /// `GET path` on this connection: the status and the whole body.
+    pub async fn get(&mut self, path: &str) -> (StatusCode, Bytes) {
+        let request = http::Request::get(path)
+            .header(header::HOST, "app.example")
+            .body(empty())
+            .unwrap();
+        self.sender.ready().await.unwrap();
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .unwrap_or_else(|err| panic!("{path}: {err:?}"));
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    }
+}
+
 pub fn location(headers: &HeaderMap) -> String {
     headers[header::LOCATION].to_str().unwrap().to_owned()
 }
