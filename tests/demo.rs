@@ -720,11 +720,15 @@ async fn the_mocks_refuse_tampered_tokens_and_say_why() {
     // Aha!: a signature changed by one character.
     let callback = aha_callback(&demo, &mut browser).await;
     let jwt = query_value(&callback, "jwt").unwrap();
-    let last = jwt.chars().last().unwrap();
+    // The signature's first character: all six of its bits are signature (the last
+    // character's lowest two are padding, which a changed letter may only touch).
+    let at = jwt.rfind('.').unwrap() + 1;
+    let first = &jwt[at..=at];
     let flipped = format!(
-        "{}{}",
-        &jwt[..jwt.len() - 1],
-        if last == 'A' { 'B' } else { 'A' }
+        "{}{}{}",
+        &jwt[..at],
+        if first == "A" { "B" } else { "A" },
+        &jwt[at + 1..]
     );
     let page = stranger.get(&callback.replace(&jwt, &flipped)).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
