@@ -6,6 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -423,6 +424,42 @@ async fn a_slow_upstream_is_a_504() {
             assert_eq!(status, StatusCode::OK, "{path}");
         }
     }
+}
+
+/// A body the app stops sending is cut once nothing has come for the response timeout;
+/// one that keeps coming, however long in all, is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_response_body_is_cut_at_the_timeout() {
+    let (_upstream, sidecar) = setup_with("upstream_timeout_secs = 1", "").await;
+    // Parts 400 ms apart, 1.2 s in all: longer than the timeout, never idle that long.
+    let (status, _, body) = get(&sidecar.url("/chunked?gap_ms=400"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&body[..], b"part0;part1;part2;");
+
+    // The head at once, then nothing for 3 s.
+    let started = Instant::now();
+    let response = client()
+        .request(
+            Request::get(sidecar.url("/chunked?gap_ms=3000"))
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cut = response.into_body().collect().await;
+    let took = started.elapsed();
+    assert!(cut.is_err(), "the stalled body was passed on as complete");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+
+    let (_, _, metrics) = get(&sidecar.admin_url("/metrics"), None).await;
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains("portal_sso_upstream_errors_total{kind=\"body_timeout\"} 1"),
+        "{metrics}"
+    );
+    assert!(sidecar.log().contains("upstream response body stalled"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

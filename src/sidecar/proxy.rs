@@ -54,7 +54,7 @@ static HOP_BY_HOP: [HeaderName; 8] = [
 const RESERVED_PREFIX: &str = "x-portal-sso-";
 
 /// The body the proxy answers with: the app's, or a page of its own.
-pub type ProxyBody = SsoBody<Incoming>;
+pub type ProxyBody = SsoBody<AppBody>;
 
 /// Forwards requests to the app.
 ///
@@ -188,7 +188,7 @@ impl Service<Request<Incoming>> for Proxy {
         let conn = self.conn.clone();
         Box::pin(async move {
             let started = Instant::now();
-            let answer = forward(&inner, conn.as_deref(), request).await;
+            let answer = forward(&inner, conn.as_ref(), request).await;
             inner.metrics.upstream_latency(started.elapsed());
             Ok(answer.unwrap_or_else(|error| {
                 inner.metrics.upstream_error(error.kind());
@@ -292,8 +292,8 @@ fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 async fn forward(
-    inner: &Inner,
-    conn: Option<&Dedicated>,
+    inner: &Arc<Inner>,
+    conn: Option<&Arc<Dedicated>>,
     mut request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let peer = match conn {
@@ -361,16 +361,7 @@ async fn forward(
         headers.insert(header::UPGRADE, protocol.clone());
     }
 
-    let mut response = match dedicated {
-        Some(conn) => send_dedicated_in_time(inner, conn, request).await?,
-        None => tokio::time::timeout(
-            inner.settings.response_timeout,
-            inner.client.request(request),
-        )
-        .await
-        .map_err(|_| ProxyError::ResponseTimeout)?
-        .map_err(|err| ProxyError::from_client(&err))?,
-    };
+    let (mut response, idle) = send(inner, dedicated, request).await?;
 
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         let (Some(client_upgrade), Some(protocol)) = (client_upgrade, upgrade) else {
@@ -395,23 +386,153 @@ async fn forward(
 
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, SsoBody::inner(body)))
+    Ok(Response::from_parts(
+        parts,
+        SsoBody::inner(AppBody { body, idle }),
+    ))
 }
 
-/// [`send_dedicated`] within the response timeout, on the connection's one timer.
+/// Sends the request on the browser connection's own connection to the app when it has
+/// one (with the timer its response body will carry), else through the pool.
+async fn send(
+    inner: &Arc<Inner>,
+    dedicated: Option<&Arc<Dedicated>>,
+    request: Request<Incoming>,
+) -> Result<(Response<Incoming>, Option<IdleDeadline>), ProxyError> {
+    if let Some(conn) = dedicated {
+        let (response, deadline) = send_dedicated_in_time(inner, conn, request).await?;
+        let idle = IdleDeadline {
+            sleep: Some(deadline),
+            conn: Arc::clone(conn),
+            inner: Arc::clone(inner),
+        };
+        return Ok((response, Some(idle)));
+    }
+    let response = tokio::time::timeout(
+        inner.settings.response_timeout,
+        inner.client.request(request),
+    )
+    .await
+    .map_err(|_| ProxyError::ResponseTimeout)?
+    .map_err(|err| ProxyError::from_client(&err))?;
+    Ok((response, None))
+}
+
+/// The app's response body, passed on frame by frame. On a browser connection's own
+/// connection to the app it is cut, with an error that closes the browser's connection,
+/// when the app sends nothing for the response timeout: a stalled body does not hold
+/// the connection for good.
+pub struct AppBody {
+    body: Incoming,
+    idle: Option<IdleDeadline>,
+}
+
+/// The browser connection's timer, lent to the body it is answering with and given back
+/// when that body is done.
+struct IdleDeadline {
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    conn: Arc<Dedicated>,
+    inner: Arc<Inner>,
+}
+
+impl Drop for IdleDeadline {
+    fn drop(&mut self) {
+        if let Some(sleep) = self.sleep.take() {
+            self.conn.keep_deadline(sleep);
+        }
+    }
+}
+
+/// The app sent no part of its response body within the response timeout.
+#[derive(Debug)]
+struct BodyTimeout;
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the app sent nothing of its response body within the response timeout")
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
+
+impl http_body::Body for AppBody {
+    type Data = bytes::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                if let (Some(Ok(_)), Some(idle)) = (&frame, &mut this.idle)
+                    && let Some(sleep) = &mut idle.sleep
+                {
+                    let at = tokio::time::Instant::now() + idle.inner.settings.response_timeout;
+                    sleep.as_mut().reset(at);
+                }
+                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let Some(idle) = &mut this.idle else {
+                    return Poll::Pending;
+                };
+                let Some(sleep) = &mut idle.sleep else {
+                    return Poll::Pending;
+                };
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                idle.inner.metrics.upstream_error("body_timeout");
+                tracing::warn!(
+                    target: "portal_sso::proxy",
+                    error = "body_timeout",
+                    upstream = %idle.inner.authority,
+                    "upstream response body stalled: response cut"
+                );
+                // Only this once: the body is over.
+                this.idle = None;
+                Poll::Ready(Some(Err(Box::new(BodyTimeout))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// [`send_dedicated`] within the response timeout, on the connection's one timer. With
+/// the response comes the timer, set the response timeout on from now, for its body.
 async fn send_dedicated_in_time(
     inner: &Inner,
     conn: &Dedicated,
     request: Request<Incoming>,
-) -> Result<Response<Incoming>, ProxyError> {
-    let mut deadline = conn.deadline(inner.settings.response_timeout);
+) -> Result<(Response<Incoming>, Pin<Box<tokio::time::Sleep>>), ProxyError> {
+    let timeout = inner.settings.response_timeout;
+    let mut deadline = conn.deadline(timeout);
     let answer = tokio::select! {
         biased;
         answer = send_dedicated(inner, conn, request) => answer,
         () = deadline.as_mut() => Err(ProxyError::ResponseTimeout),
     };
-    conn.keep_deadline(deadline);
-    answer
+    match answer {
+        Ok(response) => {
+            deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + timeout);
+            Ok((response, deadline))
+        }
+        Err(error) => {
+            conn.keep_deadline(deadline);
+            Err(error)
+        }
+    }
 }
 
 /// Sends on the browser connection's own connection to the app, opening one when there is
