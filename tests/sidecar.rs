@@ -320,9 +320,8 @@ async fn chunked_responses_arrive_in_order() {
     assert_eq!(&body[..], b"part0;part1;part2;");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_upgrade_is_passed_through() {
-    let (_upstream, sidecar) = setup().await;
+/// Opens a WebSocket through the sidecar: the 101 head, lower-cased, and the stream.
+async fn open_websocket(sidecar: &Sidecar) -> (String, tokio::net::TcpStream) {
     let mut stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
     stream
         .write_all(
@@ -342,6 +341,24 @@ async fn websocket_upgrade_is_passed_through() {
         head.push(byte[0]);
     }
     let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+    (head, stream)
+}
+
+/// Sends `message` down the tunnel and reads it back from the app's echo.
+async fn echo(stream: &mut tokio::net::TcpStream, message: &[u8]) {
+    stream.write_all(message).await.unwrap();
+    let mut echoed = vec![0u8; message.len()];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
+        .await
+        .expect("echo within 5 s")
+        .unwrap();
+    assert_eq!(echoed, message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_upgrade_is_passed_through() {
+    let (_upstream, sidecar) = setup().await;
+    let (head, mut stream) = open_websocket(&sidecar).await;
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(head.contains("upgrade: websocket"), "{head}");
     assert!(head.contains("connection: upgrade"), "{head}");
@@ -349,16 +366,34 @@ async fn websocket_upgrade_is_passed_through() {
         head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
         "{head}"
     );
-
     for message in [&b"hello"[..], &b"second message, longer"[..]] {
-        stream.write_all(message).await.unwrap();
-        let mut echoed = vec![0u8; message.len()];
-        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
-            .await
-            .expect("echo within 5 s")
-            .unwrap();
-        assert_eq!(echoed, message);
+        echo(&mut stream, message).await;
     }
+}
+
+/// On SIGTERM an open WebSocket is drained like a request: it keeps working within the
+/// grace period, and the process exits (0) once it has closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_open_websocket_finish_then_exits_0() {
+    let (_upstream, mut sidecar) = setup_with("", "shutdown_grace_secs = 20").await;
+    let (head, mut stream) = open_websocket(&sidecar).await;
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    echo(&mut stream, b"before").await;
+    sidecar.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    echo(&mut stream, b"while draining").await;
+    let closed = Instant::now();
+    drop(stream);
+    let exit = tokio::task::spawn_blocking(move || sidecar.wait(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    // Well before the 20 s grace period: it was waiting for the tunnel, not the clock.
+    assert!(
+        closed.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        closed.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

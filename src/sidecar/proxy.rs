@@ -22,6 +22,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tower_service::Service;
 
 use super::config::UpstreamSettings;
@@ -66,6 +67,9 @@ pub type ProxyBody = SsoBody<AppBody>;
 pub struct Proxy {
     inner: Arc<Inner>,
     conn: Option<Arc<Dedicated>>,
+    /// Where upgraded connections take a permit for as long as they last, so a
+    /// shutdown waits for them as it does for requests.
+    tunnels: Option<Arc<Semaphore>>,
 }
 
 struct Inner {
@@ -150,7 +154,17 @@ impl Proxy {
                 metrics,
             }),
             conn: None,
+            tunnels: None,
         }
+    }
+
+    /// Counts each upgraded (WebSocket) connection in `limit` while it lasts: one permit
+    /// each, taken when one is free. The server hands its connection limit here, so
+    /// tunnels count towards `max_connections` and a shutdown drains them too.
+    #[must_use]
+    pub fn counting_tunnels_in(mut self, limit: Arc<Semaphore>) -> Self {
+        self.tunnels = Some(limit);
+        self
     }
 
     /// A proxy for the requests of one browser connection from `peer`.
@@ -163,6 +177,7 @@ impl Proxy {
         let forwarded_for = HeaderValue::try_from(canonical(peer.ip()).to_string()).ok();
         Self {
             inner: Arc::clone(&self.inner),
+            tunnels: self.tunnels.clone(),
             conn: Some(Arc::new(Dedicated {
                 peer,
                 forwarded_for,
@@ -186,9 +201,10 @@ impl Service<Request<Incoming>> for Proxy {
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
         let inner = Arc::clone(&self.inner);
         let conn = self.conn.clone();
+        let tunnels = self.tunnels.clone();
         Box::pin(async move {
             let started = Instant::now();
-            let answer = forward(&inner, conn.as_ref(), request).await;
+            let answer = forward(&inner, conn.as_ref(), tunnels, request).await;
             inner.metrics.upstream_latency(started.elapsed());
             Ok(answer.unwrap_or_else(|error| {
                 inner.metrics.upstream_error(error.kind());
@@ -294,6 +310,7 @@ fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 async fn forward(
     inner: &Arc<Inner>,
     conn: Option<&Arc<Dedicated>>,
+    tunnels: Option<Arc<Semaphore>>,
     mut request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let peer = match conn {
@@ -368,7 +385,11 @@ async fn forward(
             return Err(ProxyError::BadUpgrade);
         };
         let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tokio::spawn(tunnel(client_upgrade, upstream_upgrade));
+        let permit = tunnels.and_then(|limit| limit.try_acquire_owned().ok());
+        tokio::spawn(async move {
+            tunnel(client_upgrade, upstream_upgrade).await;
+            drop(permit);
+        });
         let (mut parts, _) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
         parts

@@ -57,27 +57,13 @@ where
         .layer(observers, Some(Arc::clone(&metrics)))
         .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err.to_string()))?;
     let sso_routes: Arc<[Box<str>]> = layer.routes().map(Into::into).collect();
-    let service = layer.layer(Proxy::new(config.upstream.clone(), Arc::clone(&metrics)));
+    let settings = config.server.clone();
+    let connections = Arc::new(Semaphore::new(settings.max_connections));
+    let proxy = Proxy::new(config.upstream.clone(), Arc::clone(&metrics))
+        .counting_tunnels_in(Arc::clone(&connections));
+    let service = layer.layer(proxy);
 
-    let listener = TcpListener::bind(config.listen).await?;
-    let admin_listener = match config.admin_listen {
-        Some(addr) => Some(TcpListener::bind(addr).await?),
-        None => None,
-    };
-    let listen = listener.local_addr()?;
-    let admin_addr = admin_listener
-        .as_ref()
-        .map(TcpListener::local_addr)
-        .transpose()?;
-    tracing::info!(
-        target: "portal_sso::server",
-        listen = %listen,
-        admin_listen = %admin_addr.map_or_else(|| "none".to_owned(), |a| a.to_string()),
-        upstream = %config.upstream.uri,
-        routes = %sso_routes.join(","),
-        "portal-sso started listen={listen} admin_listen={}",
-        admin_addr.map_or_else(|| "none".to_owned(), |a| a.to_string()),
-    );
+    let (listener, admin_listener) = bind(&config, &sso_routes).await?;
 
     let admin_task = admin_listener.map(|listener| {
         tokio::spawn(admin::serve(
@@ -88,8 +74,6 @@ where
         ))
     });
 
-    let settings = config.server.clone();
-    let connections = Arc::new(Semaphore::new(settings.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut builder = http1::Builder::new();
     // The header read timeout is the connection's own (`head_timeout`): hyper's makes
@@ -154,6 +138,34 @@ where
     }
     tracing::info!(target: "portal_sso::server", "stopped");
     Ok(())
+}
+
+/// Binds the listener and the admin listener, and says so in the log.
+async fn bind(
+    config: &SidecarConfig,
+    sso_routes: &[Box<str>],
+) -> io::Result<(TcpListener, Option<TcpListener>)> {
+    let listener = TcpListener::bind(config.listen).await?;
+    let admin_listener = match config.admin_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    let listen = listener.local_addr()?;
+    let admin_addr = admin_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    tracing::info!(
+        target: "portal_sso::server",
+        listen = %listen,
+        admin_listen = %admin_addr.map_or_else(|| "none".to_owned(), |a| a.to_string()),
+        upstream = %config.upstream.uri,
+        routes = %sso_routes.join(","),
+        "portal-sso started listen={listen} admin_listen={}",
+        admin_addr.map_or_else(|| "none".to_owned(), |a| a.to_string()),
+    );
+
+    Ok((listener, admin_listener))
 }
 
 /// Waits until every connection has closed or the grace period is over.
