@@ -99,11 +99,9 @@ struct Dedicated {
     /// The peer's own `X-Forwarded-For` value, for when it replaces what was sent.
     forwarded_for: Option<HeaderValue>,
     sender: Mutex<Option<client_http1::SendRequest<Incoming>>>,
-    /// The response timeout, one timer for all the connection's requests: moving a
-    /// pending timer later is a store, where a new one per request is two trips to the
-    /// runtime's timer wheel. Made on first use, on the runtime that serves the
-    /// connection.
-    deadline: Mutex<Option<Pin<Box<tokio::time::Sleep>>>>,
+    /// The response timeout, one timer for all the connection's requests (and their
+    /// bodies). Made on first use, on the runtime that serves the connection.
+    deadline: Mutex<Option<Deadline>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -423,7 +421,7 @@ async fn send(
     if let Some(conn) = dedicated {
         let (response, deadline) = send_dedicated_in_time(inner, conn, request).await?;
         let idle = IdleDeadline {
-            sleep: Some(deadline),
+            deadline: Some(deadline),
             conn: Arc::clone(conn),
             inner: Arc::clone(inner),
         };
@@ -451,15 +449,56 @@ pub struct AppBody {
 /// The browser connection's timer, lent to the body it is answering with and given back
 /// when that body is done.
 struct IdleDeadline {
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    deadline: Option<Deadline>,
     conn: Arc<Dedicated>,
     inner: Arc<Inner>,
 }
 
 impl Drop for IdleDeadline {
     fn drop(&mut self) {
-        if let Some(sleep) = self.sleep.take() {
-            self.conn.keep_deadline(sleep);
+        if let Some(deadline) = self.deadline.take() {
+            self.conn.keep_deadline(deadline);
+        }
+    }
+}
+
+/// A timeout that restarts often and rarely fires: the response timeout, counted from
+/// the request, then from each part of the body.
+///
+/// Restarting it records the time and nothing else. The timer under it is always set no
+/// later than the deadline, so it never fires late; when it fires early it is moved on
+/// to the deadline. So requests and body parts touch the runtime's timer wheel about once
+/// per timeout, not once each.
+struct Deadline {
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    since: tokio::time::Instant,
+    timeout: std::time::Duration,
+}
+
+impl Deadline {
+    fn new(timeout: std::time::Duration) -> Self {
+        let since = tokio::time::Instant::now();
+        Self {
+            sleep: Box::pin(tokio::time::sleep_until(since + timeout)),
+            since,
+            timeout,
+        }
+    }
+
+    /// Counts the timeout from now.
+    fn restart(&mut self) {
+        self.since = tokio::time::Instant::now();
+    }
+
+    /// Ready once the timeout has passed since the last restart.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            std::task::ready!(self.sleep.as_mut().poll(cx));
+            let due = self.since + self.timeout;
+            if tokio::time::Instant::now() >= due {
+                return Poll::Ready(());
+            }
+            self.sleep.as_mut().reset(due);
         }
     }
 }
@@ -488,10 +527,9 @@ impl http_body::Body for AppBody {
         match Pin::new(&mut this.body).poll_frame(cx) {
             Poll::Ready(frame) => {
                 if let (Some(Ok(_)), Some(idle)) = (&frame, &mut this.idle)
-                    && let Some(sleep) = &mut idle.sleep
+                    && let Some(deadline) = &mut idle.deadline
                 {
-                    let at = tokio::time::Instant::now() + idle.inner.settings.response_timeout;
-                    sleep.as_mut().reset(at);
+                    deadline.restart();
                 }
                 Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
@@ -499,10 +537,10 @@ impl http_body::Body for AppBody {
                 let Some(idle) = &mut this.idle else {
                     return Poll::Pending;
                 };
-                let Some(sleep) = &mut idle.sleep else {
+                let Some(deadline) = &mut idle.deadline else {
                     return Poll::Pending;
                 };
-                if sleep.as_mut().poll(cx).is_pending() {
+                if deadline.poll_expired(cx).is_pending() {
                     return Poll::Pending;
                 }
                 idle.inner.metrics.upstream_error("body_timeout");
@@ -529,24 +567,27 @@ impl http_body::Body for AppBody {
 }
 
 /// [`send_dedicated`] within the response timeout, on the connection's one timer. With
-/// the response comes the timer, set the response timeout on from now, for its body.
+/// the response comes the timer, restarted, for its body.
 async fn send_dedicated_in_time(
     inner: &Inner,
     conn: &Dedicated,
     request: Request<Incoming>,
-) -> Result<(Response<Incoming>, Pin<Box<tokio::time::Sleep>>), ProxyError> {
-    let timeout = inner.settings.response_timeout;
-    let mut deadline = conn.deadline(timeout);
-    let answer = tokio::select! {
-        biased;
-        answer = send_dedicated(inner, conn, request) => answer,
-        () = deadline.as_mut() => Err(ProxyError::ResponseTimeout),
-    };
+) -> Result<(Response<Incoming>, Deadline), ProxyError> {
+    let mut deadline = conn.deadline(inner.settings.response_timeout);
+    let sending = send_dedicated(inner, conn, request);
+    tokio::pin!(sending);
+    let answer = std::future::poll_fn(|cx| {
+        if let Poll::Ready(answer) = sending.as_mut().poll(cx) {
+            return Poll::Ready(answer);
+        }
+        deadline
+            .poll_expired(cx)
+            .map(|()| Err(ProxyError::ResponseTimeout))
+    })
+    .await;
     match answer {
         Ok(response) => {
-            deadline
-                .as_mut()
-                .reset(tokio::time::Instant::now() + timeout);
+            deadline.restart();
             Ok((response, deadline))
         }
         Err(error) => {
@@ -593,25 +634,24 @@ async fn send_dedicated(
 }
 
 impl Dedicated {
-    /// The connection's timer, set to `timeout` from now.
-    fn deadline(&self, timeout: std::time::Duration) -> Pin<Box<tokio::time::Sleep>> {
-        let at = tokio::time::Instant::now() + timeout;
+    /// The connection's timer, counting `timeout` from now.
+    fn deadline(&self, timeout: std::time::Duration) -> Deadline {
         let kept = self
             .deadline
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         match kept {
-            Some(mut sleep) => {
-                sleep.as_mut().reset(at);
-                sleep
+            Some(mut deadline) if deadline.timeout == timeout => {
+                deadline.restart();
+                deadline
             }
-            None => Box::pin(tokio::time::sleep_until(at)),
+            _ => Deadline::new(timeout),
         }
     }
 
     /// Keeps `deadline` for the connection's next request.
-    fn keep_deadline(&self, deadline: Pin<Box<tokio::time::Sleep>>) {
+    fn keep_deadline(&self, deadline: Deadline) {
         *self.deadline.lock().unwrap_or_else(PoisonError::into_inner) = Some(deadline);
     }
 

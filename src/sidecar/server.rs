@@ -15,7 +15,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower_layer::Layer;
@@ -76,10 +76,10 @@ where
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut builder = http1::Builder::new();
-    // The header read timeout is the connection's own (`head_timeout`): hyper's makes
-    // and drops a timer per request.
+    // The header read timeout is the connection's own (`head_timeout`): hyper's, on by
+    // default, makes and drops a timer per request.
     builder
-        .timer(TokioTimer::new())
+        .header_read_timeout(None)
         .max_header_size(settings.max_header_bytes)
         .keep_alive(true);
     let builder = Arc::new(builder);
