@@ -44,7 +44,7 @@ pub(crate) struct Pending {
 }
 
 enum Prepared {
-    Kustomer(Url),
+    Kustomer(Arc<Url>),
     Aha(Passed),
 }
 
@@ -188,7 +188,7 @@ fn issue(
                 .signer
                 .sign(&kustomer::Claims::new(identity, iat))
                 .map(|token| kustomer::Kustomer::location(target, &token));
-            (signed, target, None)
+            (signed, &**target, None)
         }
         (Prepared::Aha(passed), Vendor::Aha(aha)) => {
             let signed = match aha::Claims::new(identity, iat) {

@@ -56,7 +56,28 @@ pub(crate) fn pick<'q, const N: usize>(
     query: Option<&'q str>,
     names: [&'static str; N],
 ) -> Result<[Option<Param<'q>>; N], QueryError> {
+    let raw = pick_raw(query, names)?;
     let mut found: [Option<Param<'q>>; N] = std::array::from_fn(|_| None);
+    for (slot, raw) in found.iter_mut().zip(raw) {
+        if let Some(raw) = raw {
+            *slot = Some(Param {
+                raw,
+                decoded: decode(raw)?,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// [`pick`], giving each parameter's value as it stood in the query: checked exactly as
+/// strictly, but decoded only if the caller asks ([`decode`] cannot fail on these values).
+/// Values are checked in place, so a query whose escapes are all ASCII costs no
+/// allocation.
+pub(crate) fn pick_raw<'q, const N: usize>(
+    query: Option<&'q str>,
+    names: [&'static str; N],
+) -> Result<[Option<&'q str>; N], QueryError> {
+    let mut found: [Option<&'q str>; N] = [None; N];
     let Some(query) = query else {
         return Ok(found);
     };
@@ -67,7 +88,7 @@ pub(crate) fn pick<'q, const N: usize>(
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(raw_key)?;
-        let value = decode(raw_value)?;
+        check_encoding(raw_value)?;
         if let Some(slot) = names
             .iter()
             .position(|name| name.eq_ignore_ascii_case(&key))
@@ -77,14 +98,33 @@ pub(crate) fn pick<'q, const N: usize>(
             }
             seen[slot] = true;
             if names[slot] == key {
-                found[slot] = Some(Param {
-                    raw: raw_value,
-                    decoded: value,
-                });
+                found[slot] = Some(raw_value);
             }
         }
     }
     Ok(found)
+}
+
+/// Whether [`decode`] accepts `input`, without building the decoded string.
+///
+/// Every `%` must be followed by two hex digits. When every escape stands for an ASCII
+/// byte, the decoded bytes are pieces of `input` (UTF-8, cut at ASCII `%` signs) and ASCII
+/// bytes, so they are UTF-8 too; only an escape of a byte >= 0x80 needs the decoded bytes
+/// looked at, and then [`decode`] itself answers.
+pub(crate) fn check_encoding(input: &str) -> Result<(), QueryError> {
+    let bytes = input.as_bytes();
+    let mut from = 0;
+    while let Some(at) = bytes[from..].iter().position(|&b| b == b'%') {
+        let at = from + at;
+        let hex = bytes.get(at + 1..at + 3).ok_or(QueryError::BadEncoding)?;
+        let hi = hex_value(hex[0]).ok_or(QueryError::BadEncoding)?;
+        hex_value(hex[1]).ok_or(QueryError::BadEncoding)?;
+        if hi >= 8 {
+            return decode(input).map(drop);
+        }
+        from = at + 3;
+    }
+    Ok(())
 }
 
 /// Percent-decodes one key or value strictly.
@@ -189,6 +229,59 @@ mod tests {
                 "{query}"
             );
         }
+    }
+
+    #[test]
+    fn checking_in_place_agrees_with_decoding() {
+        for input in [
+            "",
+            "a",
+            "a+b",
+            "%",
+            "%4",
+            "%41",
+            "%zz",
+            "%4g",
+            "x%2Fy",
+            "%7f",
+            "%80",
+            "%ff",
+            "%C3%A9",
+            "%C3%28",
+            "%c3",
+            "%E2%82%AC",
+            "%E2%82",
+            "%2F%C3%A9%",
+            "é%41",
+            "%41é%ZZ",
+            "%F0%9F%99%82",
+            "%ED%A0%80",
+        ] {
+            assert_eq!(check_encoding(input), decode(input).map(drop), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn raw_picks_refuse_what_picks_refuse() {
+        for query in [
+            "a=1&a=2",
+            "%61=1&a=2",
+            "a=%",
+            "x=%G0&a=1",
+            "a=%C3%28",
+            "A=1&a=2",
+            "a=%2F&b=%ff",
+        ] {
+            assert_eq!(
+                pick_raw(Some(query), ["a", "b"]).map(drop),
+                pick(Some(query), ["a", "b"]).map(drop),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            pick_raw(Some("a=x%2Fy&b=1+2"), ["a", "b", "c"]),
+            Ok([Some("x%2Fy"), Some("1+2"), None])
+        );
     }
 
     #[test]

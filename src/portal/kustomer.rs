@@ -6,6 +6,10 @@
 //! browser is sent to `kustomerRedirectUri` (or the configured default) with
 //! `externalToken=<jwt>` added to its query.
 
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
 use serde::Serialize;
 use url::Url;
 
@@ -96,7 +100,8 @@ impl KustomerPortal {
 #[derive(Debug)]
 pub(crate) struct Kustomer {
     origins: RedirectOrigins,
-    default_redirect: Option<Url>,
+    default_redirect: Option<Arc<Url>>,
+    accepted: Accepted,
 }
 
 impl Kustomer {
@@ -105,12 +110,12 @@ impl Kustomer {
             .map_err(|problem| ConfigError::new(format!("{field}.redirect_origins"), problem))?;
         let default_redirect = match &portal.default_redirect {
             None => None,
-            Some(raw) => Some(origins.check(raw).map_err(|rejection| {
+            Some(raw) => Some(Arc::new(origins.check(raw).map_err(|rejection| {
                 ConfigError::new(
                     format!("{field}.default_redirect"),
                     format!("`{raw}` is refused: {rejection}"),
                 )
-            })?),
+            })?)),
         };
         if origins.is_empty() && default_redirect.is_none() {
             return Err(ConfigError::new(
@@ -121,47 +126,123 @@ impl Kustomer {
         Ok(Self {
             origins,
             default_redirect,
+            accepted: Accepted::default(),
         })
     }
 
     /// Reads and checks the request's parameters before anyone is looked up.
-    pub(crate) fn prepare(&self, query: Option<&str>) -> Result<Url, Refusal> {
-        let [target] = query::pick(query, ["kustomerRedirectUri"]).map_err(Refusal::Query)?;
-        match target {
-            Some(param) => {
-                // Sent as the vendor's example shows (`...&kustomerRedirectUri=https://...`,
-                // not escaped), the raw bytes are the URL: decoding them would turn the
-                // `%2F` of its own `referralUrl` into `/`. Escaped (its scheme's `:` is
-                // `%3A`), it is decoded once, even if an inner URL was left unescaped.
-                let raw = param.raw.as_bytes();
-                let sent_as_url = ["https://", "http://"].iter().any(|scheme| {
-                    raw.len() >= scheme.len()
-                        && raw[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
-                });
-                let target = if sent_as_url {
-                    param.raw
-                } else {
-                    &param.decoded
-                };
-                let url = self.origins.check(target).map_err(Refusal::Redirect)?;
-                // A second `externalToken` would leave it to the portal which one it reads.
-                if carries_param(&url, "externalToken") {
-                    return Err(Refusal::Query(query::QueryError::Duplicate(
-                        "externalToken",
-                    )));
-                }
-                Ok(url)
-            }
-            None => self
+    pub(crate) fn prepare(&self, query: Option<&str>) -> Result<Arc<Url>, Refusal> {
+        let [target] = query::pick_raw(query, ["kustomerRedirectUri"]).map_err(Refusal::Query)?;
+        let Some(raw) = target else {
+            return self
                 .default_redirect
                 .clone()
-                .ok_or(Refusal::MissingRedirect),
+                .ok_or(Refusal::MissingRedirect);
+        };
+        // Sent as the vendor's example shows (`...&kustomerRedirectUri=https://...`, not
+        // escaped), the raw bytes are the URL: decoding them would turn the `%2F` of its
+        // own `referralUrl` into `/`. Escaped (its scheme's `:` is `%3A`), it is decoded
+        // once, even if an inner URL was left unescaped.
+        let sent_as_url = ["https://", "http://"].iter().any(|scheme| {
+            raw.len() >= scheme.len()
+                && raw.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+        });
+        let target = if sent_as_url {
+            Cow::Borrowed(raw)
+        } else {
+            query::decode(raw).map_err(Refusal::Query)?
+        };
+        if let Some(url) = self.accepted.get(&target) {
+            return Ok(url);
         }
+        let url = self.origins.check(&target).map_err(Refusal::Redirect)?;
+        // A second `externalToken` would leave it to the portal which one it reads.
+        if carries_param(&url, "externalToken") {
+            return Err(Refusal::Query(query::QueryError::Duplicate(
+                "externalToken",
+            )));
+        }
+        let url = Arc::new(url);
+        self.accepted.insert(&target, &url);
+        Ok(url)
     }
 
     /// Where the browser goes with the token.
     pub(crate) fn location(target: &Url, token: &str) -> String {
         append_query_param(target.as_str(), "externalToken", token)
+    }
+}
+
+/// How many accepted targets a portal remembers.
+const ACCEPTED_SLOTS: usize = 16;
+/// Longer targets are checked every time rather than remembered.
+const MAX_REMEMBERED_LEN: usize = 1024;
+
+/// Redirect targets this portal has accepted, so the few return addresses a portal
+/// sends again and again are parsed and checked once.
+///
+/// The check is a function of the target string and the configuration alone, and only
+/// accepted targets are remembered, keyed by the exact string that was checked: a
+/// target found here would be accepted again, with the same URL. The memory is bounded
+/// (a fixed number of slots, each holding one target of at most [`MAX_REMEMBERED_LEN`]
+/// bytes); a new target takes over its slot, so a stream of distinct targets only costs
+/// the full check each time. Slots are never waited for: one that another request holds
+/// is skipped, and the target is checked in full.
+struct Accepted {
+    slots: Box<[Slot]>,
+}
+
+/// One remembered target (as checked) and the URL it was accepted as.
+type Slot = Mutex<Option<(Box<str>, Arc<Url>)>>;
+
+impl Default for Accepted {
+    fn default() -> Self {
+        Self {
+            slots: (0..ACCEPTED_SLOTS).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+}
+
+impl Accepted {
+    fn slot(&self, target: &str) -> &Slot {
+        // Which slot only spreads targets out; a match is always the whole string. The
+        // length and the last 32 bytes tell a portal's usual targets apart (they share
+        // their beginning).
+        let bytes = target.as_bytes();
+        let mut hash = bytes.len() as u64;
+        for chunk in bytes[bytes.len().saturating_sub(32)..].chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            hash = (hash.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        let index = usize::try_from(hash >> 60).unwrap_or(0) % self.slots.len();
+        &self.slots[index]
+    }
+
+    fn get(&self, target: &str) -> Option<Arc<Url>> {
+        let slot = self.slot(target).try_lock().ok()?;
+        match &*slot {
+            Some((remembered, url)) if **remembered == *target => Some(Arc::clone(url)),
+            _ => None,
+        }
+    }
+
+    fn insert(&self, target: &str, url: &Arc<Url>) {
+        if target.len() > MAX_REMEMBERED_LEN {
+            return;
+        }
+        if let Ok(mut slot) = self.slot(target).try_lock() {
+            *slot = Some((target.into(), Arc::clone(url)));
+        }
+    }
+}
+
+impl fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Accepted")
+            .field("slots", &ACCEPTED_SLOTS)
+            .finish_non_exhaustive()
     }
 }
 
@@ -214,5 +295,85 @@ mod tests {
             &Url::parse("https://a.example/").unwrap(),
             "externalToken"
         ));
+    }
+
+    fn portal() -> Kustomer {
+        let portal = KustomerPortal::new(Secret::new("k".repeat(32)))
+            .with_redirect_origins(["https://acme.kustomer.help"]);
+        Kustomer::build(&portal, "portal").unwrap()
+    }
+
+    #[test]
+    fn an_accepted_target_is_remembered_and_answers_the_same() {
+        let portal = portal();
+        let query = "kustomerRedirectUri=https://ACME.kustomer.help./login?r=%2F";
+        let first = portal.prepare(Some(query)).unwrap();
+        let second = portal.prepare(Some(query)).unwrap();
+        assert_eq!(first.as_str(), "https://acme.kustomer.help/login?r=%2F");
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "the second answer is remembered"
+        );
+        // Escaped, the same URL is decoded first and remembered by what was checked.
+        let escaped = "kustomerRedirectUri=https%3A%2F%2Facme.kustomer.help%2Flogin";
+        assert_eq!(
+            portal.prepare(Some(escaped)).unwrap().as_str(),
+            "https://acme.kustomer.help/login"
+        );
+        assert_eq!(
+            portal.prepare(Some(escaped)).unwrap().as_str(),
+            "https://acme.kustomer.help/login"
+        );
+    }
+
+    #[test]
+    fn refused_targets_stay_refused() {
+        let portal = portal();
+        for target in [
+            "https://evil.example/",
+            "https://acme.kustomer.help.evil.example/",
+            "https://acme.kustomer.help/login?externalToken=x",
+            "https://acme.kustomer.help/../x",
+        ] {
+            let query = format!("kustomerRedirectUri={target}");
+            for _ in 0..3 {
+                assert!(portal.prepare(Some(&query)).is_err(), "{target}");
+            }
+            // Nor does a remembered neighbour let it through.
+            let good = format!(
+                "kustomerRedirectUri=https://acme.kustomer.help/{}",
+                target.len()
+            );
+            assert!(portal.prepare(Some(&good)).is_ok());
+            assert!(portal.prepare(Some(&query)).is_err(), "{target}");
+        }
+    }
+
+    #[test]
+    fn many_distinct_targets_each_get_their_own_answer() {
+        let portal = portal();
+        for round in 0..3 {
+            for i in 0..(4 * ACCEPTED_SLOTS) {
+                let path = format!("/article/{i}?x={}", i % 5);
+                let query = format!("kustomerRedirectUri=https://acme.kustomer.help{path}");
+                let url = portal.prepare(Some(&query)).unwrap();
+                assert_eq!(
+                    url.as_str(),
+                    format!("https://acme.kustomer.help{path}"),
+                    "round {round}"
+                );
+            }
+        }
+        let long = format!(
+            "kustomerRedirectUri=https://acme.kustomer.help/{}",
+            "a".repeat(MAX_REMEMBERED_LEN)
+        );
+        let first = portal.prepare(Some(&long)).unwrap();
+        let second = portal.prepare(Some(&long)).unwrap();
+        assert_eq!(first, second);
+        assert!(
+            !Arc::ptr_eq(&first, &second),
+            "long targets are not remembered"
+        );
     }
 }
