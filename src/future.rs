@@ -9,8 +9,8 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use crate::body::SsoBody;
-use crate::flow::{self, Pending};
-use crate::identity::BoxResolveFuture;
+use crate::flow;
+use crate::identity::BoxLoginFuture;
 use crate::layer::Config;
 use crate::response::{Written, set_cookie};
 
@@ -30,7 +30,7 @@ pin_project! {
     enum State<F> {
         Passthrough { #[pin] future: F },
         AppLogout { #[pin] future: F, config: Arc<Config>, path: String, from_remote_logout: bool },
-        Resolving { future: BoxResolveFuture, pending: Option<Box<Pending>> },
+        Resolving { future: BoxLoginFuture },
         Ready { response: Option<Written> },
     }
 }
@@ -58,12 +58,9 @@ impl<F> ResponseFuture<F> {
         }
     }
 
-    pub(crate) fn resolving(future: BoxResolveFuture, pending: Box<Pending>) -> Self {
+    pub(crate) fn resolving(future: BoxLoginFuture) -> Self {
         Self {
-            state: State::Resolving {
-                future,
-                pending: Some(pending),
-            },
+            state: State::Resolving { future },
         }
     }
 
@@ -128,12 +125,9 @@ where
                 Err(untouched) => untouched.map(SsoBody::inner),
             }))
         }
-        StateProj::Resolving { future, pending } => {
-            let answer = ready!(future.as_mut().poll(cx));
-            let pending = pending
-                .take()
-                .expect("ResponseFuture polled after completion");
-            Poll::Ready(Ok(flow::complete(pending, answer).map(SsoBody::full)))
+        StateProj::Resolving { future } => {
+            let written = ready!(future.as_mut().poll(cx));
+            Poll::Ready(Ok(written.map(SsoBody::full)))
         }
         StateProj::Ready { response } => {
             let response = response

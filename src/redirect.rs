@@ -422,6 +422,20 @@ fn strip_prefix_ignore_case<'a>(input: &'a str, prefix: &str) -> Option<&'a str>
 /// assert_eq!(append_query_param("https://a.example/l?", "t", "x"), "https://a.example/l?t=x");
 /// ```
 pub fn append_query_param(url: &str, name: &str, value: &str) -> String {
+    let (before_fragment, separator, fragment) = query_param_place(url);
+    let mut out = String::with_capacity(url.len() + separator.len() + name.len() + value.len() + 1);
+    out.push_str(before_fragment);
+    out.push_str(separator);
+    out.push_str(name);
+    out.push('=');
+    out.push_str(value);
+    out.push_str(fragment);
+    out
+}
+
+/// Where [`append_query_param`] puts a parameter: `url` before its fragment, the
+/// separator to write after it, and the fragment (with its `#`) to write after the value.
+pub(crate) fn query_param_place(url: &str) -> (&str, &'static str, &str) {
     let (before_fragment, fragment) = match url.find('#') {
         Some(at) => url.split_at(at),
         None => (url, ""),
@@ -432,14 +446,7 @@ pub fn append_query_param(url: &str, name: &str, value: &str) -> String {
         Some(_) if before_fragment.ends_with('&') => "",
         Some(_) => "&",
     };
-    let mut out = String::with_capacity(url.len() + separator.len() + name.len() + value.len() + 1);
-    out.push_str(before_fragment);
-    out.push_str(separator);
-    out.push_str(name);
-    out.push('=');
-    out.push_str(value);
-    out.push_str(fragment);
-    out
+    (before_fragment, separator, fragment)
 }
 
 #[cfg(test)]

@@ -23,9 +23,9 @@ pub(crate) fn protect<B>(response: &mut Response<B>) {
 
 /// A 302 to `location`. When `sensitive` (the URL carries a token) the header is marked so
 /// HTTP/2 encoders keep it out of compression tables and loggers can skip it.
-pub(crate) fn redirect(location: impl Into<String>, sensitive: bool) -> Written {
+pub(crate) fn redirect(location: impl Into<Bytes>, sensitive: bool) -> Written {
     // The string's buffer becomes the header's: no copy of a URL carrying a token.
-    let Ok(mut value) = HeaderValue::from_maybe_shared(Bytes::from(location.into())) else {
+    let Ok(mut value) = HeaderValue::from_maybe_shared(location.into()) else {
         return page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Sign-in failed",

@@ -17,8 +17,11 @@ use super::Refusal;
 use crate::error::ConfigError;
 use crate::identity::Identity;
 use crate::query;
-use crate::redirect::{RedirectOrigins, append_query_param};
+#[cfg(doc)]
+use crate::redirect::append_query_param;
+use crate::redirect::{RedirectOrigins, query_param_place};
 use crate::secret::Secret;
+use crate::token::{SignError, Signer};
 
 /// The route Kustomer's "Redirect URI" points at, unless [`KustomerPortal::with_path`]
 /// says otherwise.
@@ -167,9 +170,20 @@ impl Kustomer {
         Ok(url)
     }
 
-    /// Where the browser goes with the token.
-    pub(crate) fn location(target: &Url, token: &str) -> String {
-        append_query_param(target.as_str(), "externalToken", token)
+    /// Where the browser goes with the token: `target` with `externalToken=<jwt>` added
+    /// as [`append_query_param`] adds it, signed straight into one buffer of the right
+    /// size.
+    pub(crate) fn location(
+        target: &Url,
+        signer: &Signer,
+        claims: &Claims<'_>,
+    ) -> Result<Vec<u8>, SignError> {
+        let (before_fragment, separator, fragment) = query_param_place(target.as_str());
+        signer.sign_within(
+            claims,
+            &[before_fragment, separator, "externalToken="],
+            fragment,
+        )
     }
 }
 
