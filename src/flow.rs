@@ -14,7 +14,6 @@ use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{HeaderName, HeaderValue, Method, Response, StatusCode, Uri};
 use pin_project_lite::pin_project;
-use url::Url;
 
 use crate::events::{EventKind, MaskedEmail};
 use crate::identity::{BoxLoginFuture, Identity, IdentityError, IdentityErrorKind, find_cookie};
@@ -81,7 +80,7 @@ where
 }
 
 enum Prepared {
-    Kustomer(Arc<Url>),
+    Kustomer(Arc<kustomer::Target>),
     Aha(Passed),
 }
 
@@ -218,7 +217,7 @@ fn issue(
         (Prepared::Kustomer(target), Vendor::Kustomer(_)) => {
             let claims = kustomer::Claims::new(identity, iat);
             let signed = kustomer::Kustomer::location(target, &portal.signer, &claims);
-            (signed, &**target, None)
+            (signed, target.url(), None)
         }
         (Prepared::Aha(passed), Vendor::Aha(aha)) => {
             let signed = match aha::Claims::new(identity, iat) {
@@ -409,12 +408,13 @@ struct Trips {
 impl Trips {
     fn read(config: &Config, headers: &http::HeaderMap) -> Self {
         let none = Trips { count: 0, since: 0 };
-        // Most requests carry no such cookie: a substring search says so without parsing
+        // Most requests carry no such cookie: a look for the name says so without parsing
         // every cookie (names are matched as sent, so a cookie called this contains it).
         let mentioned = headers.get_all(COOKIE).iter().any(|value| {
             value
-                .to_str()
-                .is_ok_and(|value| value.contains(LOOP_COOKIE))
+                .as_bytes()
+                .windows(LOOP_COOKIE.len())
+                .any(|window| window == LOOP_COOKIE.as_bytes())
         });
         if !mentioned {
             return none;

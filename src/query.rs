@@ -85,8 +85,11 @@ pub(crate) fn pick_raw<'q, const N: usize>(
         return Err(QueryError::TooLong);
     }
     let mut seen = [false; N];
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+    for pair in split(query, b'&').filter(|pair| !pair.is_empty()) {
+        let (raw_key, raw_value) = match memchr::memchr(b'=', pair.as_bytes()) {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, ""),
+        };
         let key = decode(raw_key)?;
         check_encoding(raw_value)?;
         if let Some(slot) = names
@@ -114,7 +117,7 @@ pub(crate) fn pick_raw<'q, const N: usize>(
 pub(crate) fn check_encoding(input: &str) -> Result<(), QueryError> {
     let bytes = input.as_bytes();
     let mut from = 0;
-    while let Some(at) = bytes[from..].iter().position(|&b| b == b'%') {
+    while let Some(at) = memchr::memchr(b'%', &bytes[from..]) {
         let at = from + at;
         let hex = bytes.get(at + 1..at + 3).ok_or(QueryError::BadEncoding)?;
         let hi = hex_value(hex[0]).ok_or(QueryError::BadEncoding)?;
@@ -127,9 +130,20 @@ pub(crate) fn check_encoding(input: &str) -> Result<(), QueryError> {
     Ok(())
 }
 
+/// `input` split at every `separator` (an ASCII byte), as [`str::split`] splits it.
+fn split(input: &str, separator: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(input);
+    std::iter::from_fn(move || {
+        let piece = rest?;
+        let at = memchr::memchr(separator, piece.as_bytes());
+        rest = at.map(|at| &piece[at + 1..]);
+        Some(at.map_or(piece, |at| &piece[..at]))
+    })
+}
+
 /// Percent-decodes one key or value strictly.
 pub(crate) fn decode(input: &str) -> Result<Cow<'_, str>, QueryError> {
-    if !input.bytes().any(|b| b == b'%' || b == b'+') {
+    if memchr::memchr2(b'%', b'+', input.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(input));
     }
     let bytes = input.as_bytes();
@@ -282,6 +296,17 @@ mod tests {
             pick_raw(Some("a=x%2Fy&b=1+2"), ["a", "b", "c"]),
             Ok([Some("x%2Fy"), Some("1+2"), None])
         );
+    }
+
+    #[test]
+    fn splits_as_str_split_does() {
+        for input in ["", "&", "&&", "a", "a&", "&a", "a&&b", "a=1&b=2&", "é&ü&&"] {
+            assert_eq!(
+                split(input, b'&').collect::<Vec<_>>(),
+                input.split('&').collect::<Vec<_>>(),
+                "{input:?}"
+            );
+        }
     }
 
     #[test]

@@ -76,6 +76,16 @@ impl Signer {
             }
         };
 
+        self.sign_json_within(json, before, after)
+    }
+
+    /// [`sign_within`](Self::sign_within) for claims already written as JSON.
+    pub(crate) fn sign_json_within(
+        &self,
+        json: &[u8],
+        before: &[&str],
+        after: &str,
+    ) -> Result<Vec<u8>, SignError> {
         let start: usize = before.iter().map(|piece| piece.len()).sum();
         let claims_start = start + HS256_JWT_HEADER.len() + 1;
         let claims_end = claims_start + base64_url_len(json.len());

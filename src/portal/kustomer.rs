@@ -103,8 +103,34 @@ impl KustomerPortal {
 #[derive(Debug)]
 pub(crate) struct Kustomer {
     origins: RedirectOrigins,
-    default_redirect: Option<Arc<Url>>,
+    default_redirect: Option<Arc<Target>>,
     accepted: Accepted,
+}
+
+/// A checked redirect target, with where its token goes worked out once.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    url: Url,
+    /// Where the fragment starts in `url` (its length when there is none).
+    fragment_at: usize,
+    /// Written between the URL's query and `externalToken=`.
+    separator: &'static str,
+}
+
+impl Target {
+    fn new(url: Url) -> Self {
+        let (before_fragment, separator, _) = query_param_place(url.as_str());
+        Self {
+            fragment_at: before_fragment.len(),
+            separator,
+            url,
+        }
+    }
+
+    /// The URL, without the token.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
 }
 
 impl Kustomer {
@@ -113,12 +139,14 @@ impl Kustomer {
             .map_err(|problem| ConfigError::new(format!("{field}.redirect_origins"), problem))?;
         let default_redirect = match &portal.default_redirect {
             None => None,
-            Some(raw) => Some(Arc::new(origins.check(raw).map_err(|rejection| {
-                ConfigError::new(
-                    format!("{field}.default_redirect"),
-                    format!("`{raw}` is refused: {rejection}"),
-                )
-            })?)),
+            Some(raw) => Some(Arc::new(Target::new(origins.check(raw).map_err(
+                |rejection| {
+                    ConfigError::new(
+                        format!("{field}.default_redirect"),
+                        format!("`{raw}` is refused: {rejection}"),
+                    )
+                },
+            )?))),
         };
         if origins.is_empty() && default_redirect.is_none() {
             return Err(ConfigError::new(
@@ -134,7 +162,7 @@ impl Kustomer {
     }
 
     /// Reads and checks the request's parameters before anyone is looked up.
-    pub(crate) fn prepare(&self, query: Option<&str>) -> Result<Arc<Url>, Refusal> {
+    pub(crate) fn prepare(&self, query: Option<&str>) -> Result<Arc<Target>, Refusal> {
         let [target] = query::pick_raw(query, ["kustomerRedirectUri"]).map_err(Refusal::Query)?;
         let Some(raw) = target else {
             return self
@@ -165,25 +193,26 @@ impl Kustomer {
                 "externalToken",
             )));
         }
-        let url = Arc::new(url);
-        self.accepted.insert(&target, &url);
-        Ok(url)
+        let target_url = Arc::new(Target::new(url));
+        self.accepted.insert(&target, &target_url);
+        Ok(target_url)
     }
 
     /// Where the browser goes with the token: `target` with `externalToken=<jwt>` added
     /// as [`append_query_param`] adds it, signed straight into one buffer of the right
     /// size.
     pub(crate) fn location(
-        target: &Url,
+        target: &Target,
         signer: &Signer,
         claims: &Claims<'_>,
     ) -> Result<Vec<u8>, SignError> {
-        let (before_fragment, separator, fragment) = query_param_place(target.as_str());
-        signer.sign_within(
-            claims,
-            &[before_fragment, separator, "externalToken="],
-            fragment,
-        )
+        let (before_fragment, fragment) = target.url.as_str().split_at(target.fragment_at);
+        let before = [before_fragment, target.separator, "externalToken="];
+        let mut json = [0u8; MAX_PLAIN_JSON];
+        match claims.plain_json(&mut json) {
+            Some(json) => signer.sign_json_within(json, &before, fragment),
+            None => signer.sign_within(claims, &before, fragment),
+        }
     }
 }
 
@@ -207,7 +236,7 @@ struct Accepted {
 }
 
 /// One remembered target (as checked) and the URL it was accepted as.
-type Slot = Mutex<Option<(Box<str>, Arc<Url>)>>;
+type Slot = Mutex<Option<(Box<str>, Arc<Target>)>>;
 
 impl Default for Accepted {
     fn default() -> Self {
@@ -234,7 +263,7 @@ impl Accepted {
         &self.slots[index]
     }
 
-    fn get(&self, target: &str) -> Option<Arc<Url>> {
+    fn get(&self, target: &str) -> Option<Arc<Target>> {
         let slot = self.slot(target).try_lock().ok()?;
         match &*slot {
             Some((remembered, url)) if **remembered == *target => Some(Arc::clone(url)),
@@ -242,7 +271,7 @@ impl Accepted {
         }
     }
 
-    fn insert(&self, target: &str, url: &Arc<Url>) {
+    fn insert(&self, target: &str, url: &Arc<Target>) {
         if target.len() > MAX_REMEMBERED_LEN {
             return;
         }
@@ -285,11 +314,143 @@ impl<'a> Claims<'a> {
             iat,
         }
     }
+
+    /// The claims' JSON as `serde_json` writes it (`{"email":"...","iat":N}`), written
+    /// into `out` without going through `Serialize`, when the email needs no escaping
+    /// (no `"`, `\\` or control character below U+0020; an [`Identity`] has none) and
+    /// fits. `None` otherwise: then serialize them.
+    pub(crate) fn plain_json<'o>(&self, out: &'o mut [u8; MAX_PLAIN_JSON]) -> Option<&'o [u8]> {
+        let email = self.email.as_bytes();
+        if email.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+            return None;
+        }
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut iat = self.iat;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + u8::try_from(iat % 10).unwrap_or(0);
+            iat /= 10;
+            if iat == 0 {
+                break;
+            }
+        }
+        let pieces: [&[u8]; 5] = [b"{\"email\":\"", email, b"\",\"iat\":", &digits[at..], b"}"];
+        let len = pieces.iter().map(|piece| piece.len()).sum();
+        let mut written = 0;
+        for piece in pieces {
+            out.get_mut(written..written + piece.len())?
+                .copy_from_slice(piece);
+            written += piece.len();
+        }
+        debug_assert_eq!(written, len);
+        Some(&out[..len])
+    }
 }
+
+/// Room for the claims' JSON written by [`Claims::plain_json`]: a 254-byte address and
+/// the largest `iat`.
+const MAX_PLAIN_JSON: usize = 320;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_json_is_what_serde_json_writes() {
+        let mut out = [0u8; MAX_PLAIN_JSON];
+        for email in [
+            "alice@example.com",
+            "a.b+tag@sub.example.co.uk",
+            "zoe+kb@例え.jp",
+            "x'y{z}@e.com",
+            "a/b=c?d@e\u{7f}.com",
+        ] {
+            for iat in [0, 1, 9, 10, 1_763_700_000, u64::MAX] {
+                let claims = Claims { email, iat };
+                assert_eq!(
+                    claims.plain_json(&mut out),
+                    Some(serde_json::to_vec(&claims).unwrap().as_slice()),
+                    "{email} {iat}"
+                );
+            }
+        }
+        for email in ["a\"b@c", "a\\b@c", "a\u{1}b@c", "a\nb@c"] {
+            assert_eq!(
+                Claims { email, iat: 1 }.plain_json(&mut out),
+                None,
+                "{email:?}"
+            );
+        }
+        let longest = format!("{}@e.com", "a".repeat(254 - 6));
+        let claims = Claims {
+            email: &longest,
+            iat: u64::MAX,
+        };
+        assert_eq!(
+            claims.plain_json(&mut out),
+            Some(serde_json::to_vec(&claims).unwrap().as_slice())
+        );
+        let too_long = "a".repeat(MAX_PLAIN_JSON);
+        assert_eq!(
+            Claims {
+                email: &too_long,
+                iat: 1
+            }
+            .plain_json(&mut out),
+            None
+        );
+    }
+
+    #[test]
+    fn locations_carry_the_token_before_the_fragment() {
+        let signer = Signer::hs256(&Secret::new("k".repeat(32)));
+        let claims = Claims {
+            email: "alice@example.com",
+            iat: 1,
+        };
+        let token = signer.sign(&claims).unwrap();
+        for (url, expected) in [
+            (
+                "https://a.example/l",
+                format!("https://a.example/l?externalToken={token}"),
+            ),
+            (
+                "https://a.example/l?r=%2F#top",
+                format!("https://a.example/l?r=%2F&externalToken={token}#top"),
+            ),
+            (
+                "https://a.example/l?",
+                format!("https://a.example/l?externalToken={token}"),
+            ),
+            (
+                "https://a.example/l?a&",
+                format!("https://a.example/l?a&externalToken={token}"),
+            ),
+        ] {
+            let target = Target::new(Url::parse(url).unwrap());
+            let location = Kustomer::location(&target, &signer, &claims).unwrap();
+            assert_eq!(String::from_utf8(location).unwrap(), expected, "{url}");
+            assert_eq!(
+                expected,
+                crate::redirect::append_query_param(url, "externalToken", &token)
+            );
+        }
+        // Claims that need escaping are signed through serde_json, to the same token.
+        let quoted = Claims {
+            email: "a\"b@c",
+            iat: 1,
+        };
+        let target = Target::new(Url::parse("https://a.example/").unwrap());
+        assert_eq!(
+            Kustomer::location(&target, &signer, &quoted).unwrap(),
+            format!(
+                "https://a.example/?externalToken={}",
+                signer.sign(&quoted).unwrap()
+            )
+            .into_bytes()
+        );
+    }
 
     #[test]
     fn finds_a_parameter_by_its_decoded_name_only() {
@@ -323,7 +484,10 @@ mod tests {
         let query = "kustomerRedirectUri=https://ACME.kustomer.help./login?r=%2F";
         let first = portal.prepare(Some(query)).unwrap();
         let second = portal.prepare(Some(query)).unwrap();
-        assert_eq!(first.as_str(), "https://acme.kustomer.help/login?r=%2F");
+        assert_eq!(
+            first.url().as_str(),
+            "https://acme.kustomer.help/login?r=%2F"
+        );
         assert!(
             Arc::ptr_eq(&first, &second),
             "the second answer is remembered"
@@ -331,11 +495,11 @@ mod tests {
         // Escaped, the same URL is decoded first and remembered by what was checked.
         let escaped = "kustomerRedirectUri=https%3A%2F%2Facme.kustomer.help%2Flogin";
         assert_eq!(
-            portal.prepare(Some(escaped)).unwrap().as_str(),
+            portal.prepare(Some(escaped)).unwrap().url().as_str(),
             "https://acme.kustomer.help/login"
         );
         assert_eq!(
-            portal.prepare(Some(escaped)).unwrap().as_str(),
+            portal.prepare(Some(escaped)).unwrap().url().as_str(),
             "https://acme.kustomer.help/login"
         );
     }
@@ -372,7 +536,7 @@ mod tests {
                 let query = format!("kustomerRedirectUri=https://acme.kustomer.help{path}");
                 let url = portal.prepare(Some(&query)).unwrap();
                 assert_eq!(
-                    url.as_str(),
+                    url.url().as_str(),
                     format!("https://acme.kustomer.help{path}"),
                     "round {round}"
                 );
