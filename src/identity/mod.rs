@@ -146,20 +146,26 @@ fn validate_email(email: &str) -> Result<(), IdentityError> {
             "the email address contains white space, control characters or quoting",
         ));
     }
-    let (Some((local, domain)), 1) = (
-        email.split_once('@'),
-        email.bytes().filter(|&b| b == b'@').count(),
-    ) else {
+    let at = memchr::memchr(b'@', email.as_bytes());
+    let Some((local, domain)) = at.map(|at| (&email[..at], &email[at + 1..])) else {
         return Err(IdentityError::invalid(
             "the email address must contain exactly one '@'",
         ));
     };
+    if memchr::memchr(b'@', domain.as_bytes()).is_some() {
+        return Err(IdentityError::invalid(
+            "the email address must contain exactly one '@'",
+        ));
+    }
     if local.is_empty() || domain.is_empty() {
         return Err(IdentityError::invalid(
             "the email address needs a local part and a domain",
         ));
     }
-    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+    if domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.as_bytes().windows(2).any(|pair| pair == b"..")
+    {
         return Err(IdentityError::invalid(
             "the email address has a malformed domain",
         ));
