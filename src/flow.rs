@@ -221,10 +221,7 @@ fn issue(
         }
         (Prepared::Aha(passed), Vendor::Aha(aha)) => {
             let signed = match aha::Claims::new(identity, iat) {
-                Ok(claims) => portal
-                    .signer
-                    .sign(&claims)
-                    .map(|token| aha.location(passed, &token).into_bytes()),
+                Ok(claims) => aha.location(&portal.signer, passed, &claims),
                 Err(_) => Err(crate::token::SignError),
             };
             let reason = passed
