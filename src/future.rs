@@ -29,10 +29,18 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Passthrough { #[pin] future: F },
-        AppLogout { #[pin] future: F, config: Arc<Config>, path: String, from_remote_logout: bool },
+        AppLogout { #[pin] future: F, after: Box<AfterAppLogout> },
         Resolving { future: BoxLoginFuture },
         Ready { response: Option<Written> },
     }
+}
+
+/// What the app logout route needs once the app has answered. Boxed, so that it does
+/// not make every passthrough future larger (each one is moved at least once).
+struct AfterAppLogout {
+    config: Arc<Config>,
+    path: String,
+    from_remote_logout: bool,
 }
 
 impl<F> ResponseFuture<F> {
@@ -51,9 +59,11 @@ impl<F> ResponseFuture<F> {
         Self {
             state: State::AppLogout {
                 future,
-                config,
-                path,
-                from_remote_logout,
+                after: Box::new(AfterAppLogout {
+                    config,
+                    path,
+                    from_remote_logout,
+                }),
             },
         }
     }
@@ -104,12 +114,12 @@ where
 {
     match state {
         StateProj::Passthrough { .. } => unreachable!("polled inline by ResponseFuture::poll"),
-        StateProj::AppLogout {
-            future,
-            config,
-            path,
-            from_remote_logout,
-        } => {
+        StateProj::AppLogout { future, after } => {
+            let AfterAppLogout {
+                config,
+                path,
+                from_remote_logout,
+            } = &**after;
             let response = ready!(future.poll(cx))?;
             if *from_remote_logout {
                 let (mut parts, body) = response.into_parts();
