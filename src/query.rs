@@ -131,7 +131,7 @@ pub(crate) fn check_encoding(input: &str) -> Result<(), QueryError> {
 }
 
 /// `input` split at every `separator` (an ASCII byte), as [`str::split`] splits it.
-fn split(input: &str, separator: u8) -> impl Iterator<Item = &str> {
+pub(crate) fn split(input: &str, separator: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(input);
     std::iter::from_fn(move || {
         let piece = rest?;

@@ -293,8 +293,8 @@ impl fmt::Debug for Accepted {
 /// the keys are decoded: the values (a `referralUrl`, say) are left alone.
 fn carries_param(url: &Url, name: &str) -> bool {
     url.query().is_some_and(|query| {
-        query.split('&').any(|pair| {
-            let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        query::split(query, b'&').any(|pair| {
+            let key = memchr::memchr(b'=', pair.as_bytes()).map_or(pair, |at| &pair[..at]);
             query::decode(key).is_ok_and(|key| key == name)
         })
     })
