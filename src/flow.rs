@@ -1,18 +1,22 @@
 //! What the layer answers on its own routes: the decisions between "a request arrived"
 //! and "a response leaves", independent of the `Service` plumbing.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use cookie::{Cookie, CookieJar};
 use http::header::{
     ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, COOKIE, TRANSFER_ENCODING,
 };
 use http::request::Parts;
-use http::{HeaderName, HeaderValue, Method, Response, StatusCode};
-use url::Url;
+use http::uri::PathAndQuery;
+use http::{HeaderName, HeaderValue, Method, Response, StatusCode, Uri};
+use pin_project_lite::pin_project;
 
 use crate::events::{EventKind, MaskedEmail};
-use crate::identity::{BoxResolveFuture, Identity, IdentityError, IdentityErrorKind, find_cookie};
+use crate::identity::{BoxLoginFuture, Identity, IdentityError, IdentityErrorKind, find_cookie};
 use crate::layer::{Config, PortalEntry, Route, Vendor};
 use crate::portal::aha::{self, Passed};
 use crate::portal::{Refusal, kustomer, now_unix};
@@ -29,8 +33,8 @@ const REMOTE_LOGOUT_COOKIE: &str = "portal_sso_remote_logout";
 pub(crate) enum Begin {
     /// Answered without asking who the user is.
     Respond(Written),
-    /// Ask the identity source, then [`complete`].
-    Resolve(BoxResolveFuture, Box<Pending>),
+    /// Waiting for the identity source; [`complete`] answers when it has.
+    Resolve(BoxLoginFuture),
 }
 
 /// A login request waiting for the identity source.
@@ -38,25 +42,57 @@ pub(crate) struct Pending {
     config: Arc<Config>,
     portal: usize,
     prepared: Prepared,
-    /// The path and query to come back to after the app's login.
-    return_to: String,
     trips: Trips,
 }
 
+pin_project! {
+    /// The identity source's future and what to do with its answer, in one box.
+    pub(crate) struct Login<F> {
+        #[pin]
+        future: F,
+        // The request's URI (its path and query are where to come back to after the
+        // app's login) and the prepared request; taken when the answer arrives.
+        then: Option<(Uri, Pending)>,
+    }
+}
+
+impl<F> Login<F> {
+    pub(crate) fn new(future: F, uri: Uri, pending: Pending) -> Self {
+        Self {
+            future,
+            then: Some((uri, pending)),
+        }
+    }
+}
+
+impl<F> Future for Login<F>
+where
+    F: Future<Output = Result<Option<Identity>, IdentityError>>,
+{
+    type Output = Written;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Written> {
+        let this = self.project();
+        let answer = ready!(this.future.poll(cx));
+        let (uri, pending) = this.then.take().expect("Login polled after completion");
+        Poll::Ready(complete(pending, &uri, answer))
+    }
+}
+
 enum Prepared {
-    Kustomer(Url),
+    Kustomer(Arc<kustomer::Target>),
     Aha(Passed),
 }
 
-pub(crate) fn begin(config: &Arc<Config>, route: Route, parts: &Parts) -> Begin {
+pub(crate) fn begin(config: &Arc<Config>, route: Route, parts: Parts) -> Begin {
     match route {
         Route::Login(index) => begin_login(config, index, parts),
-        Route::Logout(index) => Begin::Respond(remote_logout(config, index, parts)),
+        Route::Logout(index) => Begin::Respond(remote_logout(config, index, &parts)),
         Route::AppLogout => unreachable!("the app logout route is passed to the app"),
     }
 }
 
-fn begin_login(config: &Arc<Config>, index: usize, parts: &Parts) -> Begin {
+fn begin_login(config: &Arc<Config>, index: usize, parts: Parts) -> Begin {
     let portal = &config.portals[index];
     let path = parts.uri.path();
     if parts.method != Method::GET && parts.method != Method::HEAD {
@@ -73,7 +109,7 @@ fn begin_login(config: &Arc<Config>, index: usize, parts: &Parts) -> Begin {
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Begin::Respond(response);
     }
-    if let Some(response) = refuse_oversized_cookies(config, portal, parts) {
+    if let Some(response) = refuse_oversized_cookies(config, portal, &parts) {
         return Begin::Respond(response);
     }
     let query = parts.uri.query();
@@ -85,20 +121,13 @@ fn begin_login(config: &Arc<Config>, index: usize, parts: &Parts) -> Begin {
         Ok(prepared) => prepared,
         Err(refusal) => return Begin::Respond(refuse(config, portal, path, &refusal)),
     };
-    let future = config.resolver.resolve_boxed(parts);
-    Begin::Resolve(
-        future,
-        Box::new(Pending {
-            config: Arc::clone(config),
-            portal: index,
-            prepared,
-            return_to: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| path.to_owned(), |pq| pq.as_str().to_owned()),
-            trips: Trips::read(config, &parts.headers),
-        }),
-    )
+    let pending = Pending {
+        config: Arc::clone(config),
+        portal: index,
+        prepared,
+        trips: Trips::read(config, &parts.headers),
+    };
+    Begin::Resolve(config.resolver.login(parts, pending))
 }
 
 fn refuse_oversized_cookies(
@@ -152,23 +181,25 @@ fn refuse(config: &Config, portal: &PortalEntry, path: &str, refusal: &Refusal) 
 }
 
 /// Turns the identity source's answer into the response.
-#[allow(clippy::boxed_local)] // it arrives boxed from the future; unboxing here moves it once
-pub(crate) fn complete(
-    pending: Box<Pending>,
+fn complete(
+    pending: Pending,
+    uri: &Uri,
     answer: Result<Option<Identity>, IdentityError>,
 ) -> Written {
     let Pending {
         config,
         portal: index,
         prepared,
-        return_to,
         trips,
-    } = *pending;
+    } = pending;
     let portal = &config.portals[index];
-    let path = return_to.split('?').next().unwrap_or(&return_to);
+    let path = uri.path();
     match answer {
         Ok(Some(identity)) => issue(&config, portal, path, &prepared, &identity, &trips),
-        Ok(None) => login_required(&config, portal, path, &return_to, &trips),
+        Ok(None) => {
+            let return_to = uri.path_and_query().map_or(path, PathAndQuery::as_str);
+            login_required(&config, portal, path, return_to, &trips)
+        }
         Err(error) => identity_failed(&config, portal, path, &error),
     }
 }
@@ -184,18 +215,13 @@ fn issue(
     let iat = now_unix();
     let (signed, target, mut reason) = match (prepared, &portal.vendor) {
         (Prepared::Kustomer(target), Vendor::Kustomer(_)) => {
-            let signed = portal
-                .signer
-                .sign(&kustomer::Claims::new(identity, iat))
-                .map(|token| kustomer::Kustomer::location(target, &token));
-            (signed, target, None)
+            let claims = kustomer::Claims::new(identity, iat);
+            let signed = kustomer::Kustomer::location(target, &portal.signer, &claims);
+            (signed, target.url(), None)
         }
         (Prepared::Aha(passed), Vendor::Aha(aha)) => {
             let signed = match aha::Claims::new(identity, iat) {
-                Ok(claims) => portal
-                    .signer
-                    .sign(&claims)
-                    .map(|token| aha.location(passed, &token)),
+                Ok(claims) => aha.location(&portal.signer, passed, &claims),
                 Err(_) => Err(crate::token::SignError),
             };
             let reason = passed
@@ -302,7 +328,7 @@ fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
     });
     let mut response = match &config.app_logout_url {
         Some(app_logout) => {
-            let mut response = redirect(app_logout.as_str(), false);
+            let mut response = redirect(app_logout.clone(), false);
             let marker = Cookie::build((REMOTE_LOGOUT_COOKIE, "1"))
                 .path("/")
                 .max_age(cookie::time::Duration::seconds(60))
@@ -312,7 +338,7 @@ fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
             set_cookie(&mut response, &marker);
             response
         }
-        None => redirect(portal.logout_redirect.as_str(), false),
+        None => redirect(portal.logout_redirect.clone(), false),
     };
     if let Some(session) = &config.session_cookie {
         set_cookie(&mut response, &session.removal());
@@ -341,7 +367,7 @@ pub(crate) fn after_app_logout<B>(
     config.record(EventKind::AppLogout, "app", path, |event| {
         event.target_origin = Some(app_logout.portal_logout_url.origin().ascii_serialization());
     });
-    let mut written = redirect(app_logout.portal_logout_url.as_str(), false);
+    let mut written = redirect(app_logout.portal_logout_url.as_str().to_owned(), false);
     // The layer's own headers (Location, the cache and framing policy) win; every value of
     // every other header the app sent is kept, its Set-Cookie above all. What described
     // the app's body goes with it.
@@ -379,6 +405,17 @@ struct Trips {
 impl Trips {
     fn read(config: &Config, headers: &http::HeaderMap) -> Self {
         let none = Trips { count: 0, since: 0 };
+        // Most requests carry no such cookie: a look for the name says so without parsing
+        // every cookie (names are matched as sent, so a cookie called this contains it).
+        let mentioned = headers.get_all(COOKIE).iter().any(|value| {
+            value
+                .as_bytes()
+                .windows(LOOP_COOKIE.len())
+                .any(|window| window == LOOP_COOKIE.as_bytes())
+        });
+        if !mentioned {
+            return none;
+        }
         let Some(raw) = find_cookie(headers, LOOP_COOKIE) else {
             return none;
         };

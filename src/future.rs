@@ -9,8 +9,8 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use crate::body::SsoBody;
-use crate::flow::{self, Pending};
-use crate::identity::BoxResolveFuture;
+use crate::flow;
+use crate::identity::BoxLoginFuture;
 use crate::layer::Config;
 use crate::response::{Written, set_cookie};
 
@@ -29,10 +29,18 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Passthrough { #[pin] future: F },
-        AppLogout { #[pin] future: F, config: Arc<Config>, path: String, from_remote_logout: bool },
-        Resolving { future: BoxResolveFuture, pending: Option<Box<Pending>> },
+        AppLogout { #[pin] future: F, after: Box<AfterAppLogout> },
+        Resolving { future: BoxLoginFuture },
         Ready { response: Option<Written> },
     }
+}
+
+/// What the app logout route needs once the app has answered. Boxed, so that it does
+/// not make every passthrough future larger (each one is moved at least once).
+struct AfterAppLogout {
+    config: Arc<Config>,
+    path: String,
+    from_remote_logout: bool,
 }
 
 impl<F> ResponseFuture<F> {
@@ -51,19 +59,18 @@ impl<F> ResponseFuture<F> {
         Self {
             state: State::AppLogout {
                 future,
-                config,
-                path,
-                from_remote_logout,
+                after: Box::new(AfterAppLogout {
+                    config,
+                    path,
+                    from_remote_logout,
+                }),
             },
         }
     }
 
-    pub(crate) fn resolving(future: BoxResolveFuture, pending: Box<Pending>) -> Self {
+    pub(crate) fn resolving(future: BoxLoginFuture) -> Self {
         Self {
-            state: State::Resolving {
-                future,
-                pending: Some(pending),
-            },
+            state: State::Resolving { future },
         }
     }
 
@@ -107,12 +114,12 @@ where
 {
     match state {
         StateProj::Passthrough { .. } => unreachable!("polled inline by ResponseFuture::poll"),
-        StateProj::AppLogout {
-            future,
-            config,
-            path,
-            from_remote_logout,
-        } => {
+        StateProj::AppLogout { future, after } => {
+            let AfterAppLogout {
+                config,
+                path,
+                from_remote_logout,
+            } = &**after;
             let response = ready!(future.poll(cx))?;
             if *from_remote_logout {
                 let (mut parts, body) = response.into_parts();
@@ -128,12 +135,9 @@ where
                 Err(untouched) => untouched.map(SsoBody::inner),
             }))
         }
-        StateProj::Resolving { future, pending } => {
-            let answer = ready!(future.as_mut().poll(cx));
-            let pending = pending
-                .take()
-                .expect("ResponseFuture polled after completion");
-            Poll::Ready(Ok(flow::complete(pending, answer).map(SsoBody::full)))
+        StateProj::Resolving { future } => {
+            let written = ready!(future.as_mut().poll(cx));
+            Poll::Ready(Ok(written.map(SsoBody::full)))
         }
         StateProj::Ready { response } => {
             let response = response

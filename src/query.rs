@@ -56,7 +56,28 @@ pub(crate) fn pick<'q, const N: usize>(
     query: Option<&'q str>,
     names: [&'static str; N],
 ) -> Result<[Option<Param<'q>>; N], QueryError> {
+    let raw = pick_raw(query, names)?;
     let mut found: [Option<Param<'q>>; N] = std::array::from_fn(|_| None);
+    for (slot, raw) in found.iter_mut().zip(raw) {
+        if let Some(raw) = raw {
+            *slot = Some(Param {
+                raw,
+                decoded: decode(raw)?,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// [`pick`], giving each parameter's value as it stood in the query: checked exactly as
+/// strictly, but decoded only if the caller asks ([`decode`] cannot fail on these values).
+/// Values are checked in place, so a query whose escapes are all ASCII costs no
+/// allocation.
+pub(crate) fn pick_raw<'q, const N: usize>(
+    query: Option<&'q str>,
+    names: [&'static str; N],
+) -> Result<[Option<&'q str>; N], QueryError> {
+    let mut found: [Option<&'q str>; N] = [None; N];
     let Some(query) = query else {
         return Ok(found);
     };
@@ -64,10 +85,13 @@ pub(crate) fn pick<'q, const N: usize>(
         return Err(QueryError::TooLong);
     }
     let mut seen = [false; N];
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+    for pair in split(query, b'&').filter(|pair| !pair.is_empty()) {
+        let (raw_key, raw_value) = match memchr::memchr(b'=', pair.as_bytes()) {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, ""),
+        };
         let key = decode(raw_key)?;
-        let value = decode(raw_value)?;
+        check_encoding(raw_value)?;
         if let Some(slot) = names
             .iter()
             .position(|name| name.eq_ignore_ascii_case(&key))
@@ -77,19 +101,49 @@ pub(crate) fn pick<'q, const N: usize>(
             }
             seen[slot] = true;
             if names[slot] == key {
-                found[slot] = Some(Param {
-                    raw: raw_value,
-                    decoded: value,
-                });
+                found[slot] = Some(raw_value);
             }
         }
     }
     Ok(found)
 }
 
+/// Whether [`decode`] accepts `input`, without building the decoded string.
+///
+/// Every `%` must be followed by two hex digits. When every escape stands for an ASCII
+/// byte, the decoded bytes are pieces of `input` (UTF-8, cut at ASCII `%` signs) and ASCII
+/// bytes, so they are UTF-8 too; only an escape of a byte >= 0x80 needs the decoded bytes
+/// looked at, and then [`decode`] itself answers.
+pub(crate) fn check_encoding(input: &str) -> Result<(), QueryError> {
+    let bytes = input.as_bytes();
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'%', &bytes[from..]) {
+        let at = from + at;
+        let hex = bytes.get(at + 1..at + 3).ok_or(QueryError::BadEncoding)?;
+        let hi = hex_value(hex[0]).ok_or(QueryError::BadEncoding)?;
+        hex_value(hex[1]).ok_or(QueryError::BadEncoding)?;
+        if hi >= 8 {
+            return decode(input).map(drop);
+        }
+        from = at + 3;
+    }
+    Ok(())
+}
+
+/// `input` split at every `separator` (an ASCII byte), as [`str::split`] splits it.
+pub(crate) fn split(input: &str, separator: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(input);
+    std::iter::from_fn(move || {
+        let piece = rest?;
+        let at = memchr::memchr(separator, piece.as_bytes());
+        rest = at.map(|at| &piece[at + 1..]);
+        Some(at.map_or(piece, |at| &piece[..at]))
+    })
+}
+
 /// Percent-decodes one key or value strictly.
 pub(crate) fn decode(input: &str) -> Result<Cow<'_, str>, QueryError> {
-    if !input.bytes().any(|b| b == b'%' || b == b'+') {
+    if memchr::memchr2(b'%', b'+', input.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(input));
     }
     let bytes = input.as_bytes();
@@ -187,6 +241,70 @@ mod tests {
                 pick(Some(query), ["a"]),
                 Err(QueryError::BadEncoding),
                 "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn checking_in_place_agrees_with_decoding() {
+        for input in [
+            "",
+            "a",
+            "a+b",
+            "%",
+            "%4",
+            "%41",
+            "%zz",
+            "%4g",
+            "x%2Fy",
+            "%7f",
+            "%80",
+            "%ff",
+            "%C3%A9",
+            "%C3%28",
+            "%c3",
+            "%E2%82%AC",
+            "%E2%82",
+            "%2F%C3%A9%",
+            "é%41",
+            "%41é%ZZ",
+            "%F0%9F%99%82",
+            "%ED%A0%80",
+        ] {
+            assert_eq!(check_encoding(input), decode(input).map(drop), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn raw_picks_refuse_what_picks_refuse() {
+        for query in [
+            "a=1&a=2",
+            "%61=1&a=2",
+            "a=%",
+            "x=%G0&a=1",
+            "a=%C3%28",
+            "A=1&a=2",
+            "a=%2F&b=%ff",
+        ] {
+            assert_eq!(
+                pick_raw(Some(query), ["a", "b"]).map(drop),
+                pick(Some(query), ["a", "b"]).map(drop),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            pick_raw(Some("a=x%2Fy&b=1+2"), ["a", "b", "c"]),
+            Ok([Some("x%2Fy"), Some("1+2"), None])
+        );
+    }
+
+    #[test]
+    fn splits_as_str_split_does() {
+        for input in ["", "&", "&&", "a", "a&", "&a", "a&&b", "a=1&b=2&", "é&ü&&"] {
+            assert_eq!(
+                split(input, b'&').collect::<Vec<_>>(),
+                input.split('&').collect::<Vec<_>>(),
+                "{input:?}"
             );
         }
     }

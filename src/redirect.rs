@@ -270,6 +270,17 @@ fn forbidden(c: char) -> bool {
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
 }
 
+/// Whether any character of `text` is [`forbidden`]. An ASCII string (the usual target)
+/// is checked per byte: among ASCII characters, exactly the bytes up to the space (controls
+/// and white space), DEL and the backslash are forbidden.
+fn has_forbidden(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\')
+    } else {
+        text.chars().any(forbidden)
+    }
+}
+
 fn parse_absolute(target: &str) -> Result<Url, RedirectRejection> {
     if target.is_empty() {
         return Err(RedirectRejection::Empty);
@@ -277,7 +288,7 @@ fn parse_absolute(target: &str) -> Result<Url, RedirectRejection> {
     if target.len() > MAX_REDIRECT_LEN {
         return Err(RedirectRejection::TooLong);
     }
-    if target.chars().any(forbidden) {
+    if has_forbidden(target) {
         return Err(RedirectRejection::ForbiddenCharacter);
     }
     let rest = strip_prefix_ignore_case(target, "https://")
@@ -317,7 +328,7 @@ fn parse_absolute(target: &str) -> Result<Url, RedirectRejection> {
 
 /// Whether a path (as written, still escaped) has a `.` or `..` segment, escaped or not.
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(is_dot_segment)
+    crate::query::split(path, b'/').any(is_dot_segment)
 }
 
 /// `.`, `..`, or either with any of its dots written `%2e` / `%2E`.
@@ -347,12 +358,12 @@ fn is_dot_segment(segment: &str) -> bool {
 /// zeros.
 fn written_plainly(authority: &str, url: &Url) -> bool {
     let (host, port) = if authority.starts_with('[') {
-        match authority.find(']') {
+        match memchr::memchr(b']', authority.as_bytes()) {
             Some(end) => authority.split_at(end + 1),
             None => return false,
         }
     } else {
-        match authority.find(':') {
+        match memchr::memchr(b':', authority.as_bytes()) {
             Some(colon) => authority.split_at(colon),
             None => (authority, ""),
         }
@@ -372,7 +383,9 @@ fn written_plainly(authority: &str, url: &Url) -> bool {
         Some(Host::Ipv6(ip)) => host.eq_ignore_ascii_case(&format!("[{ip}]")),
         Some(Host::Domain(domain)) => {
             let parsed = domain.strip_suffix('.').unwrap_or(domain);
-            if parsed.is_empty() || parsed.starts_with('.') || parsed.split('.').any(str::is_empty)
+            if parsed.is_empty()
+                || parsed.starts_with('.')
+                || crate::query::split(parsed, b'.').any(str::is_empty)
             {
                 return false;
             }
@@ -422,16 +435,7 @@ fn strip_prefix_ignore_case<'a>(input: &'a str, prefix: &str) -> Option<&'a str>
 /// assert_eq!(append_query_param("https://a.example/l?", "t", "x"), "https://a.example/l?t=x");
 /// ```
 pub fn append_query_param(url: &str, name: &str, value: &str) -> String {
-    let (before_fragment, fragment) = match url.find('#') {
-        Some(at) => url.split_at(at),
-        None => (url, ""),
-    };
-    let separator = match before_fragment.find('?') {
-        None => "?",
-        Some(at) if at + 1 == before_fragment.len() => "",
-        Some(_) if before_fragment.ends_with('&') => "",
-        Some(_) => "&",
-    };
+    let (before_fragment, separator, fragment) = query_param_place(url);
     let mut out = String::with_capacity(url.len() + separator.len() + name.len() + value.len() + 1);
     out.push_str(before_fragment);
     out.push_str(separator);
@@ -440,6 +444,22 @@ pub fn append_query_param(url: &str, name: &str, value: &str) -> String {
     out.push_str(value);
     out.push_str(fragment);
     out
+}
+
+/// Where [`append_query_param`] puts a parameter: `url` before its fragment, the
+/// separator to write after it, and the fragment (with its `#`) to write after the value.
+pub(crate) fn query_param_place(url: &str) -> (&str, &'static str, &str) {
+    let (before_fragment, fragment) = match memchr::memchr(b'#', url.as_bytes()) {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    let separator = match memchr::memchr(b'?', before_fragment.as_bytes()) {
+        None => "?",
+        Some(at) if at + 1 == before_fragment.len() => "",
+        Some(_) if before_fragment.ends_with('&') => "",
+        Some(_) => "&",
+    };
+    (before_fragment, separator, fragment)
 }
 
 #[cfg(test)]
@@ -552,6 +572,18 @@ mod tests {
             o.check("https://acme.kustomer.help/a..b/.x?p=../#..")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn the_ascii_check_forbids_exactly_what_the_character_check_forbids() {
+        for byte in 0u8..=0x7f {
+            let c = char::from(byte);
+            let text = format!("https://a.example/{c}");
+            assert_eq!(has_forbidden(&text), forbidden(c), "{byte:#04x}");
+        }
+        assert!(has_forbidden("https://a.example/\u{200B}"));
+        assert!(has_forbidden("https://a.example/é\u{85}"));
+        assert!(!has_forbidden("https://a.example/é"));
     }
 
     #[test]

@@ -92,8 +92,8 @@ where
         return ResponseFuture::app_logout(future, Arc::clone(config), path, from_remote_logout);
     }
     let (parts, _body) = request.into_parts();
-    match flow::begin(config, route, &parts) {
+    match flow::begin(config, route, parts) {
         Begin::Respond(response) => ResponseFuture::ready(response),
-        Begin::Resolve(future, pending) => ResponseFuture::resolving(future, pending),
+        Begin::Resolve(future) => ResponseFuture::resolving(future),
     }
 }

@@ -49,6 +49,19 @@ impl Signer {
 
     /// Returns `header.claims.signature`.
     pub(crate) fn sign<T: Serialize>(&self, claims: &T) -> Result<String, SignError> {
+        let token = self.sign_within(claims, &[], "")?;
+        // Only base64url characters and dots were written.
+        String::from_utf8(token).map_err(|_| SignError)
+    }
+
+    /// Returns the pieces of `before`, `header.claims.signature`, then `after`, in one
+    /// buffer of exactly that size: a URL carrying the token costs one allocation.
+    pub(crate) fn sign_within<T: Serialize>(
+        &self,
+        claims: &T,
+        before: &[&str],
+        after: &str,
+    ) -> Result<Vec<u8>, SignError> {
         let mut stack = [0u8; STACK_CLAIMS];
         let heap;
         let json: &[u8] = {
@@ -63,26 +76,40 @@ impl Signer {
             }
         };
 
-        let claims_start = HS256_JWT_HEADER.len() + 1;
+        self.sign_json_within(json, before, after)
+    }
+
+    /// [`sign_within`](Self::sign_within) for claims already written as JSON.
+    pub(crate) fn sign_json_within(
+        &self,
+        json: &[u8],
+        before: &[&str],
+        after: &str,
+    ) -> Result<Vec<u8>, SignError> {
+        let start: usize = before.iter().map(|piece| piece.len()).sum();
+        let claims_start = start + HS256_JWT_HEADER.len() + 1;
         let claims_end = claims_start + base64_url_len(json.len());
-        let mut token = Vec::with_capacity(claims_end + 1 + SIGNATURE_LEN);
-        token.extend_from_slice(HS256_JWT_HEADER.as_bytes());
-        token.push(b'.');
-        token.resize(claims_end, 0);
+        let end = claims_end + 1 + SIGNATURE_LEN;
+        let mut out = Vec::with_capacity(end + after.len());
+        for piece in before {
+            out.extend_from_slice(piece.as_bytes());
+        }
+        out.extend_from_slice(HS256_JWT_HEADER.as_bytes());
+        out.push(b'.');
+        out.resize(end, 0);
+        let (signing_input, signature) = out.split_at_mut(claims_end);
         URL_SAFE_NO_PAD
-            .encode_slice(json, &mut token[claims_start..])
+            .encode_slice(json, &mut signing_input[claims_start..])
             .map_err(|_| SignError)?;
-
         let mut mac = self.keyed.clone();
-        mac.update(&token[claims_start..]);
+        mac.update(&signing_input[claims_start..]);
         let tag = mac.finalize().into_bytes();
-        token.push(b'.');
-        token.resize(claims_end + 1 + SIGNATURE_LEN, 0);
+        signature[0] = b'.';
         URL_SAFE_NO_PAD
-            .encode_slice(tag, &mut token[claims_end + 1..])
+            .encode_slice(tag, &mut signature[1..])
             .map_err(|_| SignError)?;
-
-        String::from_utf8(token).map_err(|_| SignError)
+        out.extend_from_slice(after.as_bytes());
+        Ok(out)
     }
 }
 
@@ -206,6 +233,23 @@ mod tests {
             base64_url(&vec![0xff; len], &mut out);
             assert_eq!(base64_url_len(len), out.len(), "{len} bytes");
         }
+    }
+
+    #[test]
+    fn signing_within_pieces_writes_the_same_token_between_them() {
+        let signer = Signer::hs256(&Secret::new([9u8; 32]));
+        let claims = json!({ "email": "alice@example.com", "iat": 1 });
+        let out = signer
+            .sign_within(&claims, &["https://a.example/", "?t="], "#top")
+            .unwrap();
+        let token = signer.sign(&claims).unwrap();
+        assert_eq!(
+            out,
+            format!("https://a.example/?t={token}#top").into_bytes()
+        );
+        assert_eq!(out.capacity(), out.len(), "sized once");
+        let refused = BTreeMap::from([(vec![1u8], 1u8)]);
+        assert_eq!(signer.sign_within(&refused, &["x"], "y"), Err(SignError));
     }
 
     #[test]

@@ -22,6 +22,9 @@ use std::pin::Pin;
 
 use http::request::Parts;
 
+use crate::flow::{Login, Pending};
+use crate::response::Written;
+
 pub use claims::ClaimPointers;
 pub use cookies::find_cookie;
 pub use jwt_cookie::JwtCookie;
@@ -123,23 +126,46 @@ fn validate_email(email: &str) -> Result<(), IdentityError> {
                 '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\'
             )
     };
-    if email.chars().any(forbidden) {
+    // The same test on ASCII bytes: white space and controls there are the bytes up to
+    // the space, and DEL.
+    let forbidden_byte = |b: u8| {
+        b <= b' '
+            || b == 0x7f
+            || matches!(
+                b,
+                b'"' | b'(' | b')' | b',' | b':' | b';' | b'<' | b'>' | b'[' | b']' | b'\\'
+            )
+    };
+    let refused = if email.is_ascii() {
+        email.bytes().any(forbidden_byte)
+    } else {
+        email.chars().any(forbidden)
+    };
+    if refused {
         return Err(IdentityError::invalid(
             "the email address contains white space, control characters or quoting",
         ));
     }
-    let mut parts = email.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+    let at = memchr::memchr(b'@', email.as_bytes());
+    let Some((local, domain)) = at.map(|at| (&email[..at], &email[at + 1..])) else {
         return Err(IdentityError::invalid(
             "the email address must contain exactly one '@'",
         ));
     };
+    if memchr::memchr(b'@', domain.as_bytes()).is_some() {
+        return Err(IdentityError::invalid(
+            "the email address must contain exactly one '@'",
+        ));
+    }
     if local.is_empty() || domain.is_empty() {
         return Err(IdentityError::invalid(
             "the email address needs a local part and a domain",
         ));
     }
-    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+    if domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.as_bytes().windows(2).any(|pair| pair == b"..")
+    {
         return Err(IdentityError::invalid(
             "the email address has a malformed domain",
         ));
@@ -254,18 +280,20 @@ where
     }
 }
 
-/// A resolved answer, boxed: only SSO routes pay for it.
-pub(crate) type BoxResolveFuture =
-    Pin<Box<dyn Future<Output = Result<Option<Identity>, IdentityError>> + Send + 'static>>;
+/// A login waiting for its resolver's answer, boxed once with what happens next: only
+/// SSO routes pay for it.
+pub(crate) type BoxLoginFuture = Pin<Box<dyn Future<Output = Written> + Send + 'static>>;
 
 /// Object-safe face of [`IdentityResolver`], so the layer is not generic over it.
 pub(crate) trait DynResolver: Send + Sync + 'static {
-    fn resolve_boxed(&self, parts: &Parts) -> BoxResolveFuture;
+    /// Asks who is behind `parts`, then finishes `pending` with the answer.
+    fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture;
 }
 
 impl<R: IdentityResolver> DynResolver for R {
-    fn resolve_boxed(&self, parts: &Parts) -> BoxResolveFuture {
-        Box::pin(self.resolve(parts))
+    fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture {
+        let future = self.resolve(&parts);
+        Box::pin(Login::new(future, parts.uri, pending))
     }
 }
 
@@ -308,6 +336,17 @@ mod tests {
             let err = Identity::new(email).expect_err(email);
             assert_eq!(err.kind(), IdentityErrorKind::Invalid, "{email:?}");
         }
+        for email in [
+            "a\u{7f}@example.com",
+            "a\u{85}@example.com",
+            "a\u{a0}@example.com",
+            "a\u{2028}@example.com",
+            "ü@x\u{9f}.com",
+            "é@a@b",
+        ] {
+            assert!(Identity::new(email).is_err(), "{email:?}");
+        }
+        assert!(Identity::new("é@ü.example").is_ok());
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(Identity::new(long).is_err());
     }

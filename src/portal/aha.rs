@@ -6,6 +6,12 @@
 //! configured callback with `jwt=<token>`, `state` as received, and `return_to` when it is a
 //! path on the knowledge base.
 
+use std::cell::RefCell;
+
+use rand::rngs::OsRng;
+use rand::rngs::adapter::ReseedingRng;
+use rand::{RngCore as _, SeedableRng as _};
+use rand_chacha::ChaCha12Core;
 use serde::Serialize;
 use url::Url;
 
@@ -13,8 +19,11 @@ use super::Refusal;
 use crate::error::ConfigError;
 use crate::identity::Identity;
 use crate::query;
+#[cfg(doc)]
 use crate::redirect::append_query_param;
+use crate::redirect::query_param_place;
 use crate::secret::Secret;
+use crate::token::{SignError, Signer};
 
 /// The "Remote login URL" route, unless [`AhaPortal::with_path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/sso/aha";
@@ -163,19 +172,29 @@ impl Aha {
         })
     }
 
-    pub(crate) fn location(&self, passed: &Passed, token: &str) -> String {
-        let mut location = append_query_param(self.callback.as_str(), "jwt", token);
-        if let Some(state) = &passed.state {
-            location = append_query_param(&location, "state", &query::encode(state).to_string());
+    /// The callback with `jwt=<token>`, then `state` and `return_to` when passed on, each
+    /// added as [`append_query_param`] adds it, signed straight into one buffer.
+    pub(crate) fn location(
+        &self,
+        signer: &Signer,
+        passed: &Passed,
+        claims: &Claims<'_>,
+    ) -> Result<Vec<u8>, SignError> {
+        let (before_fragment, separator, fragment) = query_param_place(self.callback.as_str());
+        // After `jwt=<token>` the query is not empty and does not end in `&`: each
+        // further parameter follows an `&`.
+        let mut after = String::new();
+        for (name, value) in [
+            ("&state=", &passed.state),
+            ("&return_to=", &passed.return_to),
+        ] {
+            if let Some(value) = value {
+                after.push_str(name);
+                after.extend(query::encode(value));
+            }
         }
-        if let Some(return_to) = &passed.return_to {
-            location = append_query_param(
-                &location,
-                "return_to",
-                &query::encode(return_to).to_string(),
-            );
-        }
-        location
+        after.push_str(fragment);
+        signer.sign_within(claims, &[before_fragment, separator, "jwt="], &after)
     }
 }
 
@@ -201,7 +220,7 @@ pub(crate) struct Claims<'a> {
 }
 
 impl<'a> Claims<'a> {
-    pub(crate) fn new(identity: &'a Identity, iat: u64) -> Result<Self, getrandom::Error> {
+    pub(crate) fn new(identity: &'a Identity, iat: u64) -> Result<Self, rand::Error> {
         Ok(Self {
             iat,
             jti: random_jti()?,
@@ -212,22 +231,47 @@ impl<'a> Claims<'a> {
     }
 }
 
-/// 128 bits from the operating system's random source, as 32 hex digits.
-fn random_jti() -> Result<String, getrandom::Error> {
+/// Draws each thread's `jti`s: `ChaCha12` seeded from the operating system's random
+/// source, reseeded from it after every 64 KiB and after a `fork`, as `rand`'s
+/// `ThreadRng` is, but with a failing source reported instead of a panic.
+type JtiRng = ReseedingRng<ChaCha12Core, OsRng>;
+
+/// Bytes drawn before [`JtiRng`] reseeds.
+const RESEED_AFTER: u64 = 64 * 1024;
+
+thread_local! {
+    static JTI_RNG: RefCell<Option<JtiRng>> = const { RefCell::new(None) };
+}
+
+/// 128 random bits as 32 hex digits. A system call per response (the operating
+/// system's source read directly) cost more than signing the token.
+fn random_jti() -> Result<String, rand::Error> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes
-        .iter()
-        .fold(String::with_capacity(32), |mut out, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(out, "{byte:02x}");
-            out
-        }))
+    JTI_RNG.with(|rng| {
+        let mut rng = rng.borrow_mut();
+        let rng = match &mut *rng {
+            Some(rng) => rng,
+            None => rng.insert(ReseedingRng::new(
+                ChaCha12Core::from_rng(OsRng)?,
+                RESEED_AFTER,
+                OsRng,
+            )),
+        };
+        rng.try_fill_bytes(&mut bytes)
+    })?;
+    let mut hex = String::with_capacity(32);
+    for byte in bytes {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    Ok(hex)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redirect::append_query_param;
 
     #[test]
     fn return_to_must_be_a_plain_path() {
@@ -249,10 +293,58 @@ mod tests {
     }
 
     #[test]
+    fn location_is_what_appending_each_parameter_gives() {
+        let signer = Signer::hs256(&Secret::new("k".repeat(32)));
+        let identity = Identity::new("alice@example.com").unwrap();
+        for callback in [
+            "https://acme.aha.site/auth/jwt/callback",
+            "https://acme.aha.site/cb?x=1",
+            "https://acme.aha.site/cb?x=1&",
+            "https://acme.aha.site/cb?#frag",
+        ] {
+            let aha =
+                Aha::build(&AhaPortal::new(Secret::new("k".repeat(32)), callback), "p").unwrap();
+            for (state, return_to) in [
+                (None, None),
+                (Some("a b&c=/é"), None),
+                (None, Some("/ideas/APP-I-469?x=1#y")),
+                (Some("7d1f0c2b"), Some("/kb")),
+            ] {
+                let passed = Passed {
+                    state: state.map(str::to_owned),
+                    return_to: return_to.map(str::to_owned),
+                    return_to_dropped: false,
+                };
+                let claims = Claims::new(&identity, 1).unwrap();
+                let token = signer.sign(&claims).unwrap();
+                let mut expected = append_query_param(aha.callback.as_str(), "jwt", &token);
+                if let Some(state) = state {
+                    expected =
+                        append_query_param(&expected, "state", &query::encode(state).to_string());
+                }
+                if let Some(return_to) = return_to {
+                    expected = append_query_param(
+                        &expected,
+                        "return_to",
+                        &query::encode(return_to).to_string(),
+                    );
+                }
+                let location = aha.location(&signer, &passed, &claims).unwrap();
+                assert_eq!(String::from_utf8(location).unwrap(), expected, "{callback}");
+            }
+        }
+    }
+
+    #[test]
     fn jti_is_128_bits_of_hex() {
         let jti = random_jti().unwrap();
         assert_eq!(jti.len(), 32);
         assert!(jti.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_ne!(jti, random_jti().unwrap());
+        let drawn: std::collections::HashSet<_> =
+            (0..10_000).map(|_| random_jti().unwrap()).collect();
+        assert_eq!(drawn.len(), 10_000);
+        let other_thread = std::thread::spawn(|| random_jti().unwrap()).join().unwrap();
+        assert!(!drawn.contains(&other_thread));
     }
 }
