@@ -150,6 +150,23 @@ async fn prints_the_secret_from_top_level_attributes() {
     assert_eq!(run.stdout, format!("{KB_SECRET}\n"));
 }
 
+/// `kustomer-secret --out path` for the mock's knowledge base, with the API key.
+#[cfg(unix)]
+async fn secret_to_file(base: &str, path: &std::path::Path) -> Run {
+    kustomer_secret(
+        &[
+            "--kb-id",
+            "kb-json-api",
+            "--api-base",
+            base,
+            "--out",
+            path.to_str().unwrap(),
+        ],
+        Some(API_KEY),
+    )
+    .await
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn out_file_gets_mode_0600_and_exactly_the_secret() {
@@ -162,18 +179,7 @@ async fn out_file_gets_mode_0600_and_exactly_the_secret() {
     // A new file.
     let path = dir.join(format!("new-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let run = kustomer_secret(
-        &[
-            "--kb-id",
-            "kb-json-api",
-            "--api-base",
-            &base,
-            "--out",
-            path.to_str().unwrap(),
-        ],
-        Some(API_KEY),
-    )
-    .await;
+    let run = secret_to_file(&base, &path).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "");
     assert!(!run.stderr.contains(KB_SECRET), "{}", run.stderr);
@@ -186,18 +192,7 @@ async fn out_file_gets_mode_0600_and_exactly_the_secret() {
     let existing = dir.join(format!("existing-{}", std::process::id()));
     std::fs::write(&existing, "x".repeat(200)).unwrap();
     std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let run = kustomer_secret(
-        &[
-            "--kb-id",
-            "kb-json-api",
-            "--api-base",
-            &base,
-            "--out",
-            existing.to_str().unwrap(),
-        ],
-        Some(API_KEY),
-    )
-    .await;
+    let run = secret_to_file(&base, &existing).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let mode = std::fs::metadata(&existing).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -210,18 +205,7 @@ async fn out_file_gets_mode_0600_and_exactly_the_secret() {
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    let run = kustomer_secret(
-        &[
-            "--kb-id",
-            "kb-json-api",
-            "--api-base",
-            &base,
-            "--out",
-            link.to_str().unwrap(),
-        ],
-        Some(API_KEY),
-    )
-    .await;
+    let run = secret_to_file(&base, &link).await;
     assert_eq!(run.code, Some(10), "{}", run.stderr);
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
     assert!(!run.stderr.contains(KB_SECRET));
@@ -448,6 +432,15 @@ async fn inspect(jwt: &str, extra: &[&str]) -> Run {
     token(&args, None).await
 }
 
+/// Inspects `jwt` with `extra` arguments: exit 1, and each of `lines` in the report.
+async fn flagged(jwt: &str, extra: &[&str], lines: &[&str]) {
+    let run = inspect(jwt, extra).await;
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    for line in lines {
+        assert!(run.stdout.contains(line), "{line:?} not in\n{}", run.stdout);
+    }
+}
+
 #[tokio::test]
 async fn kustomer_sign_then_inspect_round_trip() {
     let signed = sign("kustomer", &[]).await;
@@ -526,13 +519,12 @@ async fn tampered_signature_is_invalid() {
     let (input, signature) = signed.rsplit_once('.').unwrap();
     let first = if signature.starts_with('A') { 'B' } else { 'A' };
     let tampered = format!("{input}.{first}{}", &signature[1..]);
-    let run = inspect(&tampered, &["--secret-env", "PORTAL_TOKEN_SECRET"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("PROBLEM signature is invalid"),
-        "{}",
-        run.stdout
-    );
+    flagged(
+        &tampered,
+        &["--secret-env", "PORTAL_TOKEN_SECRET"],
+        &["PROBLEM signature is invalid"],
+    )
+    .await;
 
     // Claims changed, signature kept.
     let (_, claims) = decode(&signed, TOKEN_SECRET);
@@ -544,13 +536,12 @@ async fn tampered_signature_is_invalid() {
     };
     let header = signed.split('.').next().unwrap();
     let forged = format!("{header}.{forged_claims}.{signature}");
-    let run = inspect(&forged, &["--secret-env", "PORTAL_TOKEN_SECRET"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("signature is invalid"),
-        "{}",
-        run.stdout
-    );
+    flagged(
+        &forged,
+        &["--secret-env", "PORTAL_TOKEN_SECRET"],
+        &["signature is invalid"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -575,23 +566,16 @@ async fn wrong_secret_is_reported() {
 #[tokio::test]
 async fn kustomer_token_older_than_15_minutes_is_flagged() {
     let old = encode(&json!({ "email": "alice@example.com", "iat": now() - 16 * 60 }));
-    let run = inspect(
+    flagged(
         &old,
         &["--kind", "kustomer", "--secret-env", "PORTAL_TOKEN_SECRET"],
+        &[
+            "OK      signature is valid",
+            "PROBLEM the token is 16 min",
+            "15 minutes",
+        ],
     )
     .await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("OK      signature is valid"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("PROBLEM the token is 16 min"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("15 minutes"), "{}", run.stdout);
 
     let fresh = encode(&json!({ "email": "alice@example.com", "iat": now() - 14 * 60 }));
     let run = inspect(&fresh, &["--kind", "kustomer"]).await;
@@ -606,45 +590,42 @@ async fn kustomer_token_older_than_15_minutes_is_flagged() {
 #[tokio::test]
 async fn iat_in_the_future_is_flagged() {
     let ahead = encode(&json!({ "email": "alice@example.com", "iat": now() + 600 }));
-    let run = inspect(&ahead, &["--kind", "kustomer"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(run.stdout.contains("PROBLEM iat is"), "{}", run.stdout);
-    assert!(run.stdout.contains("in the future"), "{}", run.stdout);
+    flagged(
+        &ahead,
+        &["--kind", "kustomer"],
+        &["PROBLEM iat is", "in the future"],
+    )
+    .await;
 
     let millis = encode(&json!({ "email": "alice@example.com", "iat": now() * 1000 }));
-    let run = inspect(&millis, &[]).await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(run.stdout.contains("milliseconds"), "{}", run.stdout);
+    flagged(&millis, &[], &["milliseconds"]).await;
 }
 
 #[tokio::test]
 async fn missing_claims_are_flagged() {
     let no_email = encode(&json!({ "iat": now() }));
-    let run = inspect(&no_email, &["--kind", "kustomer"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("PROBLEM email is missing"),
-        "{}",
-        run.stdout
-    );
+    flagged(
+        &no_email,
+        &["--kind", "kustomer"],
+        &["PROBLEM email is missing"],
+    )
+    .await;
 
     let no_iat = encode(&json!({ "email": "alice@example.com" }));
-    let run = inspect(&no_iat, &["--kind", "kustomer"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("PROBLEM iat is missing"),
-        "{}",
-        run.stdout
-    );
+    flagged(
+        &no_iat,
+        &["--kind", "kustomer"],
+        &["PROBLEM iat is missing"],
+    )
+    .await;
 
     let string_iat = encode(&json!({ "email": "alice@example.com", "iat": now().to_string() }));
-    let run = inspect(&string_iat, &["--kind", "kustomer"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("PROBLEM iat is a string"),
-        "{}",
-        run.stdout
-    );
+    flagged(
+        &string_iat,
+        &["--kind", "kustomer"],
+        &["PROBLEM iat is a string"],
+    )
+    .await;
 
     let sparse_aha = encode(&json!({ "iat": now(), "jti": "", "email": 7 }));
     let run = inspect(&sparse_aha, &["--kind", "aha"]).await;
@@ -673,22 +654,12 @@ async fn header_without_typ_is_flagged() {
         Algorithm::HS256,
     )
     .unwrap();
-    let run = inspect(
+    flagged(
         &format!("{input}.{signature}"),
         &["--secret-env", "PORTAL_TOKEN_SECRET"],
+        &["PROBLEM header has no typ", "OK      signature is valid"],
     )
     .await;
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("PROBLEM header has no typ"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("OK      signature is valid"),
-        "{}",
-        run.stdout
-    );
 }
 
 #[tokio::test]
