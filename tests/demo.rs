@@ -608,29 +608,39 @@ async fn signed_in_everywhere(demo: &Demo) -> Browser {
     browser
 }
 
-#[tokio::test]
-async fn logging_out_of_the_knowledge_base_ends_the_app_session() {
-    let demo = Demo::start().await;
-    let mut browser = signed_in_everywhere(&demo).await;
-
-    let (kb, _) = browser.visit(&demo.aha("/")).await;
-    let (landed, visited) = browser.visit(&kb.link("Log out")).await;
-    assert_eq!(
-        visited,
-        [
-            demo.aha("/logout"),
-            demo.app("/sso/aha/logout"),
-            demo.app("/")
-        ]
-    );
+/// Follows the "Log out" link of the page at `start`: the browser must pass through
+/// `hops` and land signed out on the app, and the knowledge base must say it is signed
+/// out too. Returns the knowledge base's page.
+async fn log_out_from(browser: &mut Browser, start: &str, hops: [String; 3], demo: &Demo) -> Page {
+    let (page, _) = browser.visit(start).await;
+    let (landed, visited) = browser.visit(&page.link("Log out")).await;
+    assert_eq!(visited, hops);
     assert!(
         landed.text().contains("You are not signed in"),
         "{}",
         landed.text()
     );
-
     let (kb, _) = browser.visit(&demo.aha("/")).await;
     assert!(kb.text().contains("You are not signed in"));
+    kb
+}
+
+#[tokio::test]
+async fn logging_out_of_the_knowledge_base_ends_the_app_session() {
+    let demo = Demo::start().await;
+    let mut browser = signed_in_everywhere(&demo).await;
+
+    log_out_from(
+        &mut browser,
+        &demo.aha("/"),
+        [
+            demo.aha("/logout"),
+            demo.app("/sso/aha/logout"),
+            demo.app("/"),
+        ],
+        &demo,
+    )
+    .await;
     // The app session is gone, so a portal login needs the app's login again.
     let again = browser.get(&demo.app("/sso/aha?state=s")).await;
     assert_eq!(again.status, StatusCode::FOUND);
@@ -643,24 +653,17 @@ async fn logging_out_of_the_app_ends_the_knowledge_base_session() {
     let demo = Demo::start().await;
     let mut browser = signed_in_everywhere(&demo).await;
 
-    let (app, _) = browser.visit(&demo.app("/")).await;
-    let (landed, visited) = browser.visit(&app.link("Log out")).await;
-    assert_eq!(
-        visited,
+    let kb = log_out_from(
+        &mut browser,
+        &demo.app("/"),
         [
             demo.app("/logout"),
             demo.aha("/portal_session/logout"),
-            demo.app("/")
-        ]
-    );
-    assert!(
-        landed.text().contains("You are not signed in"),
-        "{}",
-        landed.text()
-    );
-
-    let (kb, _) = browser.visit(&demo.aha("/")).await;
-    assert!(kb.text().contains("You are not signed in"));
+            demo.app("/"),
+        ],
+        &demo,
+    )
+    .await;
     assert!(kb.text().contains("Log in"));
     demo.stop().await;
 }
