@@ -553,7 +553,7 @@ async fn wildcard_origins_keep_their_dot_boundary() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The open-redirect list shipped with oauth2-proxy (see shared/testdata/README.md).
+// The peer open-redirect list in shared/testdata (its README says where it comes from).
 
 const PEER_LIST: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -643,7 +643,7 @@ fn go_query_unescape_matches_go() {
 }
 
 #[tokio::test]
-async fn every_line_of_the_oauth2_proxy_list_is_refused() {
+async fn every_line_of_the_peer_attack_list_is_refused() {
     let Some(text) = read_peer_list() else {
         return;
     };
@@ -686,7 +686,7 @@ async fn every_line_of_the_oauth2_proxy_list_is_refused() {
         }
     }
     println!(
-        "{refused}/{} refused (oauth2-proxy open-redirect list; {broken_escapes} lines with broken \
+        "{refused}/{} refused (peer open-redirect list; {broken_escapes} lines with broken \
          escapes used as written, {not_utf8} decode to non-UTF-8 and were sent as bytes)",
         lines.len()
     );
