@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod proxy;
 pub mod recent;
 pub mod server;
+mod timeout;
 pub mod token_cli;
 
 pub use config::{ConfigFileError, SidecarConfig};

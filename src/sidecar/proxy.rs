@@ -27,6 +27,7 @@ use tower_service::Service;
 
 use super::config::UpstreamSettings;
 use super::metrics::Metrics;
+use super::timeout::LazyTimeout;
 use crate::SsoBody;
 use crate::response::page;
 
@@ -462,26 +463,17 @@ impl Drop for IdleDeadline {
     }
 }
 
-/// A timeout that restarts often and rarely fires: the response timeout, counted from
-/// the request, then from each part of the body.
-///
-/// Restarting it records the time and nothing else. The timer under it is always set no
-/// later than the deadline, so it never fires late; when it fires early it is moved on
-/// to the deadline. So requests and body parts touch the runtime's timer wheel about once
-/// per timeout, not once each.
+/// The response timeout, counted from the request, then from each part of the body.
 struct Deadline {
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    timer: LazyTimeout,
     since: tokio::time::Instant,
-    timeout: std::time::Duration,
 }
 
 impl Deadline {
     fn new(timeout: std::time::Duration) -> Self {
-        let since = tokio::time::Instant::now();
         Self {
-            sleep: Box::pin(tokio::time::sleep_until(since + timeout)),
-            since,
-            timeout,
+            timer: LazyTimeout::new(timeout),
+            since: tokio::time::Instant::now(),
         }
     }
 
@@ -492,14 +484,7 @@ impl Deadline {
 
     /// Ready once the timeout has passed since the last restart.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            std::task::ready!(self.sleep.as_mut().poll(cx));
-            let due = self.since + self.timeout;
-            if tokio::time::Instant::now() >= due {
-                return Poll::Ready(());
-            }
-            self.sleep.as_mut().reset(due);
-        }
+        self.timer.poll_expired(cx, Some(self.since))
     }
 }
 
@@ -642,7 +627,7 @@ impl Dedicated {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         match kept {
-            Some(mut deadline) if deadline.timeout == timeout => {
+            Some(mut deadline) if deadline.timer.timeout() == timeout => {
                 deadline.restart();
                 deadline
             }

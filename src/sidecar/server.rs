@@ -9,7 +9,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -26,6 +28,7 @@ use super::config::{ServerSettings, SidecarConfig};
 use super::metrics::{Metrics, RouteClass};
 use super::proxy::Proxy;
 use super::recent::Recent;
+use super::timeout::LazyTimeout;
 use crate::EventObserver;
 
 /// What the admin listener reports, shared with the server.
@@ -76,7 +79,7 @@ where
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut builder = http1::Builder::new();
-    // The header read timeout is the connection's own (`head_timeout`): hyper's, on by
+    // The header read timeout is the connection's own (`HeadWait`): hyper's, on by
     // default, makes and drops a timer per request.
     builder
         .header_read_timeout(None)
@@ -322,9 +325,13 @@ impl Connection {
             .serve_connection(TokioIo::new(stream), handler)
             .with_upgrades();
         tokio::pin!(connection);
+        // One timer for the connection's whole life (see `LazyTimeout`).
+        let mut head_timeout = LazyTimeout::new(self.header_read_timeout);
+        let head_timed_out =
+            std::future::poll_fn(|cx| head_timeout.poll_expired(cx, waiting.since()));
         let result = tokio::select! {
             result = connection.as_mut() => result,
-            () = head_timeout(&waiting, self.header_read_timeout) => {
+            () = head_timed_out => {
                 tracing::debug!(
                     target: "portal_sso::server",
                     %peer,
@@ -343,7 +350,8 @@ impl Connection {
     }
 }
 
-/// Whether a connection is waiting for a request head, and since when.
+/// Whether a connection is waiting for a request head, and since when: what its header
+/// read timeout counts from.
 ///
 /// The clock starts when the connection opens and again when each response body has been
 /// handed over (or dropped); it stops when a request head has arrived. Starting and
@@ -380,27 +388,6 @@ impl HeadWait {
             Self::NOT_WAITING => None,
             nanos => Some(self.opened + Duration::from_nanos(nanos)),
         }
-    }
-}
-
-/// Completes when the connection has waited `timeout` for a request head.
-///
-/// One timer serves the connection's whole life. It is always set no later than
-/// `timeout` after any wait that began since it was set, so it never fires late; when it
-/// fires early (the wait began later, or a request is in hand) it is moved on, which
-/// touches the runtime's timer wheel about once per `timeout`, not once per request.
-async fn head_timeout(waiting: &HeadWait, timeout: Duration) {
-    let sleep = tokio::time::sleep(timeout);
-    tokio::pin!(sleep);
-    loop {
-        sleep.as_mut().await;
-        let now = Instant::now();
-        let next = match waiting.since() {
-            Some(since) if now.duration_since(since) >= timeout => return,
-            Some(since) => since + timeout,
-            None => now + timeout,
-        };
-        sleep.as_mut().reset(next.into());
     }
 }
 
