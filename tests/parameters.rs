@@ -4,15 +4,17 @@
 //! the response carries a control character and that `Location` has no raw CR, LF or
 //! space: whatever a parameter holds, it can never reach a header as written.
 
-use std::sync::Arc;
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use common::Counts;
 use http::{HeaderMap, Request, StatusCode, header};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use portal_sso::{AhaPortal, EventKind, Identity, KustomerPortal, Secret, SsoEvent, SsoLayer};
+use portal_sso::{AhaPortal, KustomerPortal, Secret, SsoLayer};
 use tower::ServiceExt;
 
 const KUSTOMER_SECRET: &str = "kustomer-secret-kustomer-secret-0123456789";
@@ -21,31 +23,15 @@ const TARGET: &str = "https%3A%2F%2Facme.kustomer.help%2Flogin";
 
 struct Harness {
     app: Router,
-    identity_calls: Arc<AtomicUsize>,
-    tokens_issued: Arc<AtomicUsize>,
+    counts: Counts,
     headers_checked: AtomicUsize,
 }
 
 impl Harness {
     fn new() -> Self {
-        let identity_calls = Arc::new(AtomicUsize::new(0));
-        let tokens_issued = Arc::new(AtomicUsize::new(0));
-        let calls = Arc::clone(&identity_calls);
-        let issued = Arc::clone(&tokens_issued);
-        let layer = SsoLayer::builder()
-            .with_identity(move |_parts: &http::request::Parts| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async {
-                    Ok(Some(
-                        Identity::new("alice@example.com")?.with_first_name("Alice"),
-                    ))
-                }
-            })
-            .with_observer(move |event: &SsoEvent| {
-                if event.kind == EventKind::TokenIssued {
-                    issued.fetch_add(1, Ordering::SeqCst);
-                }
-            })
+        let counts = Counts::default();
+        let layer = counts
+            .builder()
             .with_portal(
                 KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
                     .with_redirect_origins(["https://acme.kustomer.help"]),
@@ -60,14 +46,13 @@ impl Harness {
             app: Router::new()
                 .route("/", get(|| async { "home" }))
                 .layer(layer),
-            identity_calls,
-            tokens_issued,
+            counts,
             headers_checked: AtomicUsize::new(0),
         }
     }
 
     fn identity_calls(&self) -> usize {
-        self.identity_calls.load(Ordering::SeqCst)
+        self.counts.identity_calls()
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap) {
@@ -85,15 +70,12 @@ impl Harness {
 
     /// `uri` is refused with a 400 page, before anyone is looked up, nothing signed.
     async fn refused(&self, uri: &str) {
-        let (calls, issued) = (
-            self.identity_calls(),
-            self.tokens_issued.load(Ordering::SeqCst),
-        );
+        let (calls, issued) = (self.identity_calls(), self.counts.tokens_issued());
         let (status, headers) = self.get(uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
         assert!(headers.get(header::LOCATION).is_none(), "{uri}");
         assert_eq!(self.identity_calls(), calls, "identity asked for {uri}");
-        assert_eq!(self.tokens_issued.load(Ordering::SeqCst), issued, "{uri}");
+        assert_eq!(self.counts.tokens_issued(), issued, "{uri}");
     }
 }
 
@@ -413,7 +395,7 @@ async fn oversized_cookies_are_answered_431_without_reading_them() {
         .await;
     assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     assert_eq!(harness.identity_calls(), 0);
-    assert_eq!(harness.tokens_issued.load(Ordering::SeqCst), 0);
+    assert_eq!(harness.counts.tokens_issued(), 0);
 
     // Just under the limit is read as usual.
     let fits = format!("sid={}", "c".repeat(8 * 1024 - 4));

@@ -4,18 +4,16 @@
 //! below must end in a 400 page: no `Location`, no token signed, and the identity source
 //! never asked (the target is checked before anyone is looked up).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use common::Counts;
 use http::{Request, StatusCode, header};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
-use portal_sso::{
-    EventKind, Identity, KustomerPortal, RedirectOrigins, Secret, SsoEvent, SsoLayer,
-};
+use portal_sso::{KustomerPortal, RedirectOrigins, Secret};
 use tower::ServiceExt;
 
 const SECRET: &str = "kustomer-secret-kustomer-secret-0123456789";
@@ -24,8 +22,7 @@ const ALLOWED: &str = "https://acme.kustomer.help";
 /// A layer around a trivial app, counting identity look-ups and signed tokens.
 struct Harness {
     app: Router,
-    identity_calls: Arc<AtomicUsize>,
-    tokens_issued: Arc<AtomicUsize>,
+    counts: Counts,
 }
 
 impl Harness {
@@ -34,20 +31,9 @@ impl Harness {
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        let identity_calls = Arc::new(AtomicUsize::new(0));
-        let tokens_issued = Arc::new(AtomicUsize::new(0));
-        let calls = Arc::clone(&identity_calls);
-        let issued = Arc::clone(&tokens_issued);
-        let layer = SsoLayer::builder()
-            .with_identity(move |_parts: &http::request::Parts| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Ok(Some(Identity::new("alice@example.com")?)) }
-            })
-            .with_observer(move |event: &SsoEvent| {
-                if event.kind == EventKind::TokenIssued {
-                    issued.fetch_add(1, Ordering::SeqCst);
-                }
-            })
+        let counts = Counts::default();
+        let layer = counts
+            .builder()
             .with_portal(KustomerPortal::new(Secret::new(SECRET)).with_redirect_origins(origins))
             .build()
             .unwrap();
@@ -55,8 +41,7 @@ impl Harness {
             app: Router::new()
                 .route("/", get(|| async { "home" }))
                 .layer(layer),
-            identity_calls,
-            tokens_issued,
+            counts,
         }
     }
 
@@ -74,10 +59,7 @@ impl Harness {
     }
 
     fn counts(&self) -> (usize, usize) {
-        (
-            self.identity_calls.load(Ordering::SeqCst),
-            self.tokens_issued.load(Ordering::SeqCst),
-        )
+        (self.counts.identity_calls(), self.counts.tokens_issued())
     }
 
     /// Sends `target` (exact bytes, escaped so the query parser decodes them back) and

@@ -20,8 +20,8 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::BodyExt as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use portal_sso::{
-    AhaPortal, EventObserver, Identity, IdentityError, IdentityResolver, KustomerPortal, Secret,
-    Sso, SsoEvent, SsoLayer, SsoLayerBuilder, find_cookie,
+    AhaPortal, EventKind, EventObserver, Identity, IdentityError, IdentityResolver, KustomerPortal,
+    Secret, Sso, SsoEvent, SsoLayer, SsoLayerBuilder, find_cookie,
 };
 use serde_json::{Map, Value};
 use tower::{Layer as _, Service, ServiceExt as _};
@@ -290,6 +290,47 @@ pub fn decode_component(value: &str) -> String {
         .decode_utf8()
         .expect("UTF-8")
         .into_owned()
+}
+
+/// What a layer did, counted: how often it asked who is signed in, how many tokens it
+/// signed. For tests that must show a bad request got neither far.
+#[derive(Clone, Default)]
+pub struct Counts {
+    identity_calls: Arc<AtomicUsize>,
+    tokens_issued: Arc<AtomicUsize>,
+}
+
+impl Counts {
+    /// A builder whose identity source (alice@example.com, first name Alice) and event
+    /// observer count into these counts; portals are for the caller to add.
+    pub fn builder(&self) -> SsoLayerBuilder {
+        let calls = Arc::clone(&self.identity_calls);
+        let issued = Arc::clone(&self.tokens_issued);
+        SsoLayer::builder()
+            .with_identity(move |_parts: &Parts| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Ok(Some(
+                        Identity::new("alice@example.com")?.with_first_name("Alice"),
+                    ))
+                }
+            })
+            .with_observer(move |event: &SsoEvent| {
+                if event.kind == EventKind::TokenIssued {
+                    issued.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+    }
+
+    /// How many times the identity source was asked.
+    pub fn identity_calls(&self) -> usize {
+        self.identity_calls.load(Ordering::SeqCst)
+    }
+
+    /// How many tokens were signed.
+    pub fn tokens_issued(&self) -> usize {
+        self.tokens_issued.load(Ordering::SeqCst)
+    }
 }
 
 /// Collects the events the layer reports.
