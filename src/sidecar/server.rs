@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
@@ -319,6 +320,10 @@ impl Connection {
                 Ok::<_, Infallible>(response.map(|body| WaitAfter { body, waiting }))
             }
         });
+        let stream = Watched {
+            stream,
+            waiting: Arc::clone(&waiting),
+        };
         let connection = self
             .builder
             .serve_connection(TokioIo::new(stream), handler)
@@ -353,8 +358,10 @@ impl Connection {
 /// read timeout counts from.
 ///
 /// The clock starts when the connection opens and again when each response body has been
-/// handed over (or dropped); it stops when a request head has arrived. Starting and
-/// stopping it is a store each: no timer is made or dropped per request.
+/// handed over (or dropped), and again whenever a write to the browser makes progress
+/// (hyper may still be flushing the end of a response to a slow reader); it stops when a
+/// request head has arrived. Starting and stopping it is a store each: no timer is made
+/// or dropped per request.
 #[derive(Debug)]
 struct HeadWait {
     opened: Instant,
@@ -381,12 +388,78 @@ impl HeadWait {
         self.since.store(Self::NOT_WAITING, Ordering::Relaxed);
     }
 
+    /// Starts the wait again if it is running: bytes of a response reached the browser,
+    /// so a slow reader still taking in the end of one is not a client sending nothing.
+    fn progress(&self) {
+        if self.since.load(Ordering::Relaxed) != Self::NOT_WAITING {
+            self.start();
+        }
+    }
+
     /// When the current wait began, if the connection is waiting.
     fn since(&self) -> Option<Instant> {
         match self.since.load(Ordering::Relaxed) {
             Self::NOT_WAITING => None,
             nanos => Some(self.opened + Duration::from_nanos(nanos)),
         }
+    }
+}
+
+/// The browser's connection, telling its [`HeadWait`] when a write makes progress.
+struct Watched {
+    stream: TcpStream,
+    waiting: Arc<HeadWait>,
+}
+
+impl Watched {
+    fn wrote(&self, written: &Poll<io::Result<usize>>) {
+        if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            self.waiting.progress();
+        }
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.wrote(&written);
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.wrote(&written);
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -423,5 +496,41 @@ where
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt as _;
+
+    #[tokio::test]
+    async fn a_write_that_reaches_the_browser_restarts_a_running_wait_only() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let waiting = Arc::new(HeadWait::new());
+        let mut watched = Watched {
+            stream,
+            waiting: Arc::clone(&waiting),
+        };
+
+        waiting.start();
+        let started = waiting.since().unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+        let moved = waiting.since().unwrap();
+        assert!(
+            moved >= started + Duration::from_millis(30),
+            "{moved:?} {started:?}"
+        );
+
+        // A request in hand: writes do not start a wait.
+        waiting.stop();
+        watched.write_all(b"more").await.unwrap();
+        assert_eq!(waiting.since(), None);
+        drop(client);
     }
 }
