@@ -323,6 +323,7 @@ impl Connection {
         let stream = Watched {
             stream,
             waiting: Arc::clone(&waiting),
+            blocked: false,
         };
         let connection = self
             .builder
@@ -405,16 +406,25 @@ impl HeadWait {
     }
 }
 
-/// The browser's connection, telling its [`HeadWait`] when a write makes progress.
+/// The browser's connection, telling its [`HeadWait`] when a write makes progress after
+/// the browser had stopped taking bytes. Writes that go through at once (the usual case)
+/// cost a flag test, not a look at the clock.
 struct Watched {
     stream: TcpStream,
     waiting: Arc<HeadWait>,
+    /// The last write found the socket full.
+    blocked: bool,
 }
 
 impl Watched {
-    fn wrote(&self, written: &Poll<io::Result<usize>>) {
-        if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
-            self.waiting.progress();
+    fn wrote(&mut self, written: &Poll<io::Result<usize>>) {
+        match written {
+            Poll::Pending => self.blocked = true,
+            Poll::Ready(Ok(n)) if *n > 0 && self.blocked => {
+                self.blocked = false;
+                self.waiting.progress();
+            }
+            Poll::Ready(_) => {}
         }
     }
 }
@@ -502,12 +512,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     #[tokio::test]
-    async fn a_write_that_reaches_the_browser_restarts_a_running_wait_only() {
+    async fn a_write_after_the_browser_stopped_reading_restarts_a_running_wait_only() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap())
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
         let (stream, _) = listener.accept().await.unwrap();
@@ -515,20 +525,38 @@ mod tests {
         let mut watched = Watched {
             stream,
             waiting: Arc::clone(&waiting),
+            blocked: false,
         };
 
+        // A write that goes through at once leaves the wait where it began.
         waiting.start();
         let started = waiting.since().unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
         watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+        assert_eq!(waiting.since(), Some(started));
+
+        // The browser stops reading until the socket is full; once it takes the bytes,
+        // the next write that goes through restarts the wait.
+        let chunk = vec![0u8; 64 * 1024];
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut sent = 0;
+        while let Poll::Ready(written) = Pin::new(&mut watched).poll_write(&mut cx, &chunk) {
+            sent += written.unwrap();
+        }
+        assert_eq!(waiting.since(), Some(started), "only blocked so far");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let mut drained = vec![0u8; sent + 17];
+        client.read_exact(&mut drained).await.unwrap();
+        watched.write_all(b"more").await.unwrap();
         let moved = waiting.since().unwrap();
         assert!(
-            moved >= started + Duration::from_millis(30),
+            moved >= started + Duration::from_millis(60),
             "{moved:?} {started:?}"
         );
 
-        // A request in hand: writes do not start a wait.
+        // A request in hand: no write starts a wait.
         waiting.stop();
+        watched.blocked = true;
         watched.write_all(b"more").await.unwrap();
         assert_eq!(waiting.since(), None);
         drop(client);
