@@ -617,6 +617,40 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     assert_eq!(exit.code(), Some(0));
 }
 
+/// A browser that asks for a large response and reads none of it (a slow-read attack)
+/// has its connection closed once its socket has been full for the send timeout: the
+/// response ends short instead of holding the connection for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_stops_reading_is_closed_at_the_send_timeout() {
+    const SIZE: usize = 48 * 1024 * 1024;
+    let (_upstream, sidecar) = setup_with("", "send_timeout_secs = 1").await;
+    let mut stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
+    stream
+        .write_all(
+            format!("GET /download?size={SIZE} HTTP/1.1\r\nHost: app.example\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    // Read nothing while the kernel's buffers fill and the timeout runs out.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut received = 0;
+    let mut buf = vec![0u8; 256 * 1024];
+    let drained = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received += n,
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the connection was still open after 20 s");
+    assert!(
+        received < SIZE,
+        "{received} bytes: the whole response arrived, the connection was not cut"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slowloris_connection_is_closed_at_the_header_timeout() {
     let (_upstream, sidecar) = setup_with("", "header_read_timeout_secs = 2").await;

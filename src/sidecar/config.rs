@@ -102,6 +102,8 @@ const fn default_upstream_timeout_secs() -> u64 {
 struct ServerFile {
     #[serde(default = "default_header_read_timeout_secs")]
     header_read_timeout_secs: u64,
+    #[serde(default = "default_send_timeout_secs")]
+    send_timeout_secs: u64,
     #[serde(default = "default_max_header_bytes")]
     max_header_bytes: usize,
     #[serde(default = "default_max_connections")]
@@ -114,6 +116,7 @@ impl Default for ServerFile {
     fn default() -> Self {
         Self {
             header_read_timeout_secs: default_header_read_timeout_secs(),
+            send_timeout_secs: default_send_timeout_secs(),
             max_header_bytes: default_max_header_bytes(),
             max_connections: default_max_connections(),
             shutdown_grace_secs: default_shutdown_grace_secs(),
@@ -123,6 +126,10 @@ impl Default for ServerFile {
 
 const fn default_header_read_timeout_secs() -> u64 {
     10
+}
+
+const fn default_send_timeout_secs() -> u64 {
+    60
 }
 
 const fn default_max_header_bytes() -> usize {
@@ -427,6 +434,9 @@ impl fmt::Display for SecretRef {
 pub struct ServerSettings {
     /// How long a client may take to send a request's headers (slowloris protection).
     pub header_read_timeout: Duration,
+    /// How long a client may leave a response unread (its socket full) before the
+    /// connection is closed (slow-read protection).
+    pub send_timeout: Duration,
     /// The most bytes of request line and headers accepted; more is answered with 431.
     pub max_header_bytes: usize,
     /// The most connections served at once; more wait in the kernel's backlog.
@@ -927,6 +937,12 @@ fn check_server(server: &ServerFile) -> Result<ServerSettings, ConfigFileError> 
             "must be at least 1",
         ));
     }
+    if server.send_timeout_secs == 0 {
+        return Err(ConfigFileError::new(
+            "server.send_timeout_secs",
+            "must be at least 1",
+        ));
+    }
     // hyper's read buffer cannot be smaller than 8 KiB.
     if server.max_header_bytes < 8 * 1024 {
         return Err(ConfigFileError::new(
@@ -942,6 +958,7 @@ fn check_server(server: &ServerFile) -> Result<ServerSettings, ConfigFileError> 
     }
     Ok(ServerSettings {
         header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
+        send_timeout: Duration::from_secs(server.send_timeout_secs),
         max_header_bytes: server.max_header_bytes,
         max_connections: server.max_connections,
         shutdown_grace: Duration::from_secs(server.shutdown_grace_secs),

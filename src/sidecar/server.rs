@@ -79,7 +79,7 @@ where
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut builder = http1::Builder::new();
-    // The header read timeout is the connection's own (`HeadWait`): hyper's, on by
+    // The header read timeout is the connection's own (`Waits`): hyper's, on by
     // default, makes and drops a timer per request.
     builder
         .header_read_timeout(None)
@@ -119,6 +119,7 @@ where
             metrics: Arc::clone(&metrics),
             builder: Arc::clone(&builder),
             header_read_timeout: settings.header_read_timeout,
+            send_timeout: settings.send_timeout,
             stop: stop_rx.clone(),
         };
         workers.run(connection, stream, peer, permit);
@@ -289,6 +290,7 @@ struct Connection {
     metrics: Arc<Metrics>,
     builder: Arc<http1::Builder>,
     header_read_timeout: Duration,
+    send_timeout: Duration,
     stop: watch::Receiver<bool>,
 }
 
@@ -300,11 +302,11 @@ impl Connection {
         let service = self.service;
         let routes = self.routes;
         let metrics = self.metrics;
-        let waiting = Arc::new(HeadWait::new());
-        let handler_waiting = Arc::clone(&waiting);
+        let waits = Arc::new(Waits::new());
+        let handler_waits = Arc::clone(&waits);
         // The proxy was made for this connection: it knows the peer.
         let handler = service_fn(move |request: Request<Incoming>| {
-            handler_waiting.stop();
+            handler_waits.head.clear();
             let class = if routes.iter().any(|r| **r == *request.uri().path()) {
                 RouteClass::Sso
             } else {
@@ -313,16 +315,16 @@ impl Connection {
             // `Proxy` is always ready, so `Sso` is too: no `poll_ready` needed.
             let future = service.clone().call(request);
             let metrics = Arc::clone(&metrics);
-            let waiting = Arc::clone(&handler_waiting);
+            let waits = Arc::clone(&handler_waits);
             async move {
                 let response: Response<_> = future.await?;
                 metrics.request(class, response.status());
-                Ok::<_, Infallible>(response.map(|body| WaitAfter { body, waiting }))
+                Ok::<_, Infallible>(response.map(|body| WaitAfter { body, waits }))
             }
         });
         let stream = Watched {
             stream,
-            waiting: Arc::clone(&waiting),
+            waits: Arc::clone(&waits),
             blocked: false,
         };
         let connection = self
@@ -330,17 +332,34 @@ impl Connection {
             .serve_connection(TokioIo::new(stream), handler)
             .with_upgrades();
         tokio::pin!(connection);
-        // One timer for the connection's whole life (see `LazyTimeout`).
+        // One timer each for the connection's whole life (see `LazyTimeout`). The send
+        // timeout is looked at only while the browser's socket is full.
         let mut head_timeout = LazyTimeout::new(self.header_read_timeout);
         let head_timed_out =
-            std::future::poll_fn(|cx| head_timeout.poll_expired(cx, waiting.since()));
+            std::future::poll_fn(|cx| head_timeout.poll_expired(cx, waits.head.get()));
+        let mut send_timeout = LazyTimeout::new(self.send_timeout);
+        let send_timed_out = std::future::poll_fn(|cx| match waits.room.get() {
+            None => Poll::Pending,
+            since => send_timeout.poll_expired(cx, since),
+        });
+        // Biased: the connection first, so a write that fills the socket in this pass
+        // is seen by the send timeout in the same pass.
         let result = tokio::select! {
+            biased;
             result = connection.as_mut() => result,
             () = head_timed_out => {
                 tracing::debug!(
                     target: "portal_sso::server",
                     %peer,
                     "no request head within the header read timeout: connection closed"
+                );
+                return;
+            }
+            () = send_timed_out => {
+                tracing::debug!(
+                    target: "portal_sso::server",
+                    %peer,
+                    "the browser took no bytes of the response within the send timeout: connection closed"
                 );
                 return;
             }
@@ -355,63 +374,80 @@ impl Connection {
     }
 }
 
-/// Whether a connection is waiting for a request head, and since when: what its header
-/// read timeout counts from.
+/// What a connection is waiting for, and since when: what its timeouts count from.
 ///
-/// The clock starts when the connection opens and again when each response body has been
-/// handed over (or dropped), and again whenever a write to the browser makes progress
-/// (hyper may still be flushing the end of a response to a slow reader); it stops when a
-/// request head has arrived. Starting and stopping it is a store each: no timer is made
-/// or dropped per request.
+/// `head`: a request head from the browser. It starts when the connection opens, again
+/// when each response body has been handed over (or dropped), and again whenever a write
+/// goes through after the browser's socket was full (hyper may still be flushing the end
+/// of a response to a slow reader); it stops when a request head has arrived.
+///
+/// `room`: room in the browser's socket. It starts when a write finds the socket full
+/// and stops when a write goes through.
+///
+/// Each start or stop is a store: no timer is made or dropped per request.
 #[derive(Debug)]
-struct HeadWait {
-    opened: Instant,
-    /// Nanoseconds from `opened` when the wait began, or [`HeadWait::NOT_WAITING`].
-    since: AtomicU64,
+struct Waits {
+    head: Since,
+    room: Since,
 }
 
-impl HeadWait {
-    const NOT_WAITING: u64 = u64::MAX;
-
+impl Waits {
     fn new() -> Self {
+        let opened = Instant::now();
+        let waits = Self {
+            head: Since::new(opened),
+            room: Since::new(opened),
+        };
+        waits.head.set_now();
+        waits
+    }
+}
+
+/// A moment, or none, set and read without a lock.
+#[derive(Debug)]
+struct Since {
+    opened: Instant,
+    /// Nanoseconds from `opened`, or [`Since::NONE`].
+    nanos: AtomicU64,
+}
+
+impl Since {
+    const NONE: u64 = u64::MAX;
+
+    fn new(opened: Instant) -> Self {
         Self {
-            opened: Instant::now(),
-            since: AtomicU64::new(0),
+            opened,
+            nanos: AtomicU64::new(Self::NONE),
         }
     }
 
-    fn start(&self) {
-        let since = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-        self.since.store(since, Ordering::Relaxed);
+    fn set_now(&self) {
+        let nanos = u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(Self::NONE - 1);
+        self.nanos.store(nanos, Ordering::Relaxed);
     }
 
-    fn stop(&self) {
-        self.since.store(Self::NOT_WAITING, Ordering::Relaxed);
+    fn clear(&self) {
+        self.nanos.store(Self::NONE, Ordering::Relaxed);
     }
 
-    /// Starts the wait again if it is running: bytes of a response reached the browser,
-    /// so a slow reader still taking in the end of one is not a client sending nothing.
-    fn progress(&self) {
-        if self.since.load(Ordering::Relaxed) != Self::NOT_WAITING {
-            self.start();
-        }
+    fn is_set(&self) -> bool {
+        self.nanos.load(Ordering::Relaxed) != Self::NONE
     }
 
-    /// When the current wait began, if the connection is waiting.
-    fn since(&self) -> Option<Instant> {
-        match self.since.load(Ordering::Relaxed) {
-            Self::NOT_WAITING => None,
+    fn get(&self) -> Option<Instant> {
+        match self.nanos.load(Ordering::Relaxed) {
+            Self::NONE => None,
             nanos => Some(self.opened + Duration::from_nanos(nanos)),
         }
     }
 }
 
-/// The browser's connection, telling its [`HeadWait`] when a write makes progress after
-/// the browser had stopped taking bytes. Writes that go through at once (the usual case)
-/// cost a flag test, not a look at the clock.
+/// The browser's connection, telling its [`Waits`] when a write finds the socket full
+/// and when one goes through again. Writes that go through at once (the usual case) cost
+/// a flag test, not a look at the clock.
 struct Watched {
     stream: TcpStream,
-    waiting: Arc<HeadWait>,
+    waits: Arc<Waits>,
     /// The last write found the socket full.
     blocked: bool,
 }
@@ -419,12 +455,18 @@ struct Watched {
 impl Watched {
     fn wrote(&mut self, written: &Poll<io::Result<usize>>) {
         match written {
-            Poll::Pending => self.blocked = true,
+            Poll::Pending if !self.blocked => {
+                self.blocked = true;
+                self.waits.room.set_now();
+            }
             Poll::Ready(Ok(n)) if *n > 0 && self.blocked => {
                 self.blocked = false;
-                self.waiting.progress();
+                self.waits.room.clear();
+                if self.waits.head.is_set() {
+                    self.waits.head.set_now();
+                }
             }
-            Poll::Ready(_) => {}
+            _ => {}
         }
     }
 }
@@ -477,12 +519,12 @@ impl AsyncWrite for Watched {
 /// has been handed over whole, or dropped.
 struct WaitAfter<B> {
     body: B,
-    waiting: Arc<HeadWait>,
+    waits: Arc<Waits>,
 }
 
 impl<B> Drop for WaitAfter<B> {
     fn drop(&mut self) {
-        self.waiting.start();
+        self.waits.head.set_now();
     }
 }
 
@@ -515,50 +557,54 @@ mod tests {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     #[tokio::test]
-    async fn a_write_after_the_browser_stopped_reading_restarts_a_running_wait_only() {
+    async fn a_full_socket_is_waited_on_and_a_write_after_it_restarts_the_head_wait() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
         let (stream, _) = listener.accept().await.unwrap();
-        let waiting = Arc::new(HeadWait::new());
+        let waits = Arc::new(Waits::new());
         let mut watched = Watched {
             stream,
-            waiting: Arc::clone(&waiting),
+            waits: Arc::clone(&waits),
             blocked: false,
         };
 
-        // A write that goes through at once leaves the wait where it began.
-        waiting.start();
-        let started = waiting.since().unwrap();
+        // A write that goes through at once leaves the head wait where it began.
+        let started = waits.head.get().unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
         watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
-        assert_eq!(waiting.since(), Some(started));
+        assert_eq!(waits.head.get(), Some(started));
+        assert_eq!(waits.room.get(), None);
 
-        // The browser stops reading until the socket is full; once it takes the bytes,
-        // the next write that goes through restarts the wait.
+        // The browser stops reading until the socket is full: waiting for room. Once it
+        // takes the bytes, the next write that goes through ends that wait and restarts
+        // the head wait.
         let chunk = vec![0u8; 64 * 1024];
         let mut cx = Context::from_waker(std::task::Waker::noop());
         let mut sent = 0;
         while let Poll::Ready(written) = Pin::new(&mut watched).poll_write(&mut cx, &chunk) {
             sent += written.unwrap();
         }
-        assert_eq!(waiting.since(), Some(started), "only blocked so far");
+        assert_eq!(waits.head.get(), Some(started), "only blocked so far");
+        let full = waits.room.get().expect("waiting for room");
+        assert!(full >= started + Duration::from_millis(30));
         tokio::time::sleep(Duration::from_millis(30)).await;
         let mut drained = vec![0u8; sent + 17];
         client.read_exact(&mut drained).await.unwrap();
         watched.write_all(b"more").await.unwrap();
-        let moved = waiting.since().unwrap();
+        assert_eq!(waits.room.get(), None);
+        let moved = waits.head.get().unwrap();
         assert!(
             moved >= started + Duration::from_millis(60),
             "{moved:?} {started:?}"
         );
 
-        // A request in hand: no write starts a wait.
-        waiting.stop();
+        // A request in hand: no write starts a head wait.
+        waits.head.clear();
         watched.blocked = true;
         watched.write_all(b"more").await.unwrap();
-        assert_eq!(waiting.since(), None);
+        assert_eq!(waits.head.get(), None);
         drop(client);
     }
 }
