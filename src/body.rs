@@ -8,8 +8,55 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// The response body of [`Sso`](crate::Sso): the inner service's body, passed through
-    /// frame by frame, or a short page written by the layer.
+    /// The inner service's body, passed through frame by frame, or a short page written
+    /// by the layer.
+    ///
+    /// [`Sso`](crate::Sso) answers with the inner service's own body type, which must be
+    /// one it can make its pages from (`From<String>`). A service whose body cannot be (a
+    /// boxed body, a body streamed from elsewhere) wraps its responses in this one under
+    /// the layer:
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Request, Response};
+    /// use http_body_util::{BodyExt as _, Full, combinators::BoxBody};
+    /// use portal_sso::{Identity, KustomerPortal, Secret, SsoBody, SsoLayer};
+    /// use tower::{ServiceBuilder, ServiceExt as _};
+    ///
+    /// type AppBody = BoxBody<Bytes, std::convert::Infallible>;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sso = SsoLayer::builder()
+    ///     .with_identity(|_parts: &http::request::Parts| async {
+    ///         Ok(Some(Identity::new("alice@example.com")?))
+    ///     })
+    ///     .with_portal(
+    ///         KustomerPortal::new(Secret::new("the-kustomer-knowledge-base-secret"))
+    ///             .with_redirect_origins(["https://acme.kustomer.help"]),
+    ///     )
+    ///     .build()?;
+    /// let app = ServiceBuilder::new()
+    ///     .layer(sso)
+    ///     .map_response(|response: Response<AppBody>| response.map(SsoBody::inner))
+    ///     .service_fn(|_request: Request<String>| async {
+    ///         Ok::<_, std::convert::Infallible>(Response::new(
+    ///             Full::new(Bytes::from_static(b"home")).boxed(),
+    ///         ))
+    ///     });
+    ///
+    /// let home = app.clone().oneshot(Request::new(String::new())).await?;
+    /// assert_eq!(home.into_body().collect().await?.to_bytes(), "home");
+    /// let sign_in = app
+    ///     .oneshot(
+    ///         Request::get("/sso/kustomer?kustomerRedirectUri=https://acme.kustomer.help/")
+    ///             .body(String::new())?,
+    ///     )
+    ///     .await?;
+    /// assert_eq!(sign_in.status(), 302);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub struct SsoBody<B> {
         #[pin]
         kind: Kind<B>,
@@ -74,5 +121,12 @@ where
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
         }
+    }
+}
+
+/// A page the layer wrote.
+impl<B> From<String> for SsoBody<B> {
+    fn from(text: String) -> Self {
+        Self::full(text)
     }
 }

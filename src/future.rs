@@ -8,7 +8,6 @@ use std::task::{Context, Poll, ready};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::body::SsoBody;
 use crate::flow;
 use crate::identity::BoxLoginFuture;
 use crate::layer::Config;
@@ -17,26 +16,29 @@ use crate::response::{Written, set_cookie};
 pin_project! {
     /// Response future of [`Sso`](crate::Sso).
     ///
-    /// A passthrough request polls the inner service's future in place: no box, no
-    /// allocation. Only SSO routes hold the identity source's (boxed) future.
+    /// A passthrough request polls the inner service's future in place and hands back
+    /// its response as it is: no box, no allocation, no copy of the response. Only SSO
+    /// routes hold the identity source's (boxed) future or a response the layer wrote.
     pub struct ResponseFuture<F> {
+        // `None` only on SSO routes that do not call the app. Kept apart from `sso`, not
+        // in one enum with it, so that the app's future is written straight into place
+        // and its response returned without being moved through a wider enum.
         #[pin]
-        state: State<F>,
+        inner: Option<F>,
+        sso: Sso,
     }
 }
 
-pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        Passthrough { #[pin] future: F },
-        AppLogout { #[pin] future: F, after: Box<AfterAppLogout> },
-        Resolving { future: BoxLoginFuture },
-        Ready { response: Option<Written> },
-    }
+/// What an SSO route still has to do; `None` on passthrough. Every variant is a pointer
+/// or two, so the layer adds a few words to the app's future.
+enum Sso {
+    None,
+    AppLogout(Box<AfterAppLogout>),
+    Resolving(BoxLoginFuture),
+    Ready(Option<Box<Written>>),
 }
 
-/// What the app logout route needs once the app has answered. Boxed, so that it does
-/// not make every passthrough future larger (each one is moved at least once).
+/// What the app logout route needs once the app has answered.
 struct AfterAppLogout {
     config: Arc<Config>,
     path: String,
@@ -46,7 +48,8 @@ struct AfterAppLogout {
 impl<F> ResponseFuture<F> {
     pub(crate) const fn passthrough(future: F) -> Self {
         Self {
-            state: State::Passthrough { future },
+            inner: Some(future),
+            sso: Sso::None,
         }
     }
 
@@ -57,28 +60,26 @@ impl<F> ResponseFuture<F> {
         from_remote_logout: bool,
     ) -> Self {
         Self {
-            state: State::AppLogout {
-                future,
-                after: Box::new(AfterAppLogout {
-                    config,
-                    path,
-                    from_remote_logout,
-                }),
-            },
+            inner: Some(future),
+            sso: Sso::AppLogout(Box::new(AfterAppLogout {
+                config,
+                path,
+                from_remote_logout,
+            })),
         }
     }
 
     pub(crate) fn resolving(future: BoxLoginFuture) -> Self {
         Self {
-            state: State::Resolving { future },
+            inner: None,
+            sso: Sso::Resolving(future),
         }
     }
 
     pub(crate) fn ready(response: Written) -> Self {
         Self {
-            state: State::Ready {
-                response: Some(response),
-            },
+            inner: None,
+            sso: Sso::Ready(Some(Box::new(response))),
         }
     }
 }
@@ -86,17 +87,16 @@ impl<F> ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: From<String>,
 {
-    type Output = Result<Response<SsoBody<B>>, E>;
+    type Output = Result<Response<B>, E>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Passthrough { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(SsoBody::inner)))
-            }
-            sso => poll_sso(sso, cx),
+        let this = self.project();
+        match (this.sso, this.inner.as_pin_mut()) {
+            (Sso::None, Some(inner)) => inner.poll(cx),
+            (sso, inner) => poll_sso(sso, inner, cx),
         }
     }
 }
@@ -106,44 +106,47 @@ where
 #[cold]
 #[inline(never)]
 fn poll_sso<F, B, E>(
-    state: StateProj<'_, F>,
+    sso: &mut Sso,
+    inner: Option<Pin<&mut F>>,
     cx: &mut Context<'_>,
-) -> Poll<Result<Response<SsoBody<B>>, E>>
+) -> Poll<Result<Response<B>, E>>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: From<String>,
 {
-    match state {
-        StateProj::Passthrough { .. } => unreachable!("polled inline by ResponseFuture::poll"),
-        StateProj::AppLogout { future, after } => {
-            let AfterAppLogout {
-                config,
-                path,
-                from_remote_logout,
-            } = &**after;
-            let response = ready!(future.poll(cx))?;
-            if *from_remote_logout {
-                let (mut parts, body) = response.into_parts();
-                let mut marker = Response::new(bytes::Bytes::new());
+    match (sso, inner) {
+        (Sso::AppLogout(after), Some(inner)) => {
+            let response = ready!(inner.poll(cx))?;
+            if after.from_remote_logout {
+                let mut response = response;
+                let mut marker = Response::new(String::new());
                 set_cookie(&mut marker, &flow::remote_logout_marker_removal());
                 for value in marker.headers_mut().drain().map(|(_, v)| v) {
-                    parts.headers.append(http::header::SET_COOKIE, value);
+                    response
+                        .headers_mut()
+                        .append(http::header::SET_COOKIE, value);
                 }
-                return Poll::Ready(Ok(Response::from_parts(parts, SsoBody::inner(body))));
+                return Poll::Ready(Ok(response));
             }
-            Poll::Ready(Ok(match flow::after_app_logout(config, path, response) {
-                Ok(written) => written.map(SsoBody::full),
-                Err(untouched) => untouched.map(SsoBody::inner),
-            }))
+            Poll::Ready(Ok(
+                match flow::after_app_logout(&after.config, &after.path, response) {
+                    Ok(written) => written.map(B::from),
+                    Err(untouched) => untouched,
+                },
+            ))
         }
-        StateProj::Resolving { future } => {
+        (Sso::Resolving(future), _) => {
             let written = ready!(future.as_mut().poll(cx));
-            Poll::Ready(Ok(written.map(SsoBody::full)))
+            Poll::Ready(Ok(written.map(B::from)))
         }
-        StateProj::Ready { response } => {
+        (Sso::Ready(response), _) => {
             let response = response
                 .take()
                 .expect("ResponseFuture polled after completion");
-            Poll::Ready(Ok(response.map(SsoBody::full)))
+            Poll::Ready(Ok(response.map(B::from)))
+        }
+        (Sso::None | Sso::AppLogout(_), _) => {
+            panic!("ResponseFuture polled after completion")
         }
     }
 }

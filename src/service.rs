@@ -6,15 +6,19 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::body::SsoBody;
 use crate::flow::{self, Begin};
 use crate::future::ResponseFuture;
 use crate::layer::{Config, Route};
 
 /// Answers the SSO routes and passes everything else to `S` untouched.
 ///
-/// Made by [`SsoLayer`](crate::SsoLayer). Errors are the inner service's: the layer itself
-/// always answers with a response.
+/// Made by [`SsoLayer`](crate::SsoLayer). Responses are the inner service's own type: a
+/// passed-on request's response comes back as the app wrote it, and the layer's pages
+/// and redirects are made from text (`ResBody: From<String>`; see [`SsoBody`] for other
+/// bodies). Errors are the inner service's too: the layer itself always answers with a
+/// response.
+///
+/// [`SsoBody`]: crate::SsoBody
 #[derive(Clone)]
 pub struct Sso<S> {
     inner: S,
@@ -53,8 +57,9 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Sso<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Sso<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<String>,
 {
-    type Response = Response<SsoBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 

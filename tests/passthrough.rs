@@ -23,6 +23,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use portal_sso::SsoBody;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::net::{TcpListener, TcpStream};
@@ -398,7 +399,12 @@ async fn plain_app(request: Request<Incoming>) -> Result<Response<InnerBody>, In
 
 /// Serves the layered plain app on 127.0.0.1:0 until the test ends.
 async fn serve() -> SocketAddr {
-    let service = layer().layer(tower::service_fn(plain_app));
+    // A boxed body cannot be made from the layer's text, so the app's responses are
+    // wrapped in `SsoBody`, which can: the way to layer any such service.
+    let service = tower::ServiceBuilder::new()
+        .layer(layer())
+        .map_response(|response: Response<InnerBody>| response.map(SsoBody::inner))
+        .service_fn(plain_app);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
