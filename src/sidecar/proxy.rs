@@ -10,7 +10,7 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -21,6 +21,7 @@ use hyper::client::conn::http1 as client_http1;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use pin_project_lite::pin_project;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tower_service::Service;
@@ -197,24 +198,49 @@ impl Service<Request<Incoming>> for Proxy {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
-        let inner = Arc::clone(&self.inner);
-        let conn = self.conn.clone();
-        let tunnels = self.tunnels.clone();
-        Box::pin(async move {
-            let started = Instant::now();
-            let answer = forward(&inner, conn.as_ref(), tunnels, request).await;
-            inner.metrics.upstream_latency(started.elapsed());
-            Ok(answer.unwrap_or_else(|error| {
-                inner.metrics.upstream_error(error.kind());
-                tracing::warn!(
-                    target: "portal_sso::proxy",
-                    error = error.kind(),
-                    upstream = %inner.authority,
-                    "upstream request failed"
-                );
-                error.response()
-            }))
+    fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
+        let started = Instant::now();
+        let upgrade = match prepare(&self.inner, self.conn.as_deref(), &mut request) {
+            Ok(upgrade) => upgrade,
+            Err(error) => {
+                return Box::pin(std::future::ready(Ok(self
+                    .inner
+                    .answer(Err(error), started))));
+            }
+        };
+        match (&self.conn, upgrade) {
+            (Some(conn), None) => exchange(&self.inner, conn, request, started),
+            // An upgraded connection is the browser's for good: it comes from the pool,
+            // never from the browser connection's own.
+            (_, upgrade) => {
+                let inner = Arc::clone(&self.inner);
+                let tunnels = self.tunnels.clone();
+                Box::pin(async move {
+                    let answer = send_pooled(&inner, tunnels, request, upgrade).await;
+                    Ok(inner.answer(answer, started))
+                })
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The response for the browser, with the exchange counted and any failure logged.
+    fn answer(
+        &self,
+        answer: Result<Response<ProxyBody>, ProxyError>,
+        started: Instant,
+    ) -> Response<ProxyBody> {
+        self.metrics.upstream_latency(started.elapsed());
+        answer.unwrap_or_else(|error| {
+            self.metrics.upstream_error(error.kind());
+            tracing::warn!(
+                target: "portal_sso::proxy",
+                error = error.kind(),
+                upstream = %self.authority,
+                "upstream request failed"
+            );
+            error.response()
         })
     }
 }
@@ -306,21 +332,31 @@ fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-async fn forward(
-    inner: &Arc<Inner>,
-    conn: Option<&Arc<Dedicated>>,
-    tunnels: Option<Arc<Semaphore>>,
-    mut request: Request<Incoming>,
-) -> Result<Response<ProxyBody>, ProxyError> {
+/// A browser's request to switch protocols, taken from its request.
+struct Upgrade {
+    /// The browser's side of the connection, once the response has switched it.
+    client: hyper::upgrade::OnUpgrade,
+    /// What it asked for (`Upgrade: websocket`).
+    protocol: HeaderValue,
+}
+
+/// Turns the browser's request into the one for the app, in place: the URI in the form
+/// the connection it goes on needs, hop-by-hop and reserved headers removed, the
+/// forwarding headers set. Returns the browser's upgrade request, if it made one.
+fn prepare(
+    inner: &Inner,
+    conn: Option<&Dedicated>,
+    request: &mut Request<Incoming>,
+) -> Result<Option<Upgrade>, ProxyError> {
     let peer = match conn {
         Some(conn) => Some(conn.peer),
         None => request.extensions().get::<ConnInfo>().map(|info| info.peer),
     };
-    let upgrade = requested_upgrade(request.headers());
-    let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
-    // An upgraded connection is the browser's for good: it comes from the pool, never
-    // from the browser connection's own.
-    let dedicated = conn.filter(|_| upgrade.is_none());
+    let upgrade = requested_upgrade(request.headers()).map(|protocol| Upgrade {
+        client: hyper::upgrade::on(&mut *request),
+        protocol,
+    });
+    let dedicated = conn.is_some() && upgrade.is_none();
 
     let original_host = request.headers().get(header::HOST).cloned().or_else(|| {
         // HTTP/2 and absolute-form requests carry the host in the URI.
@@ -329,7 +365,7 @@ async fn forward(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    if dedicated.is_some() {
+    if dedicated {
         // Sent as it is written: origin-form, `/path?query`.
         if request.uri().scheme().is_some() || request.uri().path_and_query().is_none() {
             let path_and_query = request
@@ -372,70 +408,71 @@ async fn forward(
         original_host,
         &inner.settings,
     );
-    if let Some(protocol) = &upgrade {
+    if let Some(upgrade) = &upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        headers.insert(header::UPGRADE, protocol.clone());
+        headers.insert(header::UPGRADE, upgrade.protocol.clone());
     }
-
-    let (mut response, idle) = send(inner, dedicated, request).await?;
-
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        let (Some(client_upgrade), Some(protocol)) = (client_upgrade, upgrade) else {
-            return Err(ProxyError::BadUpgrade);
-        };
-        let upstream_upgrade = hyper::upgrade::on(&mut response);
-        let permit = tunnels.and_then(|limit| limit.try_acquire_owned().ok());
-        tokio::spawn(async move {
-            tunnel(client_upgrade, upstream_upgrade).await;
-            drop(permit);
-        });
-        let (mut parts, _) = response.into_parts();
-        strip_hop_by_hop(&mut parts.headers);
-        parts
-            .headers
-            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        let answered = parts.headers.get(header::UPGRADE).cloned();
-        parts
-            .headers
-            .insert(header::UPGRADE, answered.unwrap_or(protocol));
-        return Ok(Response::from_parts(
-            parts,
-            SsoBody::full(bytes::Bytes::new()),
-        ));
-    }
-
-    let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(
-        parts,
-        SsoBody::inner(AppBody { body, idle }),
-    ))
+    Ok(upgrade)
 }
 
-/// Sends the request on the browser connection's own connection to the app when it has
-/// one (with the timer its response body will carry), else through the pool.
-async fn send(
-    inner: &Arc<Inner>,
-    dedicated: Option<&Arc<Dedicated>>,
+/// Sends the request through the pool, within the response timeout, and tunnels the
+/// connection when the browser asked to switch protocols and the app agreed.
+async fn send_pooled(
+    inner: &Inner,
+    tunnels: Option<Arc<Semaphore>>,
     request: Request<Incoming>,
-) -> Result<(Response<Incoming>, Option<IdleDeadline>), ProxyError> {
-    if let Some(conn) = dedicated {
-        let (response, deadline) = send_dedicated_in_time(inner, conn, request).await?;
-        let idle = IdleDeadline {
-            deadline: Some(deadline),
-            conn: Arc::clone(conn),
-            inner: Arc::clone(inner),
-        };
-        return Ok((response, Some(idle)));
-    }
-    let response = tokio::time::timeout(
+    upgrade: Option<Upgrade>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let mut response = tokio::time::timeout(
         inner.settings.response_timeout,
         inner.client.request(request),
     )
     .await
     .map_err(|_| ProxyError::ResponseTimeout)?
     .map_err(|err| ProxyError::from_client(&err))?;
-    Ok((response, None))
+
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return app_response(response, None);
+    }
+    let Some(Upgrade { client, protocol }) = upgrade else {
+        return Err(ProxyError::BadUpgrade);
+    };
+    let upstream = hyper::upgrade::on(&mut response);
+    let permit = tunnels.and_then(|limit| limit.try_acquire_owned().ok());
+    tokio::spawn(async move {
+        tunnel(client, upstream).await;
+        drop(permit);
+    });
+    let (mut parts, _) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    parts
+        .headers
+        .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    let answered = parts.headers.get(header::UPGRADE).cloned();
+    parts
+        .headers
+        .insert(header::UPGRADE, answered.unwrap_or(protocol));
+    Ok(Response::from_parts(
+        parts,
+        SsoBody::full(bytes::Bytes::new()),
+    ))
+}
+
+/// The app's answer to a request that did not ask to switch protocols, for the browser:
+/// hop-by-hop headers removed, the body passed on (with `idle`, its timeout).
+fn app_response(
+    response: Response<Incoming>,
+    idle: Option<IdleDeadline>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        return Err(ProxyError::BadUpgrade);
+    }
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(
+        parts,
+        SsoBody::inner(AppBody { body, idle }),
+    ))
 }
 
 /// The app's response body, passed on frame by frame. On a browser connection's own
@@ -551,64 +588,178 @@ impl http_body::Body for AppBody {
     }
 }
 
-/// [`send_dedicated`] within the response timeout, on the connection's one timer. With
-/// the response comes the timer, restarted, for its body.
-async fn send_dedicated_in_time(
-    inner: &Inner,
-    conn: &Dedicated,
-    request: Request<Incoming>,
-) -> Result<(Response<Incoming>, Deadline), ProxyError> {
-    let mut deadline = conn.deadline(inner.settings.response_timeout);
-    let sending = send_dedicated(inner, conn, request);
-    tokio::pin!(sending);
-    let answer = std::future::poll_fn(|cx| {
-        if let Poll::Ready(answer) = sending.as_mut().poll(cx) {
-            return Poll::Ready(answer);
+/// A request on the browser connection's own connection to the app, made for each
+/// request the browser sends.
+///
+/// The usual case (the connection is open and waiting for a request) is sent at once
+/// and waited for here; the rest (the connection not yet open, busy, or closed) goes
+/// through [`send_kept`] and [`send_new`], boxed. Written out rather than as one `async fn`, whose
+/// future would hold the request several times over and be copied into its box whole
+/// (2.4 KB, where this is a few hundred bytes).
+fn exchange(
+    inner: &Arc<Inner>,
+    conn: &Arc<Dedicated>,
+    mut request: Request<Incoming>,
+    started: Instant,
+) -> Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>> {
+    let deadline = conn.deadline(inner.settings.response_timeout);
+    let sending = match conn.take_sender() {
+        Some(mut sender) if sender.is_ready() => {
+            let future = sender.try_send_request(request);
+            Sending::Ready {
+                sender: Some(sender),
+                future,
+            }
         }
-        deadline
-            .poll_expired(cx)
-            .map(|()| Err(ProxyError::ResponseTimeout))
+        kept => {
+            let (inner, conn) = (Arc::clone(inner), Arc::clone(conn));
+            Sending::Other {
+                future: Box::pin(async move {
+                    if let Some(sender) = kept {
+                        match send_kept(&conn, sender, request).await {
+                            Ok(response) => return Ok(response),
+                            Err(Unsent(Some(unsent))) => request = unsent,
+                            Err(Unsent(None)) => return Err(ProxyError::Upstream),
+                        }
+                    }
+                    send_new(&inner, &conn, request).await
+                }),
+            }
+        }
+    };
+    Box::pin(Exchange {
+        inner: Arc::clone(inner),
+        conn: Arc::clone(conn),
+        started,
+        deadline: Some(deadline),
+        sending,
     })
-    .await;
-    match answer {
-        Ok(response) => {
-            deadline.restart();
-            Ok((response, deadline))
-        }
-        Err(error) => {
-            conn.keep_deadline(deadline);
-            Err(error)
-        }
+}
+
+pin_project! {
+    /// See [`exchange`].
+    struct Exchange<F> {
+        inner: Arc<Inner>,
+        conn: Arc<Dedicated>,
+        started: Instant,
+        // The response timeout, on the connection's one timer; handed on to the body.
+        deadline: Option<Deadline>,
+        #[pin]
+        sending: Sending<F>,
     }
 }
 
-/// Sends on the browser connection's own connection to the app, opening one when there is
-/// none or the app has closed it. A request the app closed the connection on before it
-/// was written is sent again once, on a new connection.
-async fn send_dedicated(
+/// The app's answer, or the request back when it was never written.
+type TrySent = Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<Incoming>>>;
+
+pin_project! {
+    #[project = SendingProj]
+    enum Sending<F> {
+        /// Sent on the kept connection, which goes back to the browser connection once
+        /// it has answered.
+        Ready {
+            sender: Option<client_http1::SendRequest<Incoming>>,
+            #[pin]
+            future: F,
+        },
+        /// Anything else, boxed.
+        Other {
+            future: Pin<Box<dyn Future<Output = Result<Response<Incoming>, ProxyError>> + Send>>,
+        },
+    }
+}
+
+impl<F> Future for Exchange<F>
+where
+    F: Future<Output = TrySent>,
+{
+    type Output = Result<Response<ProxyBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let sent = loop {
+            match this.sending.as_mut().project() {
+                SendingProj::Ready { sender, future } => match future.poll(cx) {
+                    Poll::Ready(Ok(response)) => {
+                        if let Some(sender) = sender.take() {
+                            this.conn.keep(sender);
+                        }
+                        break Poll::Ready(Ok(response));
+                    }
+                    Poll::Ready(Err(mut err)) => match err.take_message() {
+                        // The app closed the connection before the request was written:
+                        // once more, on a new connection.
+                        Some(request) => {
+                            let (inner, conn) = (Arc::clone(this.inner), Arc::clone(this.conn));
+                            this.sending.set(Sending::Other {
+                                future: Box::pin(
+                                    async move { send_new(&inner, &conn, request).await },
+                                ),
+                            });
+                        }
+                        None => break Poll::Ready(Err(ProxyError::Upstream)),
+                    },
+                    Poll::Pending => break Poll::Pending,
+                },
+                SendingProj::Other { future } => break future.as_mut().poll(cx),
+            }
+        };
+        let answered = match sent {
+            Poll::Ready(answered) => answered,
+            Poll::Pending => {
+                let deadline = this.deadline.as_mut().expect("polled after completion");
+                ready!(deadline.poll_expired(cx));
+                Err(ProxyError::ResponseTimeout)
+            }
+        };
+        let mut deadline = this.deadline.take().expect("polled after completion");
+        let answer = match answered {
+            Ok(response) => {
+                deadline.restart();
+                let idle = IdleDeadline {
+                    deadline: Some(deadline),
+                    conn: Arc::clone(this.conn),
+                    inner: Arc::clone(this.inner),
+                };
+                app_response(response, Some(idle))
+            }
+            Err(error) => {
+                this.conn.keep_deadline(deadline);
+                Err(error)
+            }
+        };
+        Poll::Ready(Ok(this.inner.answer(answer, *this.started)))
+    }
+}
+
+/// The request back, when the kept connection was closed before it was written; `None`
+/// when it was lost with the connection.
+struct Unsent(Option<Request<Incoming>>);
+
+/// Sends on the kept connection once it is ready for another request.
+async fn send_kept(
+    conn: &Dedicated,
+    mut sender: client_http1::SendRequest<Incoming>,
+    request: Request<Incoming>,
+) -> Result<Response<Incoming>, Unsent> {
+    if sender.ready().await.is_err() {
+        return Err(Unsent(Some(request)));
+    }
+    match sender.try_send_request(request).await {
+        Ok(response) => {
+            conn.keep(sender);
+            Ok(response)
+        }
+        Err(mut err) => Err(Unsent(err.take_message())),
+    }
+}
+
+/// Opens a new connection to the app, sends on it and keeps it for the next request.
+async fn send_new(
     inner: &Inner,
     conn: &Dedicated,
-    mut request: Request<Incoming>,
+    request: Request<Incoming>,
 ) -> Result<Response<Incoming>, ProxyError> {
-    let kept = conn
-        .sender
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
-    if let Some(mut sender) = kept
-        && sender.ready().await.is_ok()
-    {
-        match sender.try_send_request(request).await {
-            Ok(response) => {
-                conn.keep(sender);
-                return Ok(response);
-            }
-            Err(mut err) => match err.take_message() {
-                Some(unsent) => request = unsent,
-                None => return Err(ProxyError::Upstream),
-            },
-        }
-    }
     let mut sender = connect(inner).await?;
     let response = sender
         .try_send_request(request)
@@ -638,6 +789,14 @@ impl Dedicated {
     /// Keeps `deadline` for the connection's next request.
     fn keep_deadline(&self, deadline: Deadline) {
         *self.deadline.lock().unwrap_or_else(PoisonError::into_inner) = Some(deadline);
+    }
+
+    /// The connection to the app kept from the last request, if any.
+    fn take_sender(&self) -> Option<client_http1::SendRequest<Incoming>> {
+        self.sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// Keeps `sender` for the connection's next request.
