@@ -218,6 +218,8 @@ async fn forwarded_headers_replace_what_an_untrusted_client_sent() {
         .header("x-forwarded-proto", "https")
         .header("x-forwarded-host", "evil.example")
         .header("x_forwarded_for", "6.6.6.6")
+        .header("forwarded", "for=6.6.6.6;proto=https")
+        .header("x-real-ip", "6.6.6.6")
         .header("x-portal-sso-email", "mallory@example.com")
         .header("x_portal_sso_email", "mallory@example.com")
         .body(empty())
@@ -234,6 +236,8 @@ async fn forwarded_headers_replace_what_an_untrusted_client_sent() {
     );
     for name in [
         "x_forwarded_for",
+        "forwarded",
+        "x-real-ip",
         "x-portal-sso-email",
         "x_portal_sso_email",
     ] {

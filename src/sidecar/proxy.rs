@@ -352,13 +352,20 @@ fn prepare(
         Some(conn) => Some(conn.peer),
         None => request.extensions().get::<ConnInfo>().map(|info| info.peer),
     };
-    let upgrade = requested_upgrade(request.headers()).map(|protocol| Upgrade {
-        client: hyper::upgrade::on(&mut *request),
-        protocol,
-    });
+    let seen = Seen::scan(request.headers());
+    let upgrade = seen
+        .has_hop_by_hop(&header::CONNECTION)
+        .then(|| requested_upgrade(request.headers()))
+        .flatten()
+        .map(|protocol| Upgrade {
+            client: hyper::upgrade::on(&mut *request),
+            protocol,
+        });
     let dedicated = conn.is_some() && upgrade.is_none();
 
-    let original_host = request.headers().get(header::HOST).cloned().or_else(|| {
+    let sent_host = request.headers().get(header::HOST).cloned();
+    let has_host = sent_host.is_some();
+    let original_host = sent_host.or_else(|| {
         // HTTP/2 and absolute-form requests carry the host in the URI.
         request
             .uri()
@@ -375,7 +382,7 @@ fn prepare(
                 .unwrap_or_else(|| PathAndQuery::from_static("/"));
             *request.uri_mut() = Uri::from(path_and_query);
         }
-        if !request.headers().contains_key(header::HOST) {
+        if !has_host {
             request
                 .headers_mut()
                 .insert(header::HOST, inner.host.clone());
@@ -396,13 +403,18 @@ fn prepare(
     }
     *request.version_mut() = Version::HTTP_11;
     let headers = request.headers_mut();
-    strip_hop_by_hop(headers);
-    strip_reserved(headers);
-    // Our server has already answered `Expect: 100-continue`.
-    headers.remove(header::EXPECT);
+    remove_hop_by_hop(headers, seen.hop_by_hop);
+    if seen.has(Seen::RESERVED) {
+        strip_reserved(headers);
+    }
+    if seen.has(Seen::EXPECT) {
+        // Our server has already answered `Expect: 100-continue`.
+        headers.remove(header::EXPECT);
+    }
     let own_forwarded_for = conn.and_then(|c| c.forwarded_for.as_ref());
     set_forwarded(
         headers,
+        seen,
         peer,
         own_forwarded_for,
         original_host,
@@ -882,6 +894,12 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
             present |= 1 << index;
         }
     }
+    remove_hop_by_hop(headers, present);
+}
+
+/// [`strip_hop_by_hop`] with the names already looked at: bit `i` of `present` says
+/// whether `HOP_BY_HOP[i]` is there.
+fn remove_hop_by_hop(headers: &mut HeaderMap, present: u8) {
     if present == 0 {
         // Without a `Connection` header there are no named options either.
         return;
@@ -939,6 +957,59 @@ fn names_nothing_else(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Which of the headers the proxy acts on a request carries, from one pass over its
+/// names: a header it does not carry costs no lookup or removal.
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    /// Bit `i` set: `HOP_BY_HOP[i]` is there.
+    hop_by_hop: u8,
+    /// The other names, one bit each (`Seen::EXPECT`, ...).
+    others: u8,
+}
+
+impl Seen {
+    const EXPECT: u8 = 1;
+    const X_FORWARDED_FOR: u8 = 1 << 1;
+    const X_FORWARDED_PROTO: u8 = 1 << 2;
+    const X_FORWARDED_HOST: u8 = 1 << 3;
+    /// `Forwarded` or `X-Real-IP`.
+    const OTHER_FORWARDING: u8 = 1 << 4;
+    /// A reserved name, or a `_` spelling of a forwarding header ([`is_reserved`]).
+    const RESERVED: u8 = 1 << 5;
+
+    fn scan(headers: &HeaderMap) -> Self {
+        let mut seen = Seen::default();
+        for name in headers.keys() {
+            seen.others |= match name.as_str() {
+                "expect" => Self::EXPECT,
+                "x-forwarded-for" => Self::X_FORWARDED_FOR,
+                "x-forwarded-proto" => Self::X_FORWARDED_PROTO,
+                "x-forwarded-host" => Self::X_FORWARDED_HOST,
+                "forwarded" | "x-real-ip" => Self::OTHER_FORWARDING,
+                text => {
+                    if let Some(index) = hop_by_hop_index(name) {
+                        seen.hop_by_hop |= 1 << index;
+                        0
+                    } else if is_reserved(text.as_bytes()) {
+                        Self::RESERVED
+                    } else {
+                        0
+                    }
+                }
+            };
+        }
+        seen
+    }
+
+    fn has(self, bit: u8) -> bool {
+        self.others & bit != 0
+    }
+
+    fn has_hop_by_hop(self, name: &HeaderName) -> bool {
+        hop_by_hop_index(name).is_some_and(|index| self.hop_by_hop & (1 << index) != 0)
+    }
+}
+
 /// Removes headers only the sidecar may set, and `_` spellings of the forwarding headers
 /// that some frameworks read as the `-` ones.
 fn strip_reserved(headers: &mut HeaderMap) {
@@ -978,6 +1049,7 @@ fn is_reserved(name: &[u8]) -> bool {
 /// the chain extended); anyone else's are replaced, so the app can believe them.
 fn set_forwarded(
     headers: &mut HeaderMap,
+    seen: Seen,
     peer: Option<SocketAddr>,
     own_forwarded_for: Option<&HeaderValue>,
     host: Option<HeaderValue>,
@@ -992,13 +1064,18 @@ fn set_forwarded(
     let trusted =
         peer_ip.is_some_and(|ip| settings.trusted_proxies.iter().any(|net| net.contains(&ip)));
 
-    let prior: Vec<&str> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .collect();
+    // Only a trusted peer's chain is read.
+    let prior: Vec<&str> = if trusted && seen.has(Seen::X_FORWARDED_FOR) {
+        headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let chain = match (trusted, prior.is_empty(), peer_ip) {
         (true, false, Some(ip)) => Some(Err(format!("{}, {ip}", prior.join(", ")))),
         (_, _, Some(ip)) => match own_forwarded_for {
@@ -1016,26 +1093,28 @@ fn set_forwarded(
         Some(value) => {
             headers.insert(&X_FORWARDED_FOR, value);
         }
-        None => {
+        None if seen.has(Seen::X_FORWARDED_FOR) => {
             headers.remove(&X_FORWARDED_FOR);
         }
+        None => {}
     }
 
-    if !trusted {
+    if !trusted && seen.has(Seen::OTHER_FORWARDING) {
         headers.remove(header::FORWARDED);
         headers.remove(&X_REAL_IP);
     }
-    if !(trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+    if !(trusted && seen.has(Seen::X_FORWARDED_PROTO)) {
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     }
-    if !(trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+    if !(trusted && seen.has(Seen::X_FORWARDED_HOST)) {
         match host {
             Some(host) => {
                 headers.insert(&X_FORWARDED_HOST, host);
             }
-            None => {
+            None if seen.has(Seen::X_FORWARDED_HOST) => {
                 headers.remove(&X_FORWARDED_HOST);
             }
+            None => {}
         }
     }
 }
@@ -1125,6 +1204,41 @@ mod tests {
     }
 
     #[test]
+    fn one_pass_sees_each_header_the_proxy_acts_on() {
+        let seen = Seen::scan(&headers(&[
+            ("expect", "100-continue"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil"),
+            ("x-real-ip", "6.6.6.6"),
+            ("te", "trailers"),
+            ("connection", "close"),
+            ("x_portal_sso_user", "mallory"),
+            ("accept", "*/*"),
+        ]));
+        for bit in [
+            Seen::EXPECT,
+            Seen::X_FORWARDED_FOR,
+            Seen::X_FORWARDED_PROTO,
+            Seen::X_FORWARDED_HOST,
+            Seen::OTHER_FORWARDING,
+            Seen::RESERVED,
+        ] {
+            assert!(seen.has(bit), "{bit:#b}");
+        }
+        assert!(seen.has_hop_by_hop(&header::TE) && seen.has_hop_by_hop(&header::CONNECTION));
+        assert!(!seen.has_hop_by_hop(&header::UPGRADE));
+        assert!(Seen::scan(&headers(&[("forwarded", "for=6.6.6.6")])).has(Seen::OTHER_FORWARDING));
+
+        let none = Seen::scan(&headers(&[
+            ("host", "app"),
+            ("accept", "*/*"),
+            ("x-portal-ssoish", "kept"),
+        ]));
+        assert_eq!((none.hop_by_hop, none.others), (0, 0));
+    }
+
+    #[test]
     fn reserved_headers_are_removed_in_every_spelling() {
         let mut h = headers(&[
             ("x-portal-sso-user", "mallory"),
@@ -1144,8 +1258,10 @@ mod tests {
             ("x-forwarded-for", "6.6.6.6"),
             ("x-forwarded-proto", "https"),
         ]);
+        let seen = Seen::scan(&h);
         set_forwarded(
             &mut h,
+            seen,
             Some(peer),
             None,
             Some(HeaderValue::from_static("app")),
@@ -1159,8 +1275,10 @@ mod tests {
             ("x-forwarded-for", "1.2.3.4"),
             ("x-forwarded-proto", "https"),
         ]);
+        let seen = Seen::scan(&h);
         set_forwarded(
             &mut h,
+            seen,
             Some(peer),
             None,
             Some(HeaderValue::from_static("app")),
