@@ -332,11 +332,14 @@ impl Connection {
             .serve_connection(TokioIo::new(stream), handler)
             .with_upgrades();
         tokio::pin!(connection);
-        // One timer each for the connection's whole life (see `LazyTimeout`). The send
-        // timeout is looked at only while the browser's socket is full.
+        // One timer each for the connection's whole life (see `LazyTimeout`), looked at
+        // only while it runs: the head timeout between requests, the send timeout while
+        // the browser's socket is full.
         let mut head_timeout = LazyTimeout::new(self.header_read_timeout);
-        let head_timed_out =
-            std::future::poll_fn(|cx| head_timeout.poll_expired(cx, waits.head.get()));
+        let head_timed_out = std::future::poll_fn(|cx| match waits.head.get() {
+            None => Poll::Pending,
+            since => head_timeout.poll_expired(cx, since),
+        });
         let mut send_timeout = LazyTimeout::new(self.send_timeout);
         let send_timed_out = std::future::poll_fn(|cx| match waits.room.get() {
             None => Poll::Pending,
