@@ -110,7 +110,7 @@ fn cheap_app_request(uri: &Uri) -> Request<Empty<Bytes>> {
     request
 }
 
-fn passthrough(c: &mut Criterion) {
+fn passthrough(c: &mut Criterion, started: SystemTime, paired: &mut Vec<(&'static str, Vec<f64>)>) {
     let inner = tower::service_fn(|_request: Request<Empty<Bytes>>| {
         std::future::ready(Ok::<_, Infallible>(Response::new(Full::new(
             Bytes::from_static(b"ok"),
@@ -150,9 +150,30 @@ fn passthrough(c: &mut Criterion) {
         b.iter(|| serve(&mut layered_router, cheap_app_request(black_box(&uri))));
     });
     group.finish();
+
+    if common::estimate_ns("passthrough/axum_layer", started).is_some() {
+        let ratios = common::paired(
+            PAIRED_ROUNDS,
+            || {
+                common::ns_per_call(20_000, || {
+                    serve(&mut layered_router, cheap_app_request(&uri))
+                })
+            },
+            || common::ns_per_call(20_000, || serve(&mut bare_router, cheap_app_request(&uri))),
+        );
+        paired.push(("passthrough: layer / bare axum Router", ratios));
+    }
+    if common::estimate_ns("passthrough/layer", started).is_some() {
+        let ratios = common::paired(
+            PAIRED_ROUNDS,
+            || common::ns_per_call(200_000, || serve(&mut layered, cheap_app_request(&uri))),
+            || common::ns_per_call(200_000, || serve(&mut bare, cheap_app_request(&uri))),
+        );
+        paired.push(("passthrough: layer / bare service_fn", ratios));
+    }
 }
 
-fn issuance(c: &mut Criterion) {
+fn issuance(c: &mut Criterion, started: SystemTime, paired: &mut Vec<(&'static str, Vec<f64>)>) {
     let inner = tower::service_fn(|_request: Request<Empty<Bytes>>| {
         std::future::ready(Ok::<_, Infallible>(Response::new(Full::new(
             Bytes::from_static(b"ok"),
@@ -228,16 +249,47 @@ fn issuance(c: &mut Criterion) {
         );
     });
     group.finish();
+
+    if common::estimate_ns("issuance/kustomer", started).is_some() {
+        let ratios = common::paired(
+            PAIRED_ROUNDS,
+            || {
+                // As criterion's `iter_batched`: requests built, responses dropped,
+                // untimed, in batches small enough to stay in cache.
+                let mut timed = std::time::Duration::ZERO;
+                for _ in 0..100 {
+                    let requests: Vec<_> = (0..100).map(|_| sso_request(KUSTOMER_URI)).collect();
+                    let mut responses = Vec::with_capacity(requests.len());
+                    let batch = std::time::Instant::now();
+                    for request in requests {
+                        responses.push(serve(&mut layered, request));
+                    }
+                    timed += batch.elapsed();
+                }
+                timed.as_secs_f64() * 1e9 / 10_000.0
+            },
+            || {
+                common::ns_per_call(10_000, || {
+                    common::floor(KUSTOMER_SECRET.as_bytes(), &kustomer_input)
+                })
+            },
+        );
+        paired.push(("/sso/kustomer issuance / floor", ratios));
+    }
 }
+
+/// Rounds of each alternating measurement.
+const PAIRED_ROUNDS: usize = 31;
 
 fn main() {
     let started = SystemTime::now();
+    let mut paired = Vec::new();
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    passthrough(&mut criterion);
-    issuance(&mut criterion);
+    passthrough(&mut criterion, started, &mut paired);
+    issuance(&mut criterion, started, &mut paired);
     criterion.final_summary();
     common::report(
         "ratios (this run)",
@@ -293,5 +345,11 @@ fn main() {
             bare - request,
             (layer - request) / (bare - request)
         );
+    }
+    if !paired.is_empty() {
+        println!("\nratios taken in alternation, round by round (this run)");
+        for (label, ratios) in &paired {
+            common::report_paired(label, ratios);
+        }
     }
 }

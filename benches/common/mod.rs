@@ -103,3 +103,51 @@ pub fn report(title: &str, since: SystemTime, rows: &[(&str, &str, &str)]) {
         println!("{line}");
     }
 }
+
+/// Ratios of two measurements taken in alternation, which a noisy machine disturbs far
+/// less than criterion's one-benchmark-after-the-other estimates.
+///
+/// Each of `rounds` rounds times `numerator` and `denominator` once each (in turns which
+/// goes first), each returning the time per iteration of a batch it timed itself (so it
+/// can build its inputs untimed). The ratios are those of each round, sorted.
+pub fn paired(
+    rounds: usize,
+    mut numerator: impl FnMut() -> f64,
+    mut denominator: impl FnMut() -> f64,
+) -> Vec<f64> {
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|round| {
+            if round % 2 == 0 {
+                let n = numerator();
+                n / denominator()
+            } else {
+                let d = denominator();
+                numerator() / d
+            }
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios
+}
+
+/// Nanoseconds per call of `f` over `iterations` calls, each result passed to
+/// `black_box`.
+pub fn ns_per_call<T>(iterations: u32, mut f: impl FnMut() -> T) -> f64 {
+    let started = std::time::Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(f());
+    }
+    started.elapsed().as_secs_f64() * 1e9 / f64::from(iterations)
+}
+
+/// Prints one line of [`paired`] ratios: the median and the spread.
+pub fn report_paired(label: &str, ratios: &[f64]) {
+    let (Some(min), Some(max)) = (ratios.first(), ratios.last()) else {
+        return;
+    };
+    println!(
+        "  {label:<44} median {:>6.3}x  (min {min:.3}, max {max:.3}, {} rounds)",
+        ratios[ratios.len() / 2],
+        ratios.len()
+    );
+}
