@@ -97,6 +97,7 @@ enum Target {
 /// HTTP/1.1 answers a connection's requests one after another, so one connection to the
 /// app is all a browser connection needs.
 struct Dedicated {
+    inner: Arc<Inner>,
     peer: SocketAddr,
     /// The peer's own `X-Forwarded-For` value, for when it replaces what was sent.
     forwarded_for: Option<HeaderValue>,
@@ -179,6 +180,7 @@ impl Proxy {
             inner: Arc::clone(&self.inner),
             tunnels: self.tunnels.clone(),
             conn: Some(Arc::new(Dedicated {
+                inner: Arc::clone(&self.inner),
                 peer,
                 forwarded_for,
                 sender: Mutex::new(None),
@@ -209,7 +211,7 @@ impl Service<Request<Incoming>> for Proxy {
             }
         };
         match (&self.conn, upgrade) {
-            (Some(conn), None) => exchange(&self.inner, conn, request, started),
+            (Some(conn), None) => exchange(conn, request, started),
             // An upgraded connection is the browser's for good: it comes from the pool,
             // never from the browser connection's own.
             (_, upgrade) => {
@@ -501,7 +503,6 @@ pub struct AppBody {
 struct IdleDeadline {
     deadline: Option<Deadline>,
     conn: Arc<Dedicated>,
-    inner: Arc<Inner>,
 }
 
 impl Drop for IdleDeadline {
@@ -577,11 +578,11 @@ impl http_body::Body for AppBody {
                 if deadline.poll_expired(cx).is_pending() {
                     return Poll::Pending;
                 }
-                idle.inner.metrics.upstream_error("body_timeout");
+                idle.conn.inner.metrics.upstream_error("body_timeout");
                 tracing::warn!(
                     target: "portal_sso::proxy",
                     error = "body_timeout",
-                    upstream = %idle.inner.authority,
+                    upstream = %idle.conn.inner.authority,
                     "upstream response body stalled: response cut"
                 );
                 // Only this once: the body is over.
@@ -609,12 +610,11 @@ impl http_body::Body for AppBody {
 /// future would hold the request several times over and be copied into its box whole
 /// (2.4 KB, where this is a few hundred bytes).
 fn exchange(
-    inner: &Arc<Inner>,
     conn: &Arc<Dedicated>,
     mut request: Request<Incoming>,
     started: Instant,
 ) -> Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>> {
-    let deadline = conn.deadline(inner.settings.response_timeout);
+    let deadline = conn.deadline(conn.inner.settings.response_timeout);
     let sending = match conn.take_sender() {
         Some(mut sender) if sender.is_ready() => {
             let future = sender.try_send_request(request);
@@ -624,7 +624,7 @@ fn exchange(
             }
         }
         kept => {
-            let (inner, conn) = (Arc::clone(inner), Arc::clone(conn));
+            let conn = Arc::clone(conn);
             Sending::Other {
                 future: Box::pin(async move {
                     if let Some(sender) = kept {
@@ -634,14 +634,13 @@ fn exchange(
                             Err(Unsent(None)) => return Err(ProxyError::Upstream),
                         }
                     }
-                    send_new(&inner, &conn, request).await
+                    send_new(&conn, request).await
                 }),
             }
         }
     };
     Box::pin(Exchange {
-        inner: Arc::clone(inner),
-        conn: Arc::clone(conn),
+        conn: Some(Arc::clone(conn)),
         started,
         deadline: Some(deadline),
         sending,
@@ -651,8 +650,8 @@ fn exchange(
 pin_project! {
     /// See [`exchange`].
     struct Exchange<F> {
-        inner: Arc<Inner>,
-        conn: Arc<Dedicated>,
+        // Handed on to the response body with the deadline.
+        conn: Option<Arc<Dedicated>>,
         started: Instant,
         // The response timeout, on the connection's one timer; handed on to the body.
         deadline: Option<Deadline>,
@@ -689,12 +688,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let conn = this.conn.as_ref().expect("polled after completion");
         let sent = loop {
             match this.sending.as_mut().project() {
                 SendingProj::Ready { sender, future } => match future.poll(cx) {
                     Poll::Ready(Ok(response)) => {
                         if let Some(sender) = sender.take() {
-                            this.conn.keep(sender);
+                            conn.keep(sender);
                         }
                         break Poll::Ready(Ok(response));
                     }
@@ -702,11 +702,9 @@ where
                         // The app closed the connection before the request was written:
                         // once more, on a new connection.
                         Some(request) => {
-                            let (inner, conn) = (Arc::clone(this.inner), Arc::clone(this.conn));
+                            let conn = Arc::clone(conn);
                             this.sending.set(Sending::Other {
-                                future: Box::pin(
-                                    async move { send_new(&inner, &conn, request).await },
-                                ),
+                                future: Box::pin(async move { send_new(&conn, request).await }),
                             });
                         }
                         None => break Poll::Ready(Err(ProxyError::Upstream)),
@@ -724,23 +722,25 @@ where
                 Err(ProxyError::ResponseTimeout)
             }
         };
-        let mut deadline = this.deadline.take().expect("polled after completion");
+        let (Some(mut deadline), Some(conn)) = (this.deadline.take(), this.conn.take()) else {
+            unreachable!("both taken only here, when answered");
+        };
+        let inner = Arc::clone(&conn.inner);
         let answer = match answered {
             Ok(response) => {
                 deadline.restart();
                 let idle = IdleDeadline {
                     deadline: Some(deadline),
-                    conn: Arc::clone(this.conn),
-                    inner: Arc::clone(this.inner),
+                    conn,
                 };
                 app_response(response, Some(idle))
             }
             Err(error) => {
-                this.conn.keep_deadline(deadline);
+                conn.keep_deadline(deadline);
                 Err(error)
             }
         };
-        Poll::Ready(Ok(this.inner.answer(answer, *this.started)))
+        Poll::Ready(Ok(inner.answer(answer, *this.started)))
     }
 }
 
@@ -768,11 +768,10 @@ async fn send_kept(
 
 /// Opens a new connection to the app, sends on it and keeps it for the next request.
 async fn send_new(
-    inner: &Inner,
     conn: &Dedicated,
     request: Request<Incoming>,
 ) -> Result<Response<Incoming>, ProxyError> {
-    let mut sender = connect(inner).await?;
+    let mut sender = connect(&conn.inner).await?;
     let response = sender
         .try_send_request(request)
         .await

@@ -1,6 +1,7 @@
 //! The sidecar's HTTP server: accepts browsers' connections, answers SSO routes through
 //! the layer and forwards the rest, and drains gracefully on shutdown.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -299,12 +300,12 @@ impl Connection {
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(target: "portal_sso::server", %err, "TCP_NODELAY not set");
         }
-        let service = self.service;
+        // The proxy was made for this connection: it knows the peer. The connection's
+        // requests are served one at a time, so it is borrowed for each, not cloned.
+        let service = RefCell::new(self.service);
         let routes = self.routes;
-        let metrics = self.metrics;
-        let waits = Arc::new(Waits::new());
+        let waits = Arc::new(Waits::new(self.metrics));
         let handler_waits = Arc::clone(&waits);
-        // The proxy was made for this connection: it knows the peer.
         let handler = service_fn(move |request: Request<Incoming>| {
             handler_waits.head.clear();
             let class = if routes.iter().any(|r| **r == *request.uri().path()) {
@@ -313,12 +314,11 @@ impl Connection {
                 RouteClass::Proxy
             };
             // `Proxy` is always ready, so `Sso` is too: no `poll_ready` needed.
-            let future = service.clone().call(request);
-            let metrics = Arc::clone(&metrics);
+            let future = service.borrow_mut().call(request);
             let waits = Arc::clone(&handler_waits);
             async move {
                 let response: Response<_> = future.await?;
-                metrics.request(class, response.status());
+                waits.metrics.request(class, response.status());
                 Ok::<_, Infallible>(response.map(|body| WaitAfter { body, waits }))
             }
         });
@@ -388,18 +388,22 @@ impl Connection {
 /// and stops when a write goes through.
 ///
 /// Each start or stop is a store: no timer is made or dropped per request.
+///
+/// It also carries the metrics, so that a request's future holds one reference for both.
 #[derive(Debug)]
 struct Waits {
     head: Since,
     room: Since,
+    metrics: Arc<Metrics>,
 }
 
 impl Waits {
-    fn new() -> Self {
+    fn new(metrics: Arc<Metrics>) -> Self {
         let opened = Instant::now();
         let waits = Self {
             head: Since::new(opened),
             room: Since::new(opened),
+            metrics,
         };
         waits.head.set_now();
         waits
@@ -566,7 +570,7 @@ mod tests {
             .await
             .unwrap();
         let (stream, _) = listener.accept().await.unwrap();
-        let waits = Arc::new(Waits::new());
+        let waits = Arc::new(Waits::new(Arc::new(Metrics::new())));
         let mut watched = Watched {
             stream,
             waits: Arc::clone(&waits),
