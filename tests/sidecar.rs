@@ -400,6 +400,44 @@ async fn sigterm_lets_an_open_websocket_finish_then_exits_0() {
     );
 }
 
+/// On SIGTERM a kept-alive connection with no request in flight is closed at once: the
+/// process exits without waiting out the grace period for browsers to hang up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_idle_kept_alive_connections_and_exits_0() {
+    let (_upstream, mut sidecar) = setup_with("", "shutdown_grace_secs = 20").await;
+    let mut streams = Vec::new();
+    for _ in 0..4 {
+        let mut stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
+        stream
+            .write_all(b"GET /echo HTTP/1.1\r\nHost: app.example\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+        streams.push(stream);
+    }
+    let stopped = Instant::now();
+    sidecar.terminate();
+    for stream in &mut streams {
+        let mut buf = [0u8; 1024];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0) | Err(_))),
+            "still open after SIGTERM: {read:?}"
+        );
+    }
+    let exit = tokio::task::spawn_blocking(move || sidecar.wait(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "{:?}: waited for the grace period",
+        stopped.elapsed()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_down_is_a_502_page_then_recovers() {
     let upstream_addr = free_addr();

@@ -2,14 +2,15 @@
 //! the layer and forwards the rest, and drains gracefully on shutdown.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -19,7 +20,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -78,7 +79,7 @@ where
         ))
     });
 
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop = Arc::new(Stop::default());
     let mut builder = http1::Builder::new();
     // The header read timeout is the connection's own (`Waits`): hyper's, on by
     // default, makes and drops a timer per request.
@@ -121,7 +122,7 @@ where
             builder: Arc::clone(&builder),
             header_read_timeout: settings.header_read_timeout,
             send_timeout: settings.send_timeout,
-            stop: stop_rx.clone(),
+            stop: Arc::clone(&stop),
         };
         workers.run(connection, stream, peer, permit);
     }
@@ -135,7 +136,7 @@ where
         grace_secs = settings.shutdown_grace.as_secs(),
         "shutting down: draining connections"
     );
-    let _ = stop_tx.send(true);
+    stop.give();
     drain(&connections, &settings).await;
     workers.stop();
     if let Some(task) = admin_task {
@@ -292,11 +293,11 @@ struct Connection {
     builder: Arc<http1::Builder>,
     header_read_timeout: Duration,
     send_timeout: Duration,
-    stop: watch::Receiver<bool>,
+    stop: Arc<Stop>,
 }
 
 impl Connection {
-    async fn run(mut self, stream: TcpStream, peer: SocketAddr) {
+    async fn run(self, stream: TcpStream, peer: SocketAddr) {
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(target: "portal_sso::server", %err, "TCP_NODELAY not set");
         }
@@ -345,6 +346,17 @@ impl Connection {
             None => Poll::Pending,
             since => send_timeout.poll_expired(cx, since),
         });
+        // Looked at on every wake, so a load, not a poll of a future: the task's waker is
+        // registered with the signal once, and woken when it is given.
+        let task = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        let _watching = self.stop.watch(task);
+        let stop_given = std::future::poll_fn(|_| {
+            if self.stop.is_given() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        });
         // Biased: the connection first, so a write that fills the socket in this pass
         // is seen by the send timeout in the same pass.
         let result = tokio::select! {
@@ -366,7 +378,7 @@ impl Connection {
                 );
                 return;
             }
-            _ = self.stop.changed() => {
+            () = stop_given => {
                 connection.as_mut().graceful_shutdown();
                 connection.await
             }
@@ -374,6 +386,69 @@ impl Connection {
         if let Err(err) = result {
             tracing::debug!(target: "portal_sso::server", %err, %peer, "connection ended");
         }
+    }
+}
+
+/// The signal to stop that the server gives its connections at shutdown.
+///
+/// A connection looks at it on every wake of its task, so that look is one atomic load:
+/// each connection registers its task's waker once, when it starts, and is woken when
+/// the signal is given. (Polling a `watch` channel's `changed()` instead takes a lock
+/// shared by every connection, on every wake.)
+#[derive(Debug, Default)]
+struct Stop {
+    given: AtomicBool,
+    waiting: Mutex<Waiting>,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    next: u64,
+    wakers: HashMap<u64, Waker>,
+}
+
+impl Stop {
+    /// Gives the signal and wakes every connection waiting for it.
+    fn give(&self) {
+        self.given.store(true, Ordering::Release);
+        let wakers = std::mem::take(&mut self.lock().wakers);
+        for waker in wakers.into_values() {
+            waker.wake();
+        }
+    }
+
+    fn is_given(&self) -> bool {
+        self.given.load(Ordering::Acquire)
+    }
+
+    /// Wakes `waker` when the signal is given, until the returned guard is dropped. A
+    /// signal given before this call wakes nothing: look at [`is_given`](Self::is_given)
+    /// after it.
+    fn watch(self: &Arc<Self>, waker: Waker) -> Watching {
+        let mut waiting = self.lock();
+        let id = waiting.next;
+        waiting.next += 1;
+        waiting.wakers.insert(id, waker);
+        Watching {
+            stop: Arc::clone(self),
+            id,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A waker registered with [`Stop`]; dropping it takes the waker out.
+struct Watching {
+    stop: Arc<Stop>,
+    id: u64,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.stop.lock().wakers.remove(&self.id);
     }
 }
 
@@ -562,6 +637,27 @@ where
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    #[test]
+    fn the_stop_signal_wakes_each_connection_still_watching_once() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let stop = Arc::new(Stop::default());
+        let (open, closed) = (Arc::new(Count(0.into())), Arc::new(Count(0.into())));
+        let _open = stop.watch(Waker::from(Arc::clone(&open)));
+        drop(stop.watch(Waker::from(Arc::clone(&closed))));
+        assert!(!stop.is_given());
+
+        stop.give();
+        assert!(stop.is_given());
+        assert_eq!(open.0.load(Ordering::SeqCst), 1);
+        assert_eq!(closed.0.load(Ordering::SeqCst), 0, "gone before the signal");
+        assert!(stop.lock().wakers.is_empty());
+    }
 
     #[tokio::test]
     async fn a_full_socket_is_waited_on_and_a_write_after_it_restarts_the_head_wait() {
