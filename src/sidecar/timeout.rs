@@ -1,7 +1,7 @@
 //! [`LazyTimeout`]: a timeout that restarts often and rarely fires.
 
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
@@ -13,9 +13,15 @@ use tokio::time::{Instant, Sleep};
 /// sleep is always set no later than the deadline, so it never fires late; when it fires
 /// early it is moved on to the deadline. A busy connection therefore touches the
 /// runtime's timer wheel about once per timeout, not once per request.
+///
+/// Once a poll has left the sleep waiting with a task's waker, polling it again for the
+/// same task would only register the same waker again: until the sleep fires, the
+/// answer is a look at its state.
 pub(crate) struct LazyTimeout {
     sleep: Pin<Box<Sleep>>,
     timeout: Duration,
+    /// The waker the sleep is waiting with, if a poll is known to have registered it.
+    armed: Option<Waker>,
 }
 
 impl LazyTimeout {
@@ -24,6 +30,7 @@ impl LazyTimeout {
         Self {
             sleep: Box::pin(tokio::time::sleep(timeout)),
             timeout,
+            armed: None,
         }
     }
 
@@ -41,8 +48,23 @@ impl LazyTimeout {
         cx: &mut Context<'_>,
         since: Option<Instant>,
     ) -> Poll<()> {
+        // The sleep is never set later than the deadline: while it has not fired, the
+        // timeout has not passed.
+        if self
+            .armed
+            .as_ref()
+            .is_some_and(|armed| armed.will_wake(cx.waker()))
+            && !self.sleep.is_elapsed()
+        {
+            return Poll::Pending;
+        }
+        // A poll turned away for want of the task's budget registers no waker.
+        let registers = tokio::task::coop::has_budget_remaining();
         loop {
-            ready!(self.sleep.as_mut().poll(cx));
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                self.armed = registers.then(|| cx.waker().clone());
+                return Poll::Pending;
+            }
             let now = Instant::now();
             let due = match since {
                 Some(since) if now.duration_since(since) >= self.timeout => {
@@ -78,6 +100,36 @@ mod tests {
         assert!(poll(&mut timeout, Some(moved)).is_pending());
         tokio::time::advance(Duration::from_millis(100)).await;
         assert!(poll(&mut timeout, Some(moved)).is_ready());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_sleep_wakes_the_task_that_polled_it_last() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let woken =
+            |count: &std::sync::Arc<Count>| count.0.load(std::sync::atomic::Ordering::SeqCst);
+        let (first, second) = (
+            std::sync::Arc::new(Count(0.into())),
+            std::sync::Arc::new(Count(0.into())),
+        );
+        let (first_waker, second_waker) = (
+            Waker::from(std::sync::Arc::clone(&first)),
+            Waker::from(std::sync::Arc::clone(&second)),
+        );
+        let mut timeout = LazyTimeout::new(Duration::from_secs(1));
+        let start = Instant::now();
+        for waker in [&first_waker, &first_waker, &second_waker] {
+            let mut cx = Context::from_waker(waker);
+            assert!(timeout.poll_expired(&mut cx, Some(start)).is_pending());
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!((woken(&first), woken(&second)), (0, 1));
+        let mut cx = Context::from_waker(&second_waker);
+        assert!(timeout.poll_expired(&mut cx, Some(start)).is_ready());
     }
 
     #[tokio::test(start_paused = true)]
