@@ -603,6 +603,8 @@ async fn metrics_and_events_follow_the_flows() {
         "portal_sso_http_requests_total{route=\"proxy\",status=\"2xx\"} 1",
         "portal_sso_events_total{event=\"token_issued\",portal=\"kustomer\"} 1",
         "portal_sso_identity_duration_seconds_count 2",
+        "portal_sso_upstream_duration_seconds_count 1",
+        "portal_sso_upstream_duration_seconds_bucket{le=\"+Inf\"} 1",
     ] {
         assert!(metrics.contains(line), "missing {line} in\n{metrics}");
     }
