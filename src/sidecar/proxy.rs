@@ -725,13 +725,13 @@ where
         let (Some(mut deadline), Some(conn)) = (this.deadline.take(), this.conn.take()) else {
             unreachable!("both taken only here, when answered");
         };
-        let inner = Arc::clone(&conn.inner);
         let answer = match answered {
             Ok(response) => {
                 deadline.restart();
                 let idle = IdleDeadline {
                     deadline: Some(deadline),
-                    conn,
+                    // The connection's own: no thread but this one counts its references.
+                    conn: Arc::clone(&conn),
                 };
                 app_response(response, Some(idle))
             }
@@ -740,7 +740,7 @@ where
                 Err(error)
             }
         };
-        Poll::Ready(Ok(inner.answer(answer, *this.started)))
+        Poll::Ready(Ok(conn.inner.answer(answer, *this.started)))
     }
 }
 
