@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Passthrough load: the origin direct, nginx as reverse proxy, and the portal-sso sidecar,
 # all in front of the same nginx origin on 127.0.0.1, measured with the same wrk command,
-# alternating, several rounds. Then the sidecar's peak RSS after a 200-connection run.
+# alternating, several rounds (nginx and the sidecar back to back, in turns which goes
+# first), with the CPU time each proxy spends per request. Then the sidecar's peak RSS
+# after a 200-connection run.
 #
 #   bash benches/load.sh
 #
@@ -129,16 +131,17 @@ render() { # template -> $WORK/name
         "$ROOT/benches/nginx/$1" >"$WORK/$1"
 }
 
-start_nginx() { # conf, port, name
+start_nginx() { # conf, port, name; sets NGINX_PID (the master)
     render "$1"
     "$NGINX" -p "$WORK" -c "$WORK/$1" -g 'daemon off;' 2>>"$WORK/$3.stderr" &
     local pid=$!
     PIDS+=("$pid")
+    NGINX_PID=$pid
     wait_for_port "$2" "$pid" "$3" || { cat "$WORK/$3.stderr" "$WORK/$3.error.log" 2>/dev/null >&2; die "$3 did not start"; }
 }
 
 # --- measuring -------------------------------------------------------------------------
-RESULTS=$WORK/results.tsv # round target rps p50_us p99_us problems
+RESULTS=$WORK/results.tsv # round target rps p50_us p99_us problems cpu_us_per_request
 : >"$RESULTS"
 
 to_us() { # 123.45us | 1.23ms | 1.02s -> microseconds
@@ -148,21 +151,40 @@ to_us() { # 123.45us | 1.23ms | 1.02s -> microseconds
         else if (v ~ /s$/) print n * 1000000; else print n }'
 }
 
-run_wrk() { # round target url connections duration -> one line in $RESULTS
-    local round=$1 target=$2 url=$3 connections=$4 duration=$5
+cpu_ticks() { # pids... -> user + system clock ticks they have used, all threads
+    local pid total=0 ticks
+    for pid in "$@"; do
+        ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        total=$((total + ticks))
+    done
+    echo "$total"
+}
+
+run_wrk() { # round target url connections duration [pids] -> one line in $RESULTS
+    local round=$1 target=$2 url=$3 connections=$4 duration=$5 pids=${6:-}
     local out=$WORK/wrk-$target-$round.txt
+    local before
+    # shellcheck disable=SC2086 # a list of pids
+    before=$(cpu_ticks $pids)
     timeout $(($(seconds_of "$duration") + 30)) \
         "$WRK" -t"$THREADS" -c"$connections" -d"$duration" --latency "$url" >"$out" 2>&1 ||
         { cat "$out" >&2; die "wrk against $target failed"; }
+    local used requests cpu=-
+    # shellcheck disable=SC2086
+    used=$(($(cpu_ticks $pids) - before))
+    requests=$(awk '/ requests in / { print $1 }' "$out")
+    if [[ -n $pids && -n $requests && $requests -gt 0 ]]; then
+        cpu=$(awk -v t="$used" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+    fi
     local rps p50 p99 problems
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")
     p99=$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")
     problems=$(awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); printf "%s; ", $0 }' "$out")
     [[ -n $rps && -n $p99 ]] || { cat "$out" >&2; die "could not read wrk's output for $target"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$p50" "$p99" "${problems:--}" >>"$RESULTS"
-    printf '  round %s  %-8s %12.0f req/s   p50 %8.0f us   p99 %8.0f us  %s\n' \
-        "$round" "$target" "$rps" "$p50" "$p99" "${problems}" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$p50" "$p99" "${problems:--}" "$cpu" >>"$RESULTS"
+    printf '  round %s  %-8s %12.0f req/s   p50 %8.0f us   p99 %8.0f us   cpu %6s us/req  %s\n' \
+        "$round" "$target" "$rps" "$p50" "$p99" "$cpu" "${problems}" >&2
 }
 
 # --- the sidecar, when its `serve` command exists ---------------------------------------
@@ -250,6 +272,7 @@ EOF
 log "nginx origin on 127.0.0.1:$ORIGIN_PORT, nginx proxy on 127.0.0.1:$PROXY_PORT"
 start_nginx origin.conf "$ORIGIN_PORT" origin
 start_nginx proxy.conf "$PROXY_PORT" proxy
+PROXY_PID=$NGINX_PID
 if start_sidecar; then
     log "portal-sso sidecar on 127.0.0.1:$SIDECAR_PORT ($PORTAL_SSO_BIN)"
 else
@@ -262,11 +285,26 @@ log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS rounds, target
 for port in "$ORIGIN_PORT" "$PROXY_PORT" ${SIDECAR:+"$SIDECAR_PORT"}; do
     timeout 30 "$WRK" -t"$THREADS" -c"$CONNECTIONS" -d2s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
 done
+# The proxy's workers (nginx's master does no request work) and the sidecar's process,
+# whose CPU time per request is measured beside wrk's figures.
+PROXY_WORKERS=$(pgrep -P "$PROXY_PID" | tr '\n' ' ')
+CLK_TCK=$(getconf CLK_TCK)
+# nginx and the sidecar run back to back, in turns which goes first, so each round's
+# ratio compares two runs made under the same conditions.
+run_nginx() { run_wrk "$1" nginx "http://127.0.0.1:$PROXY_PORT/" "$CONNECTIONS" "$DURATION" "$PROXY_WORKERS"; }
+run_sidecar() {
+    [[ -n $SIDECAR ]] || return 0
+    run_wrk "$1" sidecar "http://127.0.0.1:$SIDECAR_PORT/" "$CONNECTIONS" "$DURATION" "$SIDECAR_PID"
+}
 for round in $(seq "$ROUNDS"); do
-    run_wrk "$round" origin "http://127.0.0.1:$ORIGIN_PORT/" "$CONNECTIONS" "$DURATION"
-    run_wrk "$round" nginx "http://127.0.0.1:$PROXY_PORT/" "$CONNECTIONS" "$DURATION"
-    if [[ -n $SIDECAR ]]; then
-        run_wrk "$round" sidecar "http://127.0.0.1:$SIDECAR_PORT/" "$CONNECTIONS" "$DURATION"
+    if ((round % 2)); then
+        run_wrk "$round" origin "http://127.0.0.1:$ORIGIN_PORT/" "$CONNECTIONS" "$DURATION"
+        run_nginx "$round"
+        run_sidecar "$round"
+    else
+        run_sidecar "$round"
+        run_nginx "$round"
+        run_wrk "$round" origin "http://127.0.0.1:$ORIGIN_PORT/" "$CONNECTIONS" "$DURATION"
     fi
 done
 
@@ -282,7 +320,7 @@ awk -F'\t' '
         sort(a, n)
         printf "  %-28s min " fmt "  median " fmt "  max " fmt "\n", label, a[1], median(a, n), a[n]
     }
-    { rps[$2, $1] = $3; p50[$2, $1] = $4; p99[$2, $1] = $5; rounds = ($1 > rounds ? $1 : rounds); seen[$2] = 1
+    { rps[$2, $1] = $3; p50[$2, $1] = $4; p99[$2, $1] = $5; cpu[$2, $1] = $7; rounds = ($1 > rounds ? $1 : rounds); seen[$2] = 1
       if ($6 != "-") problems = problems "  round " $1 " " $2 ": " $6 "\n" }
     END {
         printf "  %-8s %12s %10s %10s\n", "target", "req/s", "p50 us", "p99 us"
@@ -304,6 +342,13 @@ awk -F'\t' '
             }
             summary("req/s ratio", q, rounds, "%.3f")
             summary("p99 ratio", l, rounds, "%.3f")
+            print ""
+            print "  CPU time (user + system) per request, sidecar / nginx workers, round by round:"
+            for (r = 1; r <= rounds; r++) {
+                u[r] = cpu["sidecar", r] / cpu["nginx", r]
+                printf "    round %d: %.2f us / %.2f us = %.3f\n", r, cpu["sidecar", r], cpu["nginx", r], u[r]
+            }
+            summary("CPU per request ratio", u, rounds, "%.3f")
         }
         print ""
         print "  nginx proxy / origin direct, round by round (what one proxy hop costs):"
