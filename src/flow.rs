@@ -407,12 +407,10 @@ impl Trips {
         let none = Trips { count: 0, since: 0 };
         // Most requests carry no such cookie: a look for the name says so without parsing
         // every cookie (names are matched as sent, so a cookie called this contains it).
-        let mentioned = headers.get_all(COOKIE).iter().any(|value| {
-            value
-                .as_bytes()
-                .windows(LOOP_COOKIE.len())
-                .any(|window| window == LOOP_COOKIE.as_bytes())
-        });
+        let mentioned = headers
+            .get_all(COOKIE)
+            .iter()
+            .any(|value| memchr::memmem::find(value.as_bytes(), LOOP_COOKIE.as_bytes()).is_some());
         if !mentioned {
             return none;
         }
