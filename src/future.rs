@@ -116,9 +116,8 @@ where
 {
     match (sso, inner) {
         (Sso::AppLogout(after), Some(inner)) => {
-            let response = ready!(inner.poll(cx))?;
+            let mut response = ready!(inner.poll(cx))?;
             if after.from_remote_logout {
-                let mut response = response;
                 let mut marker = Response::new(String::new());
                 set_cookie(&mut marker, &flow::remote_logout_marker_removal());
                 for value in marker.headers_mut().drain().map(|(_, v)| v) {

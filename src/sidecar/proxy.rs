@@ -606,9 +606,9 @@ impl http_body::Body for AppBody {
 ///
 /// The usual case (the connection is open and waiting for a request) is sent at once
 /// and waited for here; the rest (the connection not yet open, busy, or closed) goes
-/// through [`send_kept`] and [`send_new`], boxed. Written out rather than as one `async fn`, whose
-/// future would hold the request several times over and be copied into its box whole
-/// (2.4 KB, where this is a few hundred bytes).
+/// through [`send_kept`] and [`send_new`], boxed. Written out rather than as one
+/// `async fn`, whose future would hold the request several times over and be copied
+/// into its box whole (2.4 KB, where this is a few hundred bytes).
 fn exchange(
     conn: &Arc<Dedicated>,
     mut request: Request<Incoming>,
