@@ -536,7 +536,9 @@ async fn a_stalled_response_body_is_cut_at_the_timeout() {
         metrics.contains("portal_sso_upstream_errors_total{kind=\"body_timeout\"} 1"),
         "{metrics}"
     );
-    assert!(sidecar.log().contains("upstream response body stalled"));
+    // Written just after the count, through a pipe the test reads on its own thread.
+    let log = sidecar.log_once_it_has("upstream response body stalled", Duration::from_secs(5));
+    assert!(log.contains("upstream response body stalled"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
