@@ -632,6 +632,9 @@ async fn metrics_and_events_follow_the_flows() {
     assert_eq!(issued["email"], "a***@example.com");
     assert_eq!(issued["target_origin"], "https://acme.kustomer.help");
     assert!(issued["time"].as_str().unwrap().ends_with('Z'));
+    // The last decision's line read from the pipe: every earlier line is in too.
+    let log = sidecar.log_once_it_has("redirect_rejected", Duration::from_secs(5));
+    assert!(log.contains("redirect_rejected"), "{log}");
     for secret in [
         token.as_str(),
         ALICE_SESSION,
@@ -640,7 +643,7 @@ async fn metrics_and_events_follow_the_flows() {
         "alice@example.com",
     ] {
         assert!(!text.contains(secret), "/events leaks {secret}");
-        assert!(!sidecar.log().contains(secret), "the log leaks {secret}");
+        assert!(!log.contains(secret), "the log leaks {secret}");
     }
 }
 
