@@ -25,6 +25,13 @@ async fn setup_with(top: &str, server: &str) -> (Upstream, Sidecar) {
     (upstream, sidecar)
 }
 
+/// The sidecar's exit status, once it has exited (within 10 s).
+async fn exit_status(mut sidecar: Sidecar) -> std::process::ExitStatus {
+    tokio::task::spawn_blocking(move || sidecar.wait(Duration::from_secs(10)))
+        .await
+        .unwrap()
+}
+
 fn alice() -> String {
     format!("theme=dark; sid={ALICE_SESSION}")
 }
@@ -379,7 +386,7 @@ async fn websocket_upgrade_is_passed_through() {
 /// grace period, and the process exits (0) once it has closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_an_open_websocket_finish_then_exits_0() {
-    let (_upstream, mut sidecar) = setup_with("", "shutdown_grace_secs = 20").await;
+    let (_upstream, sidecar) = setup_with("", "shutdown_grace_secs = 20").await;
     let (head, mut stream) = open_websocket(&sidecar).await;
     assert!(head.starts_with("http/1.1 101"), "{head}");
     echo(&mut stream, b"before").await;
@@ -388,10 +395,7 @@ async fn sigterm_lets_an_open_websocket_finish_then_exits_0() {
     echo(&mut stream, b"while draining").await;
     let closed = Instant::now();
     drop(stream);
-    let exit = tokio::task::spawn_blocking(move || sidecar.wait(Duration::from_secs(10)))
-        .await
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
+    assert_eq!(exit_status(sidecar).await.code(), Some(0));
     // Well before the 20 s grace period: it was waiting for the tunnel, not the clock.
     assert!(
         closed.elapsed() < Duration::from_secs(5),
@@ -404,7 +408,7 @@ async fn sigterm_lets_an_open_websocket_finish_then_exits_0() {
 /// process exits without waiting out the grace period for browsers to hang up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_closes_idle_kept_alive_connections_and_exits_0() {
-    let (_upstream, mut sidecar) = setup_with("", "shutdown_grace_secs = 20").await;
+    let (_upstream, sidecar) = setup_with("", "shutdown_grace_secs = 20").await;
     let mut streams = Vec::new();
     for _ in 0..4 {
         let mut stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
@@ -427,10 +431,7 @@ async fn sigterm_closes_idle_kept_alive_connections_and_exits_0() {
             "still open after SIGTERM: {read:?}"
         );
     }
-    let exit = tokio::task::spawn_blocking(move || sidecar.wait(Duration::from_secs(10)))
-        .await
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
+    assert_eq!(exit_status(sidecar).await.code(), Some(0));
     assert!(
         stopped.elapsed() < Duration::from_secs(5),
         "{:?}: waited for the grace period",
@@ -649,7 +650,7 @@ async fn metrics_and_events_follow_the_flows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
-    let (_upstream, mut sidecar) = setup().await;
+    let (_upstream, sidecar) = setup().await;
     let url = sidecar.url("/slow?ms=1500");
     let in_flight = tokio::spawn(async move { get(&url, None).await });
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -660,10 +661,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let (status, _, body) = in_flight.await.unwrap();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(&body[..], b"slow done");
-    let exit = tokio::task::spawn_blocking(move || sidecar.wait(Duration::from_secs(10)))
-        .await
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
+    assert_eq!(exit_status(sidecar).await.code(), Some(0));
 }
 
 /// A browser that asks for a large response and reads none of it (a slow-read attack)
