@@ -99,7 +99,8 @@ impl Metrics {
         // 1 ms .. ~16 s
         let identity_latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
         let upstream_errors = Family::default();
-        let upstream_latency = ShardedHistogram::new(exponential_buckets(0.001, 2.0, 17));
+        let upstream_latency =
+            ShardedHistogram::new(std::array::from_fn(|i| 0.001 * f64::from(1_u32 << i)));
         registry.register(
             "http_requests",
             "Requests answered, by route class and status class",
@@ -271,34 +272,32 @@ impl EncodeMetric for RequestCounts {
     }
 }
 
-/// A histogram of durations, in seconds, with the buckets it is made with and `+Inf`.
+/// Upper bounds of `portal_sso_upstream_duration_seconds`: 1 ms, doubling, to ~65 s.
+const LATENCY_BOUNDS: usize = 17;
+
+/// A histogram of durations, in seconds: [`LATENCY_BOUNDS`] buckets and `+Inf`.
 #[derive(Debug, Clone)]
 struct ShardedHistogram {
-    /// Upper bounds, ascending; the last bucket of each shard is `+Inf`.
-    bounds: Arc<[f64]>,
+    /// Upper bounds, ascending.
+    bounds: [f64; LATENCY_BOUNDS],
     shards: Arc<[Padded<HistogramShard>]>,
 }
 
-#[derive(Debug)]
+/// One thread's counts, all inside its own [`Padded`] lines.
+#[derive(Debug, Default)]
 struct HistogramShard {
     count: AtomicU64,
     nanos: AtomicU64,
-    buckets: Box<[AtomicU64]>,
+    /// One per bound, then `+Inf`.
+    buckets: [AtomicU64; LATENCY_BOUNDS + 1],
 }
 
 impl ShardedHistogram {
-    fn new(bounds: impl IntoIterator<Item = f64>) -> Self {
-        let bounds: Arc<[f64]> = bounds.into_iter().filter(|b| b.is_finite()).collect();
-        let shards = (0..SHARDS)
-            .map(|_| {
-                Padded(HistogramShard {
-                    count: AtomicU64::new(0),
-                    nanos: AtomicU64::new(0),
-                    buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-                })
-            })
-            .collect();
-        Self { bounds, shards }
+    fn new(bounds: [f64; LATENCY_BOUNDS]) -> Self {
+        Self {
+            bounds,
+            shards: (0..SHARDS).map(|_| Padded::default()).collect(),
+        }
     }
 
     fn observe(&self, elapsed: Duration) {
