@@ -636,26 +636,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sidecar::timeout::CountingWaker;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     #[test]
     fn the_stop_signal_wakes_each_connection_still_watching_once() {
-        struct Count(std::sync::atomic::AtomicUsize);
-        impl std::task::Wake for Count {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
         let stop = Arc::new(Stop::default());
-        let (open, closed) = (Arc::new(Count(0.into())), Arc::new(Count(0.into())));
-        let _open = stop.watch(Waker::from(Arc::clone(&open)));
-        drop(stop.watch(Waker::from(Arc::clone(&closed))));
+        let (open, closed) = (CountingWaker::new(), CountingWaker::new());
+        let _open = stop.watch(open.waker());
+        drop(stop.watch(closed.waker()));
         assert!(!stop.is_given());
 
         stop.give();
         assert!(stop.is_given());
-        assert_eq!(open.0.load(Ordering::SeqCst), 1);
-        assert_eq!(closed.0.load(Ordering::SeqCst), 0, "gone before the signal");
+        assert_eq!(open.woken(), 1);
+        assert_eq!(closed.woken(), 0, "gone before the signal");
         assert!(stop.lock().wakers.is_empty());
     }
 

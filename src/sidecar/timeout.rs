@@ -104,22 +104,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_sleep_wakes_the_task_that_polled_it_last() {
-        struct Count(std::sync::atomic::AtomicUsize);
-        impl std::task::Wake for Count {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-        let woken =
-            |count: &std::sync::Arc<Count>| count.0.load(std::sync::atomic::Ordering::SeqCst);
-        let (first, second) = (
-            std::sync::Arc::new(Count(0.into())),
-            std::sync::Arc::new(Count(0.into())),
-        );
-        let (first_waker, second_waker) = (
-            Waker::from(std::sync::Arc::clone(&first)),
-            Waker::from(std::sync::Arc::clone(&second)),
-        );
+        let (first, second) = (CountingWaker::new(), CountingWaker::new());
+        let (first_waker, second_waker) = (first.waker(), second.waker());
         let mut timeout = LazyTimeout::new(Duration::from_secs(1));
         let start = Instant::now();
         for waker in [&first_waker, &first_waker, &second_waker] {
@@ -127,7 +113,7 @@ mod tests {
             assert!(timeout.poll_expired(&mut cx, Some(start)).is_pending());
         }
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!((woken(&first), woken(&second)), (0, 1));
+        assert_eq!((first.woken(), second.woken()), (0, 1));
         let mut cx = Context::from_waker(&second_waker);
         assert!(timeout.poll_expired(&mut cx, Some(start)).is_ready());
     }
@@ -145,5 +131,36 @@ mod tests {
         assert!(poll(&mut timeout, Some(started)).is_pending());
         tokio::time::advance(Duration::from_millis(1)).await;
         assert!(poll(&mut timeout, Some(started)).is_ready());
+    }
+}
+
+/// A waker that counts how often it is woken, for tests of what wakes a task.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct CountingWaker(std::sync::Arc<CountingWake>);
+
+#[cfg(test)]
+#[derive(Default)]
+struct CountingWake(std::sync::atomic::AtomicUsize);
+
+#[cfg(test)]
+impl std::task::Wake for CountingWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+impl CountingWaker {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn waker(&self) -> Waker {
+        Waker::from(std::sync::Arc::clone(&self.0))
+    }
+
+    pub(crate) fn woken(&self) -> usize {
+        self.0.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
