@@ -322,6 +322,10 @@ impl<'a> Claims<'a> {
     pub(crate) fn plain_json<'o>(&self, out: &'o mut [u8; MAX_PLAIN_JSON]) -> Option<&'o [u8]> {
         let email = self.email.as_bytes();
         // One pass with no early exit, which the compiler turns into vector compares.
+        #[expect(
+            clippy::needless_bitwise_bool,
+            reason = "no short-circuit, so the loop vectorizes"
+        )]
         let needs_escaping = email.iter().fold(false, |found, &b| {
             found | (b < 0x20) | (b == b'"') | (b == b'\\')
         });
