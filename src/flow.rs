@@ -194,11 +194,15 @@ fn complete(
     } = pending;
     let portal = &config.portals[index];
     let path = uri.path();
+    let return_to = uri.path_and_query().map_or(path, PathAndQuery::as_str);
     match answer {
-        Ok(Some(identity)) => issue(&config, portal, path, &prepared, &identity, &trips),
-        Ok(None) => {
-            let return_to = uri.path_and_query().map_or(path, PathAndQuery::as_str);
-            login_required(&config, portal, path, return_to, &trips)
+        Ok(Some(identity)) => match identity.check_fields() {
+            Ok(()) => issue(&config, portal, path, &prepared, &identity, &trips),
+            Err(error) => identity_failed(&config, portal, path, &error),
+        },
+        Ok(None) => login_required(&config, portal, path, return_to, "no_session", &trips),
+        Err(error) if error.kind() == IdentityErrorKind::Conflict => {
+            login_required(&config, portal, path, return_to, error.message(), &trips)
         }
         Err(error) => identity_failed(&config, portal, path, &error),
     }
@@ -259,6 +263,7 @@ fn login_required(
     portal: &PortalEntry,
     path: &str,
     return_to: &str,
+    reason: &str,
     trips: &Trips,
 ) -> Written {
     let guard = &config.loop_guard;
@@ -282,7 +287,7 @@ fn login_required(
         );
     }
     config.record(EventKind::LoginRequired, &portal.name, path, |event| {
-        event.reason = Some("no_session".to_owned());
+        event.reason = Some(reason.to_owned());
     });
     let login = query::encode(return_to).to_string();
     let location =
@@ -299,28 +304,43 @@ fn identity_failed(
     error: &IdentityError,
 ) -> Written {
     let (kind, status, title, message) = match error.kind() {
-        IdentityErrorKind::Invalid => (
-            EventKind::IdentityRejected,
-            StatusCode::FORBIDDEN,
-            "Account cannot be used",
-            "Your account's email address cannot be used for single sign-on. Please contact support.",
-        ),
         IdentityErrorKind::Unavailable => (
             EventKind::IdentityError,
             StatusCode::SERVICE_UNAVAILABLE,
             "Sign-in temporarily unavailable",
-            "The app could not confirm who you are right now. Please try again in a moment.",
+            "The app could not confirm who you are right now. Please try again in a moment."
+                .to_owned(),
         ),
+        // A conflict is answered as signed out before this; were it not, refuse.
+        IdentityErrorKind::Invalid | IdentityErrorKind::Conflict => {
+            let field = match error.field() {
+                None | Some("email") => "email address".to_owned(),
+                Some(field) => field.replace('_', " "),
+            };
+            (
+                EventKind::IdentityRejected,
+                StatusCode::FORBIDDEN,
+                "Account cannot be used",
+                format!(
+                    "Your account's {field} cannot be used for single sign-on: {}. Please contact support.",
+                    error.message()
+                ),
+            )
+        }
     };
     config.record(kind, &portal.name, path, |event| {
-        event.reason = Some(error.message().to_owned());
+        event.reason = Some(match error.field() {
+            Some(field) => format!("{field}: {}", error.message()),
+            None => error.message().to_owned(),
+        });
     });
-    page(status, title, message)
+    page(status, title, &message)
 }
 
 /// The "Remote logout URL": end the app session and land on the configured page.
 fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
     let portal = &config.portals[index];
+    config.resolver.forget(parts);
     config.record(EventKind::Logout, &portal.name, parts.uri.path(), |event| {
         if config.app_logout_url.is_some() {
             event.reason = Some("via_app_logout".to_owned());
@@ -405,15 +425,6 @@ struct Trips {
 impl Trips {
     fn read(config: &Config, headers: &http::HeaderMap) -> Self {
         let none = Trips { count: 0, since: 0 };
-        // Most requests carry no such cookie: a look for the name says so without parsing
-        // every cookie (names are matched as sent, so a cookie called this contains it).
-        let mentioned = headers
-            .get_all(COOKIE)
-            .iter()
-            .any(|value| memchr::memmem::find(value.as_bytes(), LOOP_COOKIE.as_bytes()).is_some());
-        if !mentioned {
-            return none;
-        }
         let Some(raw) = find_cookie(headers, LOOP_COOKIE) else {
             return none;
         };

@@ -13,6 +13,7 @@ pub mod redirect;
 mod response;
 mod secret;
 mod service;
+mod text;
 mod token;
 
 #[cfg(feature = "sidecar")]
@@ -24,7 +25,7 @@ pub use events::{EventKind, EventObserver, SsoEvent};
 pub use future::ResponseFuture;
 pub use identity::{
     ClaimPointers, Identity, IdentityError, IdentityErrorKind, IdentityResolver, JwtCookie,
-    SignedCookie, SignedCookieMode, find_cookie,
+    SignedCookie, SignedCookieMode, find_cookie, find_cookies,
 };
 pub use layer::{DEFAULT_MAX_COOKIE_BYTES, SessionCookie, SsoLayer, SsoLayerBuilder};
 pub use portal::{AhaPortal, KustomerPortal, Portal};

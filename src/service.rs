@@ -91,6 +91,10 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
     if route == Route::AppLogout {
+        // The session ends here: a source that remembers it forgets it now.
+        let (parts, body) = request.into_parts();
+        config.resolver.forget(&parts);
+        let request = Request::from_parts(parts, body);
         let from_remote_logout = flow::came_from_remote_logout(request.headers());
         let path = request.uri().path().to_owned();
         let future = inner.call(request);

@@ -3,7 +3,8 @@ use std::fmt;
 use http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-use super::{ClaimPointers, IdentityResolver, Ready, find_cookie};
+use super::cookies::one_user;
+use super::{ClaimPointers, IdentityResolver, Ready, find_cookies};
 use crate::secret::Secret;
 
 /// Reads the user from a session cookie whose value is a JWT the app signs.
@@ -12,6 +13,11 @@ use crate::secret::Secret;
 /// honoured when present (not required); `aud` and `iss` are checked when configured
 /// ([`with_audience`](JwtCookie::with_audience), [`with_issuer`](JwtCookie::with_issuer)). A missing, malformed, tampered or expired
 /// cookie means "signed out", never an error page.
+///
+/// # Security
+/// When the cookie is sent more than once (cookies of several paths or domains, one
+/// perhaps planted from a sibling subdomain), every value that verifies must name the
+/// same user; otherwise the request is signed out, with an event saying why.
 ///
 /// ```
 /// use portal_sso::{ClaimPointers, JwtCookie, Secret};
@@ -107,15 +113,13 @@ impl IdentityResolver for JwtCookie {
     type Future = Ready;
 
     fn resolve(&self, parts: &Parts) -> Self::Future {
-        let Some(token) = find_cookie(&parts.headers, &self.cookie) else {
-            return std::future::ready(Ok(None));
-        };
-        let Ok(data) =
-            jsonwebtoken::decode::<serde_json::Value>(token, &self.key, &self.validation)
-        else {
-            return std::future::ready(Ok(None));
-        };
-        std::future::ready(self.claims.identity_from(&data.claims))
+        let answers = find_cookies(&parts.headers, &self.cookie).map(|token| {
+            match jsonwebtoken::decode::<serde_json::Value>(token, &self.key, &self.validation) {
+                Ok(data) => self.claims.identity_from(&data.claims),
+                Err(_) => Ok(None),
+            }
+        });
+        std::future::ready(one_user(&self.cookie, answers))
     }
 }
 

@@ -26,7 +26,7 @@ use crate::flow::{Login, Pending};
 use crate::response::Written;
 
 pub use claims::ClaimPointers;
-pub use cookies::find_cookie;
+pub use cookies::{find_cookie, find_cookies};
 pub use jwt_cookie::JwtCookie;
 pub use signed_cookie::{SignedCookie, SignedCookieMode};
 
@@ -99,6 +99,30 @@ impl Identity {
     pub fn last_name(&self) -> &str {
         &self.last_name
     }
+
+    /// Checks every field that goes into a claim: no control or invisible character
+    /// (zero-width space, soft hyphen, bidi override, tag characters...) and no white
+    /// space but the plain space in names, so that no account can pass for another on
+    /// the portal. The email was checked when the identity was made.
+    pub(crate) fn check_fields(&self) -> Result<(), IdentityError> {
+        for (field, value) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+        ] {
+            let odd = |c: char| {
+                crate::text::is_control_or_invisible(c) || (c.is_whitespace() && c != ' ')
+            };
+            if let Some(c) = value.chars().find(|&c| odd(c)) {
+                return Err(IdentityError::invalid(format!(
+                    "the {} contains a control, invisible or unusual space character (U+{:04X})",
+                    field.replace('_', " "),
+                    u32::from(c)
+                ))
+                .in_field(field));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for Identity {
@@ -110,65 +134,37 @@ impl fmt::Debug for Identity {
 }
 
 fn validate_email(email: &str) -> Result<(), IdentityError> {
+    let invalid = |message: &str| Err(IdentityError::invalid(message).in_field("email"));
     if email.is_empty() {
-        return Err(IdentityError::invalid("the email address is empty"));
+        return invalid("the email address is empty");
     }
     if email.len() > MAX_EMAIL_LEN {
-        return Err(IdentityError::invalid(
-            "the email address is longer than 254 bytes",
-        ));
+        return invalid("the email address is longer than 254 bytes");
     }
     let forbidden = |c: char| {
         c.is_whitespace()
-            || c.is_control()
+            || crate::text::is_control_or_invisible(c)
             || matches!(
                 c,
                 '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\'
             )
     };
-    // The same test on ASCII bytes: white space and controls there are the bytes up to
-    // the space, and DEL.
-    let forbidden_byte = |b: u8| {
-        b <= b' '
-            || b == 0x7f
-            || matches!(
-                b,
-                b'"' | b'(' | b')' | b',' | b':' | b';' | b'<' | b'>' | b'[' | b']' | b'\\'
-            )
-    };
-    let refused = if email.is_ascii() {
-        email.bytes().any(forbidden_byte)
-    } else {
-        email.chars().any(forbidden)
-    };
-    if refused {
-        return Err(IdentityError::invalid(
-            "the email address contains white space, control characters or quoting",
-        ));
+    if email.chars().any(forbidden) {
+        return invalid(
+            "the email address contains white space, control or invisible characters, or quoting",
+        );
     }
-    let at = memchr::memchr(b'@', email.as_bytes());
-    let Some((local, domain)) = at.map(|at| (&email[..at], &email[at + 1..])) else {
-        return Err(IdentityError::invalid(
-            "the email address must contain exactly one '@'",
-        ));
+    let Some((local, domain)) = email.split_once('@') else {
+        return invalid("the email address must contain exactly one '@'");
     };
-    if memchr::memchr(b'@', domain.as_bytes()).is_some() {
-        return Err(IdentityError::invalid(
-            "the email address must contain exactly one '@'",
-        ));
+    if domain.contains('@') {
+        return invalid("the email address must contain exactly one '@'");
     }
     if local.is_empty() || domain.is_empty() {
-        return Err(IdentityError::invalid(
-            "the email address needs a local part and a domain",
-        ));
+        return invalid("the email address needs a local part and a domain");
     }
-    if domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.as_bytes().windows(2).any(|pair| pair == b"..")
-    {
-        return Err(IdentityError::invalid(
-            "the email address has a malformed domain",
-        ));
+    if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+        return invalid("the email address has a malformed domain");
     }
     Ok(())
 }
@@ -181,6 +177,7 @@ fn validate_email(email: &str) -> Result<(), IdentityError> {
 pub struct IdentityError {
     kind: IdentityErrorKind,
     message: String,
+    field: Option<&'static str>,
 }
 
 /// What went wrong while finding the user.
@@ -192,23 +189,46 @@ pub enum IdentityErrorKind {
     /// The source answered, but the identity it gave cannot be used (an email that is not
     /// exactly one address, say): 403.
     Invalid,
+    /// The request carries sessions that name different users (the session cookie sent
+    /// twice, one of them planted from a sibling subdomain, say): treated as signed out,
+    /// with an event that says why.
+    Conflict,
 }
 
 impl IdentityError {
     /// The identity source is down, timed out or answered something unexpected.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self {
-            kind: IdentityErrorKind::Unavailable,
-            message: message.into(),
-        }
+        Self::new(IdentityErrorKind::Unavailable, message)
     }
 
     /// The source answered with an identity that cannot be used.
     pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(IdentityErrorKind::Invalid, message)
+    }
+
+    /// The request carries sessions naming different users: signed out.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(IdentityErrorKind::Conflict, message)
+    }
+
+    fn new(kind: IdentityErrorKind, message: impl Into<String>) -> Self {
         Self {
-            kind: IdentityErrorKind::Invalid,
+            kind,
             message: message.into(),
+            field: None,
         }
+    }
+
+    /// Names the identity field the error is about (`email`, `first_name`, ...).
+    #[must_use]
+    pub fn in_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// The identity field the error is about, when it is about one.
+    pub fn field(&self) -> Option<&'static str> {
+        self.field
     }
 
     /// Which kind of failure this is.
@@ -227,6 +247,7 @@ impl fmt::Debug for IdentityError {
         f.debug_struct("IdentityError")
             .field("kind", &self.kind)
             .field("message", &self.message)
+            .field("field", &self.field)
             .finish()
     }
 }
@@ -266,6 +287,13 @@ pub trait IdentityResolver: Send + Sync + 'static {
     /// Looks at the request's method, URI and headers (never its body) and answers who
     /// is signed in.
     fn resolve(&self, parts: &Parts) -> Self::Future;
+
+    /// Called when the layer ends the session of the request `parts` (remote logout, the
+    /// app's own logout route): a source that remembers answers forgets this session's.
+    /// Default: nothing to forget.
+    fn forget(&self, parts: &Parts) {
+        let _ = parts;
+    }
 }
 
 impl<F, Fut> IdentityResolver for F
@@ -288,12 +316,19 @@ pub(crate) type BoxLoginFuture = Pin<Box<dyn Future<Output = Written> + Send + '
 pub(crate) trait DynResolver: Send + Sync + 'static {
     /// Asks who is behind `parts`, then finishes `pending` with the answer.
     fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture;
+
+    /// [`IdentityResolver::forget`].
+    fn forget(&self, parts: &Parts);
 }
 
 impl<R: IdentityResolver> DynResolver for R {
     fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture {
         let future = self.resolve(&parts);
         Box::pin(Login::new(future, parts.uri, pending))
+    }
+
+    fn forget(&self, parts: &Parts) {
+        IdentityResolver::forget(self, parts);
     }
 }
 

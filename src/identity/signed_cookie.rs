@@ -3,7 +3,8 @@ use std::fmt;
 use cookie::{Cookie, CookieJar, Key};
 use http::request::Parts;
 
-use super::{ClaimPointers, IdentityResolver, Ready, find_cookie};
+use super::cookies::one_user;
+use super::{ClaimPointers, IdentityResolver, Ready, find_cookies};
 
 /// How the app protects the cookie, in the `cookie` crate's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,10 @@ pub enum SignedCookieMode {
 /// private jar, holding JSON (for example `{"email": "...", "first_name": "..."}`).
 ///
 /// A missing, tampered, undecryptable or non-JSON cookie means "signed out".
+///
+/// # Security
+/// When the cookie is sent more than once, every value that verifies must name the same
+/// user; otherwise the request is signed out, with an event saying why.
 ///
 /// ```
 /// use cookie::Key;
@@ -97,12 +102,15 @@ impl IdentityResolver for SignedCookie {
     type Future = Ready;
 
     fn resolve(&self, parts: &Parts) -> Self::Future {
-        let json = find_cookie(&parts.headers, &self.cookie)
-            .and_then(|raw| self.open(raw))
-            .and_then(|value| serde_json::from_str::<serde_json::Value>(&value).ok());
-        std::future::ready(match json {
-            Some(json) => self.claims.identity_from(&json),
-            None => Ok(None),
-        })
+        let answers = find_cookies(&parts.headers, &self.cookie).map(|raw| {
+            let json = self
+                .open(raw)
+                .and_then(|value| serde_json::from_str::<serde_json::Value>(&value).ok());
+            match json {
+                Some(json) => self.claims.identity_from(&json),
+                None => Ok(None),
+            }
+        });
+        std::future::ready(one_user(&self.cookie, answers))
     }
 }

@@ -18,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 
-use crate::{ClaimPointers, Identity, IdentityError, IdentityResolver, find_cookie};
+use crate::{ClaimPointers, Identity, IdentityError, IdentityResolver, find_cookies};
 
 /// The largest "who am I" answer read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -33,8 +33,12 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 ///   is unavailable, and the layer answers 503 instead of sending the browser to log in.
 ///
 /// A request without the session cookie is signed out without calling the app.
-/// Signed-in answers are cached for a short time, keyed by the SHA-256 of the session
-/// cookie's value (never the value itself).
+/// Signed-in answers are cached for a short time, keyed by the SHA-256 of exactly the
+/// `Cookie` header sent to the app (never the value itself): the app decides on the whole
+/// header, so an answer is only reused for a request it would decide on alike. A request
+/// that carries the session cookie more than once is never answered from the cache nor
+/// cached. [`forget`](IdentityResolver::forget) (remote logout, the app's logout route)
+/// drops every answer cached for the request's session.
 #[derive(Clone)]
 pub struct Introspect {
     url: Uri,
@@ -107,17 +111,29 @@ impl IdentityResolver for Introspect {
     type Future = IdentityFuture;
 
     fn resolve(&self, parts: &Parts) -> Self::Future {
-        let Some(session) = find_cookie(&parts.headers, &self.cookie) else {
+        let mut sessions = find_cookies(&parts.headers, &self.cookie);
+        let Some(session) = sessions.next() else {
             return Box::pin(std::future::ready(Ok(None)));
         };
-        let key: [u8; 32] = Sha256::digest(session.as_bytes()).into();
-        if let Some(identity) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+        let sent_once = sessions.next().is_none();
+        let cookies: Vec<HeaderValue> = parts.headers.get_all(COOKIE).iter().cloned().collect();
+        let Some(header) = join_cookies(&cookies) else {
+            return Box::pin(std::future::ready(Err(IdentityError::unavailable(
+                "the browser's cookies could not be passed on",
+            ))));
+        };
+        let cache = self.cache.as_ref().filter(|_| sent_once);
+        let key = CacheKey {
+            header: Sha256::digest(header.as_bytes()).into(),
+            session: Sha256::digest(session.as_bytes()).into(),
+        };
+        if let Some(identity) = cache.and_then(|c| c.get(&key.header)) {
             return Box::pin(std::future::ready(Ok(Some(identity))));
         }
-        let cookies: Vec<HeaderValue> = parts.headers.get_all(COOKIE).iter().cloned().collect();
+        let cache = cache.cloned();
         let this = self.clone();
         Box::pin(async move {
-            let answer = tokio::time::timeout(this.timeout, ask(&this, cookies))
+            let answer = tokio::time::timeout(this.timeout, ask(&this, header))
                 .await
                 .unwrap_or_else(|_| {
                     Err(IdentityError::unavailable(format!(
@@ -125,27 +141,29 @@ impl IdentityResolver for Introspect {
                         this.timeout.as_millis()
                     )))
                 });
-            if let (Ok(Some(identity)), Some(cache)) = (&answer, &this.cache) {
+            if let (Ok(Some(identity)), Some(cache)) = (&answer, cache) {
                 cache.put(key, identity.clone());
             }
             answer
         })
     }
+
+    fn forget(&self, parts: &Parts) {
+        if let Some(cache) = &self.cache {
+            for session in find_cookies(&parts.headers, &self.cookie) {
+                cache.forget(&Sha256::digest(session.as_bytes()).into());
+            }
+        }
+    }
 }
 
-async fn ask(
-    inner: &Introspect,
-    cookies: Vec<HeaderValue>,
-) -> Result<Option<Identity>, IdentityError> {
-    let mut request = Request::get(inner.url.clone())
+async fn ask(inner: &Introspect, cookie: HeaderValue) -> Result<Option<Identity>, IdentityError> {
+    // Only the cookies: the browser's other headers are none of the endpoint's business.
+    let request = Request::get(inner.url.clone())
         .header(ACCEPT, "application/json")
+        .header(COOKIE, cookie)
         .body(Empty::new())
         .map_err(|_| IdentityError::unavailable("the session endpoint URL is not usable"))?;
-    // Only the cookies: the browser's other headers are none of the endpoint's business.
-    let joined = join_cookies(&cookies);
-    if let Some(value) = joined {
-        request.headers_mut().insert(COOKIE, value);
-    }
     let response = inner.client.request(request).await.map_err(|err| {
         IdentityError::unavailable(if err.is_connect() {
             "the session endpoint refused the connection"
@@ -193,11 +211,26 @@ fn join_cookies(cookies: &[HeaderValue]) -> Option<HeaderValue> {
     }
 }
 
-/// Signed-in answers by session-cookie hash, each kept for `ttl`.
+/// Where a signed-in answer is kept: the hash of the `Cookie` header it was given for,
+/// and the hash of the session cookie's value in it, by which it is forgotten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CacheKey {
+    header: [u8; 32],
+    session: [u8; 32],
+}
+
+/// A cached answer: when it came, who, and for which session.
+struct Entry {
+    at: Instant,
+    identity: Identity,
+    session: [u8; 32],
+}
+
+/// Signed-in answers by `Cookie` header hash, each kept for `ttl`.
 struct Cache {
     ttl: Duration,
     max_entries: usize,
-    entries: Mutex<HashMap<[u8; 32], (Instant, Identity)>>,
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
 }
 
 impl Cache {
@@ -209,30 +242,39 @@ impl Cache {
         })
     }
 
-    fn get(&self, key: &[u8; 32]) -> Option<Identity> {
-        let entries = self
-            .entries
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
+        self.entries
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, identity)| identity.clone())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn put(&self, key: [u8; 32], identity: Identity) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn get(&self, header: &[u8; 32]) -> Option<Identity> {
+        self.lock()
+            .get(header)
+            .filter(|entry| entry.at.elapsed() < self.ttl)
+            .map(|entry| entry.identity.clone())
+    }
+
+    fn put(&self, key: CacheKey, identity: Identity) {
+        let mut entries = self.lock();
         if entries.len() >= self.max_entries {
-            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            entries.retain(|_, entry| entry.at.elapsed() < self.ttl);
             if entries.len() >= self.max_entries {
                 // Still full of live entries: start over rather than grow without bound.
                 entries.clear();
             }
         }
-        entries.insert(key, (Instant::now(), identity));
+        let entry = Entry {
+            at: Instant::now(),
+            identity,
+            session: key.session,
+        };
+        entries.insert(key.header, entry);
+    }
+
+    /// Drops every answer given for the session cookie value hashed as `session`.
+    fn forget(&self, session: &[u8; 32]) {
+        self.lock().retain(|_, entry| entry.session != *session);
     }
 }
 
@@ -240,16 +282,36 @@ impl Cache {
 mod tests {
     use super::*;
 
+    fn key(header: u8, session: u8) -> CacheKey {
+        CacheKey {
+            header: [header; 32],
+            session: [session; 32],
+        }
+    }
+
     #[test]
     fn the_cache_is_bounded_and_expires() {
         let cache = Cache::new(Duration::from_secs(60), 2).unwrap();
         let alice = Identity::new("alice@example.com").unwrap();
-        cache.put([1; 32], alice.clone());
-        cache.put([2; 32], alice.clone());
-        cache.put([3; 32], alice.clone());
+        cache.put(key(1, 1), alice.clone());
+        cache.put(key(2, 2), alice.clone());
+        cache.put(key(3, 3), alice.clone());
         assert!(cache.entries.lock().unwrap().len() <= 2);
         assert_eq!(cache.get(&[3; 32]), Some(alice));
         assert!(Cache::new(Duration::ZERO, 10).is_none());
+    }
+
+    #[test]
+    fn forgetting_a_session_drops_every_header_it_was_cached_under() {
+        let cache = Cache::new(Duration::from_secs(60), 10).unwrap();
+        let alice = Identity::new("alice@example.com").unwrap();
+        cache.put(key(1, 7), alice.clone());
+        cache.put(key(2, 7), alice.clone());
+        cache.put(key(3, 8), alice.clone());
+        cache.forget(&[7; 32]);
+        assert_eq!(cache.get(&[1; 32]), None);
+        assert_eq!(cache.get(&[2; 32]), None);
+        assert_eq!(cache.get(&[3; 32]), Some(alice));
     }
 
     #[test]

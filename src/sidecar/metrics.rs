@@ -407,6 +407,10 @@ impl<R: IdentityResolver> IdentityResolver for Timed<R> {
             answer
         })
     }
+
+    fn forget(&self, parts: &Parts) {
+        self.inner.forget(parts);
+    }
 }
 
 #[cfg(test)]
