@@ -173,6 +173,32 @@ pub(crate) fn decode(input: &str) -> Result<Cow<'_, str>, QueryError> {
         .map_err(|_| QueryError::BadEncoding)
 }
 
+/// Whether `query` (a URL's query or fragment, without its `?` or `#`) has a parameter
+/// that some common parser would read as `name`, so that a parameter called `name` added
+/// beside it might not be the one the portal reads.
+///
+/// Parsers differ: qs, Rails, PHP and Rack read `name[]` and `name[0]` as `name`; qs
+/// with dots allowed reads `name.x`; PHP reads `a.b` and `a b` as `a_b`; older Rack and
+/// some servlet containers split pairs at `;` as well as `&`; some trim white space or
+/// stop at a NUL; ASP.NET compares names without regard to case. A key matches when it
+/// reads as `name` under any of these, after percent-decoding.
+pub(crate) fn reads_as(query: &str, name: &str) -> bool {
+    query.split(['&', ';', '?', '#']).any(|pair| {
+        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        let key = percent_encoding::percent_decode_str(&key.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned();
+        let key = key.split('\0').next().unwrap_or_default();
+        let key = key.split('[').next().unwrap_or_default();
+        let key = key.trim_matches(|c: char| c.is_whitespace() || c.is_control());
+        let php = key.replace(['.', ' '], "_");
+        let dotted = key.split('.').next().unwrap_or_default();
+        [key, php.as_str(), dotted]
+            .iter()
+            .any(|read| read.eq_ignore_ascii_case(name))
+    })
+}
+
 fn hex_value(byte: u8) -> Option<u8> {
     match byte {
         b'0'..=b'9' => Some(byte - b'0'),
@@ -313,6 +339,49 @@ mod tests {
     fn refuses_long_queries() {
         let query = format!("a={}", "x".repeat(MAX_QUERY_LEN));
         assert_eq!(pick(Some(&query), ["a"]), Err(QueryError::TooLong));
+    }
+
+    #[test]
+    fn finds_every_spelling_a_common_parser_reads_as_the_name() {
+        for query in [
+            "externalToken=x",
+            "a=1&externalToken[]=x",
+            "externalToken[0]=x",
+            "externalToken%5B%5D=x",
+            "externalToken%5b0%5d=x",
+            "ExternalToken=x",
+            "EXTERNALTOKEN=x",
+            "a=1;externalToken=x",
+            "externalToken%00=x",
+            "externalToken%00junk=x",
+            "externalToken%20=x",
+            "%20externalToken=x",
+            "externalToken+=x",
+            "%65xternalToken=x",
+            "externalToken.a=x",
+            "externalToken",
+            "externalToken%zz=1&externalToken",
+        ] {
+            assert!(reads_as(query, "externalToken"), "{query}");
+        }
+        for query in [
+            "",
+            "a=1",
+            "referralUrl=https%3A%2F%2Fx%2F%3FexternalToken%3D1",
+            "externalTokens=x",
+            "myexternalToken=x",
+            "x=externalToken",
+        ] {
+            assert!(!reads_as(query, "externalToken"), "{query}");
+        }
+        for query in [
+            "return.to=/x",
+            "return to=/x",
+            "Return_To=/x",
+            "return_to[]=/x",
+        ] {
+            assert!(reads_as(query, "return_to"), "{query}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha12Core;
 use serde::Serialize;
 use url::Url;
 
-use super::Refusal;
+use super::{Refusal, carries_param};
 use crate::error::ConfigError;
 use crate::identity::Identity;
 use crate::query;
@@ -117,6 +117,9 @@ impl AhaPortal {
     }
 }
 
+/// The parameters the layer adds to the callback.
+const ADDED_PARAMS: [&str; 3] = ["jwt", "state", "return_to"];
+
 /// An Aha! portal, validated.
 #[derive(Debug)]
 pub(crate) struct Aha {
@@ -144,6 +147,17 @@ impl Aha {
                     "must be an absolute https:// URL, e.g. https://acme.aha.site/auth/jwt/callback",
                 )
             })?;
+        // The callback gets `jwt`, `state` and `return_to`: one already there, in any
+        // spelling a parser reads as it, could be the one Aha! reads.
+        if let Some(name) = ADDED_PARAMS
+            .into_iter()
+            .find(|name| carries_param(&callback, name))
+        {
+            return Err(ConfigError::new(
+                format!("{field}.callback_url"),
+                format!("already carries a parameter that reads as `{name}`, which sign-in adds"),
+            ));
+        }
         Ok(Self { callback })
     }
 
@@ -198,15 +212,27 @@ impl Aha {
     }
 }
 
-/// A path on the same site: starts with one `/`, no `//` or `/\` prefix, no backslash,
-/// no control characters or white space anywhere.
+/// A path on the same site, safe to pass on: starts with `/`; no backslash, white space,
+/// control or invisible character anywhere; and in the path part (before any `?` or `#`,
+/// which may carry URLs) no `//`, no `.` or `..` segment (raw or `%2e`-escaped) and no
+/// `%2F` or `%5C`. Removing dot segments turns
+/// `/..//evil.com` into `//evil.com`, which a browser reads as another host.
 pub(crate) fn is_same_site_path(path: &str) -> bool {
+    let path_part = path.split(['?', '#']).next().unwrap_or_default();
+    let escaped_separator = ["%2f", "%5c"].iter().any(|escape| {
+        path_part
+            .as_bytes()
+            .windows(3)
+            .any(|three| three.eq_ignore_ascii_case(escape.as_bytes()))
+    });
     path.starts_with('/')
-        && !path.starts_with("//")
         && path.len() <= MAX_RETURN_TO_LEN
+        && !path_part.contains("//")
         && !path
             .chars()
-            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+            .any(|c| c == '\\' || c.is_whitespace() || crate::text::is_control_or_invisible(c))
+        && !escaped_separator
+        && !crate::redirect::has_dot_segment(path_part)
 }
 
 /// The claims Aha! reads. All strings but `iat`.
@@ -275,10 +301,28 @@ mod tests {
 
     #[test]
     fn return_to_must_be_a_plain_path() {
-        for ok in ["/ideas/APP-I-469", "/", "/kb?x=1#y"] {
+        for ok in [
+            "/ideas/APP-I-469",
+            "/",
+            "/kb?x=1#y",
+            "/a.b/c..d/.e",
+            "/kb?q=a%2Fb",
+            "/sso/kustomer?kustomerRedirectUri=https://acme.kustomer.help/login",
+        ] {
             assert!(is_same_site_path(ok), "{ok}");
         }
         for bad in [
+            "/..//evil.com",
+            "/.//evil.com",
+            "/%2e%2e//evil.com",
+            "/%2E%2E/evil.com",
+            "/ideas/../..",
+            "/ideas/./x",
+            "/a//b",
+            "/%2F%2Fevil.com",
+            "/%5cevil.com",
+            "/ideas\u{200B}",
+            "/ideas\u{202E}",
             "//evil.com",
             "/\\evil.com",
             "https://evil.com/",

@@ -33,6 +33,15 @@ impl From<AhaPortal> for Portal {
     }
 }
 
+/// Whether `url`'s query or fragment has a parameter that a common parser reads as
+/// `name` ([`query::reads_as`]).
+pub(crate) fn carries_param(url: &url::Url, name: &str) -> bool {
+    url.query().is_some_and(|q| crate::query::reads_as(q, name))
+        || url
+            .fragment()
+            .is_some_and(|f| crate::query::reads_as(f, name))
+}
+
 /// Seconds since the Unix epoch, for `iat`.
 pub(crate) fn now_unix() -> u64 {
     SystemTime::now()
@@ -47,6 +56,9 @@ pub(crate) enum Refusal {
     Redirect(RedirectRejection),
     MissingRedirect,
     StateTooLong,
+    /// The return address already has a parameter a common parser reads as this one,
+    /// which the layer adds.
+    TargetCarries(&'static str),
 }
 
 impl Refusal {
@@ -58,6 +70,7 @@ impl Refusal {
             Refusal::Redirect(rejection) => rejection.code().to_owned(),
             Refusal::MissingRedirect => "missing_redirect".to_owned(),
             Refusal::StateTooLong => "state_too_long".to_owned(),
+            Refusal::TargetCarries(name) => format!("target_carries_{name}"),
         }
     }
 
@@ -70,10 +83,17 @@ impl Refusal {
                     .to_owned()
             }
             Refusal::StateTooLong => "The state parameter is longer than 1 KiB.".to_owned(),
+            Refusal::TargetCarries(name) => format!(
+                "The return address already carries a parameter that reads as `{name}`, \
+                 which this sign-in adds: the portal might read that one instead."
+            ),
         }
     }
 
     pub(crate) fn is_redirect(&self) -> bool {
-        matches!(self, Refusal::Redirect(_) | Refusal::MissingRedirect)
+        matches!(
+            self,
+            Refusal::Redirect(_) | Refusal::MissingRedirect | Refusal::TargetCarries(_)
+        )
     }
 }
