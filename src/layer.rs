@@ -81,6 +81,7 @@ pub struct SessionCookie {
     name: String,
     path: String,
     domain: Option<String>,
+    secure: bool,
 }
 
 impl SessionCookie {
@@ -90,6 +91,7 @@ impl SessionCookie {
             name: name.into(),
             path: "/".to_owned(),
             domain: None,
+            secure: false,
         }
     }
 
@@ -107,9 +109,38 @@ impl SessionCookie {
         self
     }
 
+    /// Says the app sets the cookie with `Secure`. Default: `false`, but a cookie whose
+    /// name starts with `__Host-` or `__Secure-` is always treated as secure.
+    ///
+    /// # Security
+    /// A browser ignores a `Set-Cookie` without `Secure` for such a cookie, so remote
+    /// logout could not end the session: the expiring cookie carries `Secure` whenever
+    /// the app's does.
+    #[must_use]
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
     /// The cookie's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the app's cookie is `Secure`: configured so, or required by its prefix.
+    pub fn is_secure(&self) -> bool {
+        self.secure || self.name.starts_with("__Host-") || self.name.starts_with("__Secure-")
+    }
+
+    /// A `__Host-` cookie must have `Path=/` and no `Domain`, or browsers refuse it.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.name.starts_with("__Host-") && (self.path != "/" || self.domain.is_some()) {
+            return Err(ConfigError::new(
+                "session_cookie",
+                "a `__Host-` cookie has Path=/ and no Domain: set neither",
+            ));
+        }
+        Ok(())
     }
 
     /// A `Set-Cookie` that deletes it.
@@ -118,7 +149,8 @@ impl SessionCookie {
             .path(self.path.clone())
             .max_age(cookie::time::Duration::ZERO)
             .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
-            .http_only(true);
+            .http_only(true)
+            .secure(self.is_secure());
         if let Some(domain) = &self.domain {
             builder = builder.domain(domain.clone());
         }
@@ -295,6 +327,9 @@ impl SsoLayerBuilder {
         }
         if self.login_loop_limit == 0 {
             return Err(ConfigError::new("login_loop_limit", "must be at least 1"));
+        }
+        if let Some(cookie) = &self.session_cookie {
+            cookie.check()?;
         }
 
         let mut routes: Vec<(Box<str>, Route)> = Vec::new();

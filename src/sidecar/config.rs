@@ -150,6 +150,8 @@ struct SessionFile {
     cookie: String,
     path: Option<String>,
     domain: Option<String>,
+    #[serde(default)]
+    secure: bool,
     introspect: Option<IntrospectFile>,
     jwt: Option<JwtFile>,
     signed: Option<SignedFile>,
@@ -581,6 +583,7 @@ impl SidecarConfig {
         if let Some(domain) = &session.domain {
             session_cookie = session_cookie.with_domain(domain);
         }
+        session_cookie = session_cookie.with_secure(session.secure);
         let source = match (&session.introspect, &session.jwt, &session.signed) {
             (Some(introspect), None, None) => check_introspect(introspect)?,
             (None, Some(jwt), None) => {
