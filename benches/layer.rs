@@ -22,7 +22,7 @@ use criterion::{BatchSize, Criterion};
 use hmac::Mac as _;
 use http::{Request, Response, StatusCode, Uri, header};
 use http_body_util::{Empty, Full};
-use portal_sso::__bench::Signer;
+use portal_sso::token::{KustomerClaims, TokenSigner};
 use portal_sso::{AhaPortal, Identity, KustomerPortal, Secret, SsoLayer};
 use tower::{Layer as _, Service, ServiceExt as _};
 
@@ -199,7 +199,7 @@ fn issuance(c: &mut Criterion, started: SystemTime, paired: &mut Vec<(&'static s
     let aha_input = common::signing_input(&aha_token).as_bytes().to_vec();
     let kustomer_keyed =
         common::HmacSha256::new_from_slice(KUSTOMER_SECRET.as_bytes()).expect("any key length");
-    let signer = Signer::new(&Secret::new(KUSTOMER_SECRET));
+    let signer = TokenSigner::hs256(&Secret::new(KUSTOMER_SECRET));
     let identity = Identity::new("alice.example@example.com").expect("valid email");
 
     let mut group = c.benchmark_group("issuance");
@@ -215,7 +215,14 @@ fn issuance(c: &mut Criterion, started: SystemTime, paired: &mut Vec<(&'static s
         b.iter(|| common::floor_prekeyed(black_box(&kustomer_keyed), black_box(&kustomer_input)));
     });
     group.bench_function("sign_kustomer", |b| {
-        b.iter(|| signer.kustomer(black_box(&identity), black_box(1_763_700_000)));
+        b.iter(|| {
+            signer
+                .sign(&KustomerClaims::new(
+                    black_box(&identity),
+                    black_box(1_763_700_000),
+                ))
+                .expect("Kustomer claims serialize")
+        });
     });
     group.bench_function("kustomer", |b| {
         b.iter_batched(

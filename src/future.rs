@@ -8,9 +8,8 @@ use std::task::{Context, Poll, ready};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::flow;
-use crate::identity::BoxLoginFuture;
-use crate::layer::Config;
+use crate::config::Config;
+use crate::handler::{self, BoxLoginFuture};
 use crate::response::{Written, set_cookie};
 
 pin_project! {
@@ -119,7 +118,7 @@ where
             let mut response = ready!(inner.poll(cx))?;
             if after.from_remote_logout {
                 let mut marker = Response::new(String::new());
-                set_cookie(&mut marker, &flow::remote_logout_marker_removal());
+                set_cookie(&mut marker, &handler::remote_logout_marker_removal());
                 for value in marker.headers_mut().drain().map(|(_, v)| v) {
                     response
                         .headers_mut()
@@ -128,7 +127,7 @@ where
                 return Poll::Ready(Ok(response));
             }
             Poll::Ready(Ok(
-                match flow::after_app_logout(&after.config, &after.path, response) {
+                match handler::after_app_logout(&after.config, &after.path, response) {
                     Ok(written) => written.map(B::from),
                     Err(untouched) => untouched,
                 },

@@ -7,15 +7,17 @@ use std::time::Duration;
 use tower_layer::Layer;
 use url::Url;
 
+use crate::config::{AppLogout, Config, LoopGuard, PortalEntry, Route, Vendor};
 use crate::error::ConfigError;
-use crate::events::{EventKind, EventObserver, SsoEvent};
-use crate::identity::{DynResolver, IdentityResolver};
+use crate::events::EventObserver;
+use crate::handler::DynResolver;
+use crate::identity::IdentityResolver;
 use crate::portal::Portal;
 use crate::portal::aha::Aha;
 use crate::portal::kustomer::Kustomer;
 use crate::secret::MIN_SECRET_LEN;
 use crate::service::Sso;
-use crate::token::Signer;
+use crate::token::TokenSigner;
 
 /// The most `Cookie` header bytes an SSO route reads before answering 431.
 pub const DEFAULT_MAX_COOKIE_BYTES: usize = 8 * 1024;
@@ -398,7 +400,7 @@ impl SsoLayerBuilder {
             add_route(path, Route::Login(index), format!("{field}.path"))?;
             portals.push(PortalEntry {
                 name: name.clone(),
-                signer: Signer::hs256(secret),
+                signer: TokenSigner::hs256(secret),
                 vendor,
                 logout_redirect: match portal {
                     Portal::Aha(a) => a.logout_redirect.clone(),
@@ -481,93 +483,4 @@ fn check_local_or_absolute(url: &str) -> Result<String, String> {
         return Err(format!("`{url}` must be a path or an http(s) URL"));
     }
     Ok(parsed.to_string())
-}
-
-/// Everything the service needs, validated and shared.
-pub(crate) struct Config {
-    pub(crate) routes: Box<[(Box<str>, Route)]>,
-    pub(crate) portals: Box<[PortalEntry]>,
-    pub(crate) resolver: Arc<dyn DynResolver>,
-    pub(crate) login_url: String,
-    pub(crate) return_param: String,
-    pub(crate) observers: Box<[Arc<dyn EventObserver>]>,
-    pub(crate) session_cookie: Option<SessionCookie>,
-    pub(crate) app_logout: Option<AppLogout>,
-    pub(crate) app_logout_url: Option<String>,
-    pub(crate) loop_guard: LoopGuard,
-    pub(crate) max_cookie_bytes: usize,
-}
-
-impl Config {
-    /// The route `path` belongs to, if any: a comparison per route, no allocation.
-    #[inline]
-    pub(crate) fn route(&self, path: &str) -> Option<Route> {
-        // Comparing the last byte first settles most app paths of a route's length
-        // without a call to `memcmp`.
-        let last = path.as_bytes().last();
-        self.routes
-            .iter()
-            .find(|(route_path, _)| {
-                route_path.len() == path.len()
-                    && route_path.as_bytes().last() == last
-                    && **route_path == *path
-            })
-            .map(|(_, route)| *route)
-    }
-
-    /// Records one decision: builds the event (filled in by `fill`) only when an
-    /// observer or an enabled `tracing` subscriber will see it, so an unobserved layer
-    /// spends nothing on it.
-    pub(crate) fn record(
-        &self,
-        kind: EventKind,
-        portal: &str,
-        path: &str,
-        fill: impl FnOnce(&mut SsoEvent),
-    ) {
-        if self.observers.is_empty() && !crate::events::traced(kind) {
-            return;
-        }
-        let mut event = SsoEvent::new(kind, portal, path);
-        fill(&mut event);
-        crate::events::trace(&event);
-        for observer in &self.observers {
-            observer.on_event(&event);
-        }
-    }
-}
-
-/// What a matched path is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Route {
-    /// A portal's login URL (index into `Config::portals`).
-    Login(usize),
-    /// A portal's remote logout URL.
-    Logout(usize),
-    /// The app's own logout, passed through and then sent on to the portal.
-    AppLogout,
-}
-
-pub(crate) struct PortalEntry {
-    pub(crate) name: String,
-    pub(crate) signer: Signer,
-    pub(crate) vendor: Vendor,
-    pub(crate) logout_redirect: String,
-}
-
-pub(crate) enum Vendor {
-    Kustomer(Kustomer),
-    Aha(Aha),
-}
-
-pub(crate) struct AppLogout {
-    pub(crate) portal_logout_url: Url,
-}
-
-/// Counts trips to the login page in a signed cookie, so a session the layer cannot read
-/// ends on an explanation instead of an endless redirect loop. No server state.
-pub(crate) struct LoopGuard {
-    pub(crate) key: cookie::Key,
-    pub(crate) limit: u32,
-    pub(crate) window: Duration,
 }

@@ -6,9 +6,8 @@ use http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use std::sync::LazyLock;
 
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode};
 
 /// A response built by the layer, before it is given the inner service's body type.
 pub(crate) type Written = Response<String>;
@@ -23,21 +22,9 @@ pub(crate) fn protect<B>(response: &mut Response<B>) {
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
-/// The headers of every redirect, `Location` with a stand-in value. Copying a finished
-/// map is cheaper than hashing and inserting each header, and it comes sized to fit.
-static REDIRECT_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
-    let mut response = Response::new(());
-    response
-        .headers_mut()
-        .insert(LOCATION, HeaderValue::from_static("/"));
-    protect(&mut response);
-    response.into_parts().0.headers
-});
-
 /// A 302 to `location`. When `sensitive` (the URL carries a token) the header is marked so
 /// HTTP/2 encoders keep it out of compression tables and loggers can skip it.
 pub(crate) fn redirect(location: impl Into<Bytes>, sensitive: bool) -> Written {
-    // The string's buffer becomes the header's: no copy of a URL carrying a token.
     let Ok(mut value) = HeaderValue::from_maybe_shared(location.into()) else {
         return page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -48,9 +35,8 @@ pub(crate) fn redirect(location: impl Into<Bytes>, sensitive: bool) -> Written {
     value.set_sensitive(sensitive);
     let mut response = Response::new(String::new());
     *response.status_mut() = StatusCode::FOUND;
-    let headers = response.headers_mut();
-    *headers = REDIRECT_HEADERS.clone();
-    headers.insert(LOCATION, value);
+    response.headers_mut().insert(LOCATION, value);
+    protect(&mut response);
     response
 }
 

@@ -6,9 +6,9 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::flow::{self, Begin};
+use crate::config::{Config, Route};
 use crate::future::ResponseFuture;
-use crate::layer::{Config, Route};
+use crate::handler::{self, Begin};
 
 /// Answers the SSO routes and passes everything else to `S` untouched.
 ///
@@ -95,13 +95,13 @@ where
         let (parts, body) = request.into_parts();
         config.resolver.forget(&parts);
         let request = Request::from_parts(parts, body);
-        let from_remote_logout = flow::came_from_remote_logout(request.headers());
+        let from_remote_logout = handler::came_from_remote_logout(request.headers());
         let path = request.uri().path().to_owned();
         let future = inner.call(request);
         return ResponseFuture::app_logout(future, Arc::clone(config), path, from_remote_logout);
     }
     let (parts, _body) = request.into_parts();
-    match flow::begin(config, route, parts) {
+    match handler::begin(config, route, parts) {
         Begin::Respond(response) => ResponseFuture::ready(response),
         Begin::Resolve(future) => ResponseFuture::resolving(future),
     }

@@ -5,7 +5,7 @@
 //! parameter it adds, which is then read back exactly once.
 
 use portal_sso::RedirectOrigins;
-use portal_sso::redirect::append_query_param;
+use portal_sso::append_query_param;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;

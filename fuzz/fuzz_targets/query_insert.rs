@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use portal_sso::redirect::append_query_param;
+use portal_sso::append_query_param;
 use url::Url;
 
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImFAYi5jIn0.c2ln";

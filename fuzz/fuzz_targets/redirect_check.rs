@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use portal_sso::RedirectOrigins;
-use portal_sso::redirect::append_query_param;
+use portal_sso::append_query_param;
 use url::{Host, Url};
 
 /// Exact origins (scheme, host, port) and wildcard suffixes the checker is built with.

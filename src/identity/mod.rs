@@ -18,12 +18,8 @@ mod signed_cookie;
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 
 use http::request::Parts;
-
-use crate::flow::{Login, Pending};
-use crate::response::Written;
 
 pub use claims::ClaimPointers;
 pub use cookies::{find_cookie, find_cookies};
@@ -305,30 +301,6 @@ where
 
     fn resolve(&self, parts: &Parts) -> Self::Future {
         self(parts)
-    }
-}
-
-/// A login waiting for its resolver's answer, boxed once with what happens next: only
-/// SSO routes pay for it.
-pub(crate) type BoxLoginFuture = Pin<Box<dyn Future<Output = Written> + Send + 'static>>;
-
-/// Object-safe face of [`IdentityResolver`], so the layer is not generic over it.
-pub(crate) trait DynResolver: Send + Sync + 'static {
-    /// Asks who is behind `parts`, then finishes `pending` with the answer.
-    fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture;
-
-    /// [`IdentityResolver::forget`].
-    fn forget(&self, parts: &Parts);
-}
-
-impl<R: IdentityResolver> DynResolver for R {
-    fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture {
-        let future = self.resolve(&parts);
-        Box::pin(Login::new(future, parts.uri, pending))
-    }
-
-    fn forget(&self, parts: &Parts) {
-        IdentityResolver::forget(self, parts);
     }
 }
 

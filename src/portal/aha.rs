@@ -6,24 +6,17 @@
 //! configured callback with `jwt=<token>`, `state` as received, and `return_to` when it is a
 //! path on the knowledge base.
 
-use std::cell::RefCell;
+use std::fmt::Write as _;
 
-use rand::rngs::OsRng;
-use rand::rngs::adapter::ReseedingRng;
-use rand::{RngCore as _, SeedableRng as _};
-use rand_chacha::ChaCha12Core;
 use serde::Serialize;
 use url::Url;
 
 use super::{Refusal, carries_param};
 use crate::error::ConfigError;
 use crate::identity::Identity;
-use crate::query;
-#[cfg(doc)]
-use crate::redirect::append_query_param;
-use crate::redirect::query_param_place;
+use crate::query::{self, append_query_param};
 use crate::secret::Secret;
-use crate::token::{SignError, Signer};
+use crate::token::SignError;
 
 /// The "Remote login URL" route, unless [`AhaPortal::with_path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/sso/aha";
@@ -187,28 +180,15 @@ impl Aha {
     }
 
     /// The callback with `jwt=<token>`, then `state` and `return_to` when passed on, each
-    /// added as [`append_query_param`] adds it, signed straight into one buffer.
-    pub(crate) fn location(
-        &self,
-        signer: &Signer,
-        passed: &Passed,
-        claims: &Claims<'_>,
-    ) -> Result<Vec<u8>, SignError> {
-        let (before_fragment, separator, fragment) = query_param_place(self.callback.as_str());
-        // After `jwt=<token>` the query is not empty and does not end in `&`: each
-        // further parameter follows an `&`.
-        let mut after = String::new();
-        for (name, value) in [
-            ("&state=", &passed.state),
-            ("&return_to=", &passed.return_to),
-        ] {
+    /// added to the query with every existing byte kept.
+    pub(crate) fn location(&self, passed: &Passed, token: &str) -> String {
+        let mut location = append_query_param(self.callback.as_str(), "jwt", token);
+        for (name, value) in [("state", &passed.state), ("return_to", &passed.return_to)] {
             if let Some(value) = value {
-                after.push_str(name);
-                after.extend(query::encode(value));
+                location = append_query_param(&location, name, &query::encode(value).to_string());
             }
         }
-        after.push_str(fragment);
-        signer.sign_within(claims, &[before_fragment, separator, "jwt="], &after)
+        location
     }
 }
 
@@ -232,21 +212,30 @@ pub(crate) fn is_same_site_path(path: &str) -> bool {
             .chars()
             .any(|c| c == '\\' || c.is_whitespace() || crate::text::is_control_or_invisible(c))
         && !escaped_separator
-        && !crate::redirect::has_dot_segment(path_part)
+        && !crate::origins::has_dot_segment(path_part)
 }
 
-/// The claims Aha! reads. All strings but `iat`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Claims<'a> {
-    pub(crate) iat: u64,
-    pub(crate) jti: String,
-    pub(crate) first_name: &'a str,
-    pub(crate) last_name: &'a str,
-    pub(crate) email: &'a str,
+/// The claims Aha! reads: `iat`, a fresh random `jti` and the user's names and email, all
+/// strings but `iat` (names may be empty).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Claims<'a> {
+    /// When the token was issued, in seconds since the Unix epoch.
+    pub iat: u64,
+    /// 128 random bits as 32 hex digits, unique per token.
+    pub jti: String,
+    /// The first name, possibly empty.
+    pub first_name: &'a str,
+    /// The last name, possibly empty.
+    pub last_name: &'a str,
+    /// The email address.
+    pub email: &'a str,
 }
 
 impl<'a> Claims<'a> {
-    pub(crate) fn new(identity: &'a Identity, iat: u64) -> Result<Self, rand::Error> {
+    /// The claims for `identity`, issued at `iat`, with a fresh `jti` from the operating
+    /// system's random source (an error if that source fails).
+    pub fn new(identity: &'a Identity, iat: u64) -> Result<Self, SignError> {
         Ok(Self {
             iat,
             jti: random_jti()?,
@@ -257,39 +246,13 @@ impl<'a> Claims<'a> {
     }
 }
 
-/// Draws each thread's `jti`s: `ChaCha12` seeded from the operating system's random
-/// source, reseeded from it after every 64 KiB and after a `fork`, as `rand`'s
-/// `ThreadRng` is, but with a failing source reported instead of a panic.
-type JtiRng = ReseedingRng<ChaCha12Core, OsRng>;
-
-/// Bytes drawn before [`JtiRng`] reseeds.
-const RESEED_AFTER: u64 = 64 * 1024;
-
-thread_local! {
-    static JTI_RNG: RefCell<Option<JtiRng>> = const { RefCell::new(None) };
-}
-
-/// 128 random bits as 32 hex digits. A system call per response (the operating
-/// system's source read directly) cost more than signing the token.
-fn random_jti() -> Result<String, rand::Error> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+/// 128 random bits from the operating system, as 32 hex digits.
+fn random_jti() -> Result<String, SignError> {
     let mut bytes = [0u8; 16];
-    JTI_RNG.with(|rng| {
-        let mut rng = rng.borrow_mut();
-        let rng = match &mut *rng {
-            Some(rng) => rng,
-            None => rng.insert(ReseedingRng::new(
-                ChaCha12Core::from_rng(OsRng)?,
-                RESEED_AFTER,
-                OsRng,
-            )),
-        };
-        rng.try_fill_bytes(&mut bytes)
-    })?;
+    getrandom::fill(&mut bytes).map_err(|_| SignError)?;
     let mut hex = String::with_capacity(32);
     for byte in bytes {
-        hex.push(char::from(HEX[usize::from(byte >> 4)]));
-        hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+        let _ = write!(hex, "{byte:02x}");
     }
     Ok(hex)
 }
@@ -297,7 +260,6 @@ fn random_jti() -> Result<String, rand::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::redirect::append_query_param;
 
     #[test]
     fn return_to_must_be_a_plain_path() {
@@ -337,58 +299,50 @@ mod tests {
     }
 
     #[test]
-    fn location_is_what_appending_each_parameter_gives() {
-        let signer = Signer::hs256(&Secret::new("k".repeat(32)));
-        let identity = Identity::new("alice@example.com").unwrap();
-        for callback in [
-            "https://acme.aha.site/auth/jwt/callback",
-            "https://acme.aha.site/cb?x=1",
-            "https://acme.aha.site/cb?x=1&",
-            "https://acme.aha.site/cb?#frag",
+    fn location_adds_jwt_then_state_then_return_to() {
+        for (callback, expected) in [
+            (
+                "https://acme.aha.site/auth/jwt/callback",
+                "https://acme.aha.site/auth/jwt/callback?jwt=T&state=a%20b%26c%3D%2F%C3%A9&return_to=%2Fkb",
+            ),
+            (
+                "https://acme.aha.site/cb?x=1&",
+                "https://acme.aha.site/cb?x=1&jwt=T&state=a%20b%26c%3D%2F%C3%A9&return_to=%2Fkb",
+            ),
+            (
+                "https://acme.aha.site/cb?#frag",
+                "https://acme.aha.site/cb?jwt=T&state=a%20b%26c%3D%2F%C3%A9&return_to=%2Fkb#frag",
+            ),
         ] {
             let aha =
                 Aha::build(&AhaPortal::new(Secret::new("k".repeat(32)), callback), "p").unwrap();
-            for (state, return_to) in [
-                (None, None),
-                (Some("a b&c=/é"), None),
-                (None, Some("/ideas/APP-I-469?x=1#y")),
-                (Some("7d1f0c2b"), Some("/kb")),
-            ] {
-                let passed = Passed {
-                    state: state.map(str::to_owned),
-                    return_to: return_to.map(str::to_owned),
-                    return_to_dropped: false,
-                };
-                let claims = Claims::new(&identity, 1).unwrap();
-                let token = signer.sign(&claims).unwrap();
-                let mut expected = append_query_param(aha.callback.as_str(), "jwt", &token);
-                if let Some(state) = state {
-                    expected =
-                        append_query_param(&expected, "state", &query::encode(state).to_string());
-                }
-                if let Some(return_to) = return_to {
-                    expected = append_query_param(
-                        &expected,
-                        "return_to",
-                        &query::encode(return_to).to_string(),
-                    );
-                }
-                let location = aha.location(&signer, &passed, &claims).unwrap();
-                assert_eq!(String::from_utf8(location).unwrap(), expected, "{callback}");
-            }
+            let passed = Passed {
+                state: Some("a b&c=/é".to_owned()),
+                return_to: Some("/kb".to_owned()),
+                return_to_dropped: false,
+            };
+            assert_eq!(aha.location(&passed, "T"), expected);
+            let bare = Passed {
+                state: None,
+                return_to: None,
+                return_to_dropped: false,
+            };
+            assert_eq!(
+                aha.location(&bare, "T"),
+                append_query_param(aha.callback.as_str(), "jwt", "T")
+            );
         }
     }
 
     #[test]
-    fn jti_is_128_bits_of_hex() {
-        let jti = random_jti().unwrap();
-        assert_eq!(jti.len(), 32);
-        assert!(jti.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(jti, random_jti().unwrap());
+    fn jti_is_128_bits_of_hex_and_never_repeats() {
         let drawn: std::collections::HashSet<_> =
             (0..10_000).map(|_| random_jti().unwrap()).collect();
         assert_eq!(drawn.len(), 10_000);
-        let other_thread = std::thread::spawn(|| random_jti().unwrap()).join().unwrap();
-        assert!(!drawn.contains(&other_thread));
+        assert!(
+            drawn
+                .iter()
+                .all(|jti| jti.len() == 32 && jti.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
     }
 }

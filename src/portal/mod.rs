@@ -6,8 +6,8 @@ pub(crate) mod kustomer;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::origins::RedirectRejection;
 use crate::query::QueryError;
-use crate::redirect::RedirectRejection;
 
 pub use aha::AhaPortal;
 pub use kustomer::KustomerPortal;

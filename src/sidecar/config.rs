@@ -17,7 +17,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use crate::redirect::OriginPattern;
+use crate::origins::OriginPattern;
 use crate::{
     AhaPortal, ClaimPointers, ConfigError, EventObserver, IdentityResolver, JwtCookie,
     KustomerPortal, Portal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer,

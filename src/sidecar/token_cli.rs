@@ -25,9 +25,9 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
 use crate::identity::Identity;
-use crate::portal::{aha, kustomer, now_unix};
+use crate::portal::now_unix;
 use crate::secret::{MIN_SECRET_LEN, Secret};
-use crate::token::Signer;
+use crate::token::{AhaClaims, KustomerClaims, TokenSigner};
 
 /// How long Kustomer accepts a token after its `iat`: "Signed tokens will only be valid
 /// for 15 minutes."
@@ -167,7 +167,7 @@ fn sign(args: &SignArgs) -> Result<ExitCode, String> {
         .map_err(|error| format!("--email is not usable: {error}"))?
         .with_first_name(args.first_name.clone().unwrap_or_default())
         .with_last_name(args.last_name.clone().unwrap_or_default());
-    let signer = Signer::hs256(&secret);
+    let signer = TokenSigner::hs256(&secret);
     let now = now_unix();
     let result = match args.kind {
         Kind::Kustomer => {
@@ -177,10 +177,10 @@ fn sign(args: &SignArgs) -> Result<ExitCode, String> {
                      the names are left out"
                 );
             }
-            signer.sign(&kustomer::Claims::new(&identity, now))
+            signer.sign(&KustomerClaims::new(&identity, now))
         }
         Kind::Aha => {
-            let claims = aha::Claims::new(&identity, now).map_err(|_| {
+            let claims = AhaClaims::new(&identity, now).map_err(|_| {
                 "the operating system's random source failed; no jti could be made".to_owned()
             })?;
             signer.sign(&claims)

@@ -1,40 +1,54 @@
-//! What the layer answers on its own routes: the decisions between "a request arrived"
-//! and "a response leaves", independent of the `Service` plumbing.
+//! A portal's login URL: read the request, ask who is signed in, then sign and send the
+//! browser back to the portal, send it to the app's login page, or explain a refusal.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use cookie::{Cookie, CookieJar};
-use http::header::{
-    ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, COOKIE, TRANSFER_ENCODING,
-};
+use http::header::{ALLOW, COOKIE};
 use http::request::Parts;
 use http::uri::PathAndQuery;
-use http::{HeaderName, HeaderValue, Method, Response, StatusCode, Uri};
+use http::{HeaderValue, Method, StatusCode, Uri};
 use pin_project_lite::pin_project;
+use url::Url;
 
+use super::Begin;
+use super::login_loop::Trips;
+use crate::config::{Config, PortalEntry, Vendor};
 use crate::events::{EventKind, MaskedEmail};
-use crate::identity::{BoxLoginFuture, Identity, IdentityError, IdentityErrorKind, find_cookie};
-use crate::layer::{Config, PortalEntry, Route, Vendor};
+use crate::identity::{Identity, IdentityError, IdentityErrorKind, IdentityResolver};
 use crate::portal::aha::{self, Passed};
-use crate::portal::{Refusal, kustomer, now_unix};
+use crate::portal::kustomer::{self, Kustomer};
+use crate::portal::{Refusal, now_unix};
 use crate::query;
 use crate::response::{Written, page, redirect, set_cookie};
 
-/// The signed cookie counting trips to the login page.
-const LOOP_COOKIE: &str = "portal_sso_login_trips";
-/// Set by remote logout when it sends the browser through the app's logout, so the app
-/// logout route does not bounce it on to the portal it just came from.
-const REMOTE_LOGOUT_COOKIE: &str = "portal_sso_remote_logout";
+/// A login waiting for its resolver's answer, boxed once with what happens next: only
+/// SSO routes pay for it.
+pub(crate) type BoxLoginFuture = Pin<Box<dyn Future<Output = Written> + Send + 'static>>;
 
-/// The first step on an SSO route.
-pub(crate) enum Begin {
-    /// Answered without asking who the user is.
-    Respond(Written),
-    /// Waiting for the identity source; [`complete`] answers when it has.
-    Resolve(BoxLoginFuture),
+/// Object-safe face of [`IdentityResolver`], so the layer is not generic over it.
+pub(crate) trait DynResolver: Send + Sync + 'static {
+    /// Asks who is behind `parts`, then finishes `pending` with the answer.
+    fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture;
+
+    /// [`IdentityResolver::forget`].
+    fn forget(&self, parts: &Parts);
+}
+
+impl<R: IdentityResolver> DynResolver for R {
+    fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture {
+        let future = self.resolve(&parts);
+        Box::pin(Login {
+            future,
+            then: Some((parts.uri, pending)),
+        })
+    }
+
+    fn forget(&self, parts: &Parts) {
+        IdentityResolver::forget(self, parts);
+    }
 }
 
 /// A login request waiting for the identity source.
@@ -47,21 +61,12 @@ pub(crate) struct Pending {
 
 pin_project! {
     /// The identity source's future and what to do with its answer, in one box.
-    pub(crate) struct Login<F> {
+    struct Login<F> {
         #[pin]
         future: F,
         // The request's URI (its path and query are where to come back to after the
         // app's login) and the prepared request; taken when the answer arrives.
         then: Option<(Uri, Pending)>,
-    }
-}
-
-impl<F> Login<F> {
-    pub(crate) fn new(future: F, uri: Uri, pending: Pending) -> Self {
-        Self {
-            future,
-            then: Some((uri, pending)),
-        }
     }
 }
 
@@ -79,20 +84,13 @@ where
     }
 }
 
+/// The request's parameters, checked before anyone is looked up.
 enum Prepared {
-    Kustomer(Arc<kustomer::Target>),
+    Kustomer(Url),
     Aha(Passed),
 }
 
-pub(crate) fn begin(config: &Arc<Config>, route: Route, parts: Parts) -> Begin {
-    match route {
-        Route::Login(index) => begin_login(config, index, parts),
-        Route::Logout(index) => Begin::Respond(remote_logout(config, index, &parts)),
-        Route::AppLogout => unreachable!("the app logout route is passed to the app"),
-    }
-}
-
-fn begin_login(config: &Arc<Config>, index: usize, parts: Parts) -> Begin {
+pub(super) fn begin(config: &Arc<Config>, index: usize, parts: Parts) -> Begin {
     let portal = &config.portals[index];
     let path = parts.uri.path();
     if parts.method != Method::GET && parts.method != Method::HEAD {
@@ -167,8 +165,7 @@ fn refuse(config: &Config, portal: &PortalEntry, path: &str, refusal: &Refusal) 
     };
     config.record(kind, &portal.name, path, |event| {
         event.reason = Some(refusal.reason());
-        if let Refusal::Redirect(crate::redirect::RedirectRejection::NotAllowed { origin }) =
-            refusal
+        if let Refusal::Redirect(crate::origins::RedirectRejection::NotAllowed { origin }) = refusal
         {
             event.target_origin = Some(origin.clone());
         }
@@ -219,15 +216,13 @@ fn issue(
     let iat = now_unix();
     let (signed, target, mut reason) = match (prepared, &portal.vendor) {
         (Prepared::Kustomer(target), Vendor::Kustomer(_)) => {
-            let claims = kustomer::Claims::new(identity, iat);
-            let signed = kustomer::Kustomer::location(target, &portal.signer, &claims);
-            (signed, target.url(), None)
+            let token = portal.signer.sign(&kustomer::Claims::new(identity, iat));
+            let signed = token.map(|token| Kustomer::location(target, &token));
+            (signed, target, None)
         }
         (Prepared::Aha(passed), Vendor::Aha(aha)) => {
-            let signed = match aha::Claims::new(identity, iat) {
-                Ok(claims) => aha.location(&portal.signer, passed, &claims),
-                Err(_) => Err(crate::token::SignError),
-            };
+            let token = aha::Claims::new(identity, iat).and_then(|c| portal.signer.sign(&c));
+            let signed = token.map(|token| aha.location(passed, &token));
             let reason = passed
                 .return_to_dropped
                 .then(|| "return_to_dropped".to_owned());
@@ -290,8 +285,7 @@ fn login_required(
         event.reason = Some(reason.to_owned());
     });
     let login = query::encode(return_to).to_string();
-    let location =
-        crate::redirect::append_query_param(&config.login_url, &config.return_param, &login);
+    let location = query::append_query_param(&config.login_url, &config.return_param, &login);
     let mut response = redirect(location, false);
     set_cookie(&mut response, &trips.next(config, path));
     response
@@ -335,145 +329,4 @@ fn identity_failed(
         });
     });
     page(status, title, &message)
-}
-
-/// The "Remote logout URL": end the app session and land on the configured page.
-fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
-    let portal = &config.portals[index];
-    config.resolver.forget(parts);
-    config.record(EventKind::Logout, &portal.name, parts.uri.path(), |event| {
-        if config.app_logout_url.is_some() {
-            event.reason = Some("via_app_logout".to_owned());
-        }
-    });
-    let mut response = match &config.app_logout_url {
-        Some(app_logout) => {
-            let mut response = redirect(app_logout.clone(), false);
-            let marker = Cookie::build((REMOTE_LOGOUT_COOKIE, "1"))
-                .path("/")
-                .max_age(cookie::time::Duration::seconds(60))
-                .http_only(true)
-                .same_site(cookie::SameSite::Lax)
-                .build();
-            set_cookie(&mut response, &marker);
-            response
-        }
-        None => redirect(portal.logout_redirect.clone(), false),
-    };
-    if let Some(session) = &config.session_cookie {
-        set_cookie(&mut response, &session.removal());
-    }
-    response
-}
-
-/// Whether the app's logout was reached through remote logout (then it is not sent on).
-pub(crate) fn came_from_remote_logout(parts_headers: &http::HeaderMap) -> bool {
-    find_cookie(parts_headers, REMOTE_LOGOUT_COOKIE).is_some()
-}
-
-/// After the app's own logout: send the browser to the portal's logout URL, keeping the
-/// app's cookies (which end its session). Errors from the app pass through unchanged.
-pub(crate) fn after_app_logout<B>(
-    config: &Config,
-    path: &str,
-    response: Response<B>,
-) -> Result<Written, Response<B>> {
-    let Some(app_logout) = &config.app_logout else {
-        return Err(response);
-    };
-    if !(response.status().is_success() || response.status().is_redirection()) {
-        return Err(response);
-    }
-    config.record(EventKind::AppLogout, "app", path, |event| {
-        event.target_origin = Some(app_logout.portal_logout_url.origin().ascii_serialization());
-    });
-    let mut written = redirect(app_logout.portal_logout_url.as_str().to_owned(), false);
-    // The layer's own headers (Location, the cache and framing policy) win; every value of
-    // every other header the app sent is kept, its Set-Cookie above all. What described
-    // the app's body goes with it.
-    let ours: Vec<HeaderName> = written.headers().keys().cloned().collect();
-    for (name, value) in response.headers() {
-        let describes_body = [
-            CONTENT_LENGTH,
-            CONTENT_TYPE,
-            CONTENT_ENCODING,
-            CONTENT_RANGE,
-            TRANSFER_ENCODING,
-        ]
-        .contains(name);
-        if !describes_body && !ours.contains(name) {
-            written.headers_mut().append(name.clone(), value.clone());
-        }
-    }
-    Ok(written)
-}
-
-/// The remote-logout marker, expired, for the app logout response it was used on.
-pub(crate) fn remote_logout_marker_removal() -> Cookie<'static> {
-    Cookie::build((REMOTE_LOGOUT_COOKIE, ""))
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
-        .build()
-}
-
-/// Trips to the login page within the window, read from the signed cookie.
-struct Trips {
-    count: u32,
-    since: u64,
-}
-
-impl Trips {
-    fn read(config: &Config, headers: &http::HeaderMap) -> Self {
-        let none = Trips { count: 0, since: 0 };
-        let Some(raw) = find_cookie(headers, LOOP_COOKIE) else {
-            return none;
-        };
-        let mut jar = CookieJar::new();
-        jar.add_original(Cookie::new(LOOP_COOKIE, raw.to_owned()));
-        let Some(cookie) = jar.signed(&config.loop_guard.key).get(LOOP_COOKIE) else {
-            return none;
-        };
-        let Some((count, since)) = cookie.value().split_once('.') else {
-            return none;
-        };
-        let (Ok(count), Ok(since)) = (count.parse::<u32>(), since.parse::<u64>()) else {
-            return none;
-        };
-        if now_unix().saturating_sub(since) > config.loop_guard.window.as_secs() {
-            return none;
-        }
-        Trips { count, since }
-    }
-
-    fn next(&self, config: &Config, path: &str) -> Cookie<'static> {
-        let since = if self.count == 0 {
-            now_unix()
-        } else {
-            self.since
-        };
-        let mut jar = CookieJar::new();
-        jar.signed_mut(&config.loop_guard.key).add(
-            Cookie::build((
-                LOOP_COOKIE,
-                format!("{}.{since}", self.count.saturating_add(1)),
-            ))
-            .path(path.to_owned())
-            .http_only(true)
-            .same_site(cookie::SameSite::Lax)
-            .max_age(cookie::time::Duration::seconds(
-                i64::try_from(config.loop_guard.window.as_secs()).unwrap_or(i64::MAX),
-            ))
-            .build(),
-        );
-        jar.get(LOOP_COOKIE)
-            .cloned()
-            .unwrap_or_else(|| Cookie::new(LOOP_COOKIE, ""))
-    }
-
-    fn removal(path: &str) -> Cookie<'static> {
-        Cookie::build((LOOP_COOKIE, ""))
-            .path(path.to_owned())
-            .max_age(cookie::time::Duration::ZERO)
-            .build()
-    }
 }

@@ -1,0 +1,36 @@
+//! What the layer answers on its own routes: the decisions between "a request arrived"
+//! and "a response leaves", apart from the `Service` plumbing. [`login`] answers a
+//! portal's login URL, [`logout`] the logout routes, [`login_loop`] counts the trips to
+//! the app's login page.
+
+mod login;
+mod login_loop;
+mod logout;
+
+use std::sync::Arc;
+
+use http::request::Parts;
+
+use crate::config::{Config, Route};
+use crate::response::Written;
+
+pub(crate) use login::{BoxLoginFuture, DynResolver};
+pub(crate) use logout::{after_app_logout, came_from_remote_logout, remote_logout_marker_removal};
+
+/// The first step on an SSO route.
+pub(crate) enum Begin {
+    /// Answered without asking who the user is.
+    Respond(Written),
+    /// Waiting for the identity source; the future answers when it has.
+    Resolve(BoxLoginFuture),
+}
+
+/// Starts answering `route` (a login or remote logout route; the app logout route goes
+/// to the app first).
+pub(crate) fn begin(config: &Arc<Config>, route: Route, parts: Parts) -> Begin {
+    match route {
+        Route::Login(index) => login::begin(config, index, parts),
+        Route::Logout(index) => Begin::Respond(logout::remote_logout(config, index, &parts)),
+        Route::AppLogout => unreachable!("the app logout route is passed to the app"),
+    }
+}
