@@ -1,8 +1,9 @@
 //! [`Proxy`]: forwards a request to the app and streams the answer back.
 //!
 //! Bodies stream both ways frame by frame, whatever their size. Hop-by-hop headers
-//! (RFC 9110 §7.6.1) are removed in both directions; `X-Forwarded-For`, `-Proto` and
-//! `-Host` are set; `Host` is kept as the browser sent it. An HTTP/1.1 `Upgrade`
+//! (RFC 9110 §7.6.1) are removed in both directions; the forwarding headers are cleaned
+//! and set as [`forwarding`](super::forwarding) says; `Host` is kept as the browser sent
+//! it. An HTTP/1.1 `Upgrade`
 //! (WebSocket) is passed through, after which bytes are copied both ways.
 
 use std::convert::Infallible;
@@ -27,6 +28,7 @@ use tokio::sync::Semaphore;
 use tower_service::Service;
 
 use super::config::UpstreamSettings;
+use super::forwarding;
 use super::metrics::Metrics;
 use super::timeout::LazyTimeout;
 use crate::SsoBody;
@@ -51,10 +53,6 @@ static HOP_BY_HOP: [HeaderName; 8] = [
     header::PROXY_AUTHENTICATE,
     header::PROXY_AUTHORIZATION,
 ];
-
-/// Header names reserved for what the sidecar itself tells the app. Browsers may not set
-/// them, in any spelling (`X-Portal-Sso-User`, `x_portal_sso_user`).
-const RESERVED_PREFIX: &str = "x-portal-sso-";
 
 /// The body the proxy answers with: the app's, or a page of its own.
 pub type ProxyBody = SsoBody<AppBody>;
@@ -175,7 +173,8 @@ impl Proxy {
     /// `peer` is taken from here, not from a [`ConnInfo`] extension.
     #[must_use]
     pub fn for_connection(&self, peer: SocketAddr) -> Self {
-        let forwarded_for = HeaderValue::try_from(canonical(peer.ip()).to_string()).ok();
+        let forwarded_for =
+            HeaderValue::try_from(forwarding::canonical(peer.ip()).to_string()).ok();
         Self {
             inner: Arc::clone(&self.inner),
             tunnels: self.tunnels.clone(),
@@ -343,8 +342,8 @@ struct Upgrade {
 }
 
 /// Turns the browser's request into the one for the app, in place: the URI in the form
-/// the connection it goes on needs, hop-by-hop and reserved headers removed, the
-/// forwarding headers set. Returns the browser's upgrade request, if it made one.
+/// the connection it goes on needs, hop-by-hop headers and the forwarding headers the
+/// peer may not send removed (see [`forwarding`]), `X-Forwarded-*` set. Returns the browser's upgrade request, if it made one.
 fn prepare(
     inner: &Inner,
     conn: Option<&Dedicated>,
@@ -354,15 +353,10 @@ fn prepare(
         Some(conn) => Some(conn.peer),
         None => request.extensions().get::<ConnInfo>().map(|info| info.peer),
     };
-    let seen = Seen::scan(request.headers());
-    let upgrade = seen
-        .has_hop_by_hop(&header::CONNECTION)
-        .then(|| requested_upgrade(request.headers()))
-        .flatten()
-        .map(|protocol| Upgrade {
-            client: hyper::upgrade::on(&mut *request),
-            protocol,
-        });
+    let upgrade = requested_upgrade(request.headers()).map(|protocol| Upgrade {
+        client: hyper::upgrade::on(&mut *request),
+        protocol,
+    });
     let dedicated = conn.is_some() && upgrade.is_none();
 
     let sent_host = request.headers().get(header::HOST).cloned();
@@ -405,23 +399,14 @@ fn prepare(
     }
     *request.version_mut() = Version::HTTP_11;
     let headers = request.headers_mut();
-    remove_hop_by_hop(headers, seen.hop_by_hop);
-    if seen.has(Seen::RESERVED) {
-        strip_reserved(headers);
-    }
-    if seen.has(Seen::EXPECT) {
-        // Our server has already answered `Expect: 100-continue`.
-        headers.remove(header::EXPECT);
-    }
+    strip_hop_by_hop(headers);
+    // Our server has already answered `Expect: 100-continue`.
+    headers.remove(header::EXPECT);
+    let peer = peer.map(|peer| forwarding::canonical(peer.ip()));
+    let trusted = forwarding::is_trusted(peer, &inner.settings.trusted_proxies);
+    forwarding::strip(headers, trusted);
     let own_forwarded_for = conn.and_then(|c| c.forwarded_for.as_ref());
-    set_forwarded(
-        headers,
-        seen,
-        peer,
-        own_forwarded_for,
-        original_host,
-        &inner.settings,
-    );
+    forwarding::set_forwarded(headers, trusted, peer, own_forwarded_for, original_host);
     if let Some(upgrade) = &upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, upgrade.protocol.clone());
@@ -956,176 +941,6 @@ fn names_nothing_else(headers: &HeaderMap) -> bool {
     }
 }
 
-/// Which of the headers the proxy acts on a request carries, from one pass over its
-/// names: a header it does not carry costs no lookup or removal.
-#[derive(Debug, Default, Clone, Copy)]
-struct Seen {
-    /// Bit `i` set: `HOP_BY_HOP[i]` is there.
-    hop_by_hop: u8,
-    /// The other names, one bit each (`Seen::EXPECT`, ...).
-    others: u8,
-}
-
-impl Seen {
-    const EXPECT: u8 = 1;
-    const X_FORWARDED_FOR: u8 = 1 << 1;
-    const X_FORWARDED_PROTO: u8 = 1 << 2;
-    const X_FORWARDED_HOST: u8 = 1 << 3;
-    /// `Forwarded` or `X-Real-IP`.
-    const OTHER_FORWARDING: u8 = 1 << 4;
-    /// A reserved name, or a `_` spelling of a forwarding header ([`is_reserved`]).
-    const RESERVED: u8 = 1 << 5;
-
-    fn scan(headers: &HeaderMap) -> Self {
-        let mut seen = Seen::default();
-        for name in headers.keys() {
-            seen.others |= match name.as_str() {
-                "expect" => Self::EXPECT,
-                "x-forwarded-for" => Self::X_FORWARDED_FOR,
-                "x-forwarded-proto" => Self::X_FORWARDED_PROTO,
-                "x-forwarded-host" => Self::X_FORWARDED_HOST,
-                "forwarded" | "x-real-ip" => Self::OTHER_FORWARDING,
-                text => {
-                    if let Some(index) = hop_by_hop_index(name) {
-                        seen.hop_by_hop |= 1 << index;
-                        0
-                    } else if is_reserved(text.as_bytes()) {
-                        Self::RESERVED
-                    } else {
-                        0
-                    }
-                }
-            };
-        }
-        seen
-    }
-
-    fn has(self, bit: u8) -> bool {
-        self.others & bit != 0
-    }
-
-    fn has_hop_by_hop(self, name: &HeaderName) -> bool {
-        hop_by_hop_index(name).is_some_and(|index| self.hop_by_hop & (1 << index) != 0)
-    }
-}
-
-/// Removes headers only the sidecar may set, and `_` spellings of the forwarding headers
-/// that some frameworks read as the `-` ones.
-fn strip_reserved(headers: &mut HeaderMap) {
-    let reserved: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| is_reserved(name.as_str().as_bytes()))
-        .cloned()
-        .collect();
-    for name in reserved {
-        headers.remove(name);
-    }
-}
-
-/// Whether a (lower-case) header name is one [`strip_reserved`] removes, reading `_` as `-`.
-fn is_reserved(name: &[u8]) -> bool {
-    // `a` spells `b` when they are equal with each `_` of `a` read as `-`.
-    fn spells(a: &[u8], b: &[u8]) -> bool {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(&x, &y)| x == y || (x == b'_' && y == b'-'))
-    }
-    name.get(..RESERVED_PREFIX.len())
-        .is_some_and(|start| spells(start, RESERVED_PREFIX.as_bytes()))
-        || (name.contains(&b'_')
-            && [
-                "x-forwarded-for",
-                "x-forwarded-proto",
-                "x-forwarded-host",
-                "x-real-ip",
-            ]
-            .iter()
-            .any(|forwarding| spells(name, forwarding.as_bytes())))
-}
-
-/// Sets `X-Forwarded-For`, `-Proto` and `-Host`. A trusted peer's values are kept (and
-/// the chain extended); anyone else's are replaced, so the app can believe them.
-fn set_forwarded(
-    headers: &mut HeaderMap,
-    seen: Seen,
-    peer: Option<SocketAddr>,
-    own_forwarded_for: Option<&HeaderValue>,
-    host: Option<HeaderValue>,
-    settings: &UpstreamSettings,
-) {
-    const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-    const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-    const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-    const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
-
-    let peer_ip = peer.map(|p| canonical(p.ip()));
-    let trusted =
-        peer_ip.is_some_and(|ip| settings.trusted_proxies.iter().any(|net| net.contains(&ip)));
-
-    // Only a trusted peer's chain is read.
-    let prior: Vec<&str> = if trusted && seen.has(Seen::X_FORWARDED_FOR) {
-        headers
-            .get_all(&X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let chain = match (trusted, prior.is_empty(), peer_ip) {
-        (true, false, Some(ip)) => Some(Err(format!("{}, {ip}", prior.join(", ")))),
-        (_, _, Some(ip)) => match own_forwarded_for {
-            Some(value) => Some(Ok(value.clone())),
-            None => Some(Err(ip.to_string())),
-        },
-        (_, _, None) => None,
-    };
-    drop(prior);
-    let value = chain.and_then(|c| match c {
-        Ok(value) => Some(value),
-        Err(text) => HeaderValue::try_from(text).ok(),
-    });
-    match value {
-        Some(value) => {
-            headers.insert(&X_FORWARDED_FOR, value);
-        }
-        None if seen.has(Seen::X_FORWARDED_FOR) => {
-            headers.remove(&X_FORWARDED_FOR);
-        }
-        None => {}
-    }
-
-    if !trusted && seen.has(Seen::OTHER_FORWARDING) {
-        headers.remove(header::FORWARDED);
-        headers.remove(&X_REAL_IP);
-    }
-    if !(trusted && seen.has(Seen::X_FORWARDED_PROTO)) {
-        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    }
-    if !(trusted && seen.has(Seen::X_FORWARDED_HOST)) {
-        match host {
-            Some(host) => {
-                headers.insert(&X_FORWARDED_HOST, host);
-            }
-            None if seen.has(Seen::X_FORWARDED_HOST) => {
-                headers.remove(&X_FORWARDED_HOST);
-            }
-            None => {}
-        }
-    }
-}
-
-/// `::ffff:10.0.0.1` is `10.0.0.1`.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 @ IpAddr::V4(_) => v4,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1200,91 +1015,6 @@ mod tests {
         ]);
         strip_hop_by_hop(&mut h);
         assert_eq!(names(&h), ["x-end-to-end"]);
-    }
-
-    #[test]
-    fn one_pass_sees_each_header_the_proxy_acts_on() {
-        let seen = Seen::scan(&headers(&[
-            ("expect", "100-continue"),
-            ("x-forwarded-for", "6.6.6.6"),
-            ("x-forwarded-proto", "https"),
-            ("x-forwarded-host", "evil"),
-            ("x-real-ip", "6.6.6.6"),
-            ("te", "trailers"),
-            ("connection", "close"),
-            ("x_portal_sso_user", "mallory"),
-            ("accept", "*/*"),
-        ]));
-        for bit in [
-            Seen::EXPECT,
-            Seen::X_FORWARDED_FOR,
-            Seen::X_FORWARDED_PROTO,
-            Seen::X_FORWARDED_HOST,
-            Seen::OTHER_FORWARDING,
-            Seen::RESERVED,
-        ] {
-            assert!(seen.has(bit), "{bit:#b}");
-        }
-        assert!(seen.has_hop_by_hop(&header::TE) && seen.has_hop_by_hop(&header::CONNECTION));
-        assert!(!seen.has_hop_by_hop(&header::UPGRADE));
-        assert!(Seen::scan(&headers(&[("forwarded", "for=6.6.6.6")])).has(Seen::OTHER_FORWARDING));
-
-        let none = Seen::scan(&headers(&[
-            ("host", "app"),
-            ("accept", "*/*"),
-            ("x-portal-ssoish", "kept"),
-        ]));
-        assert_eq!((none.hop_by_hop, none.others), (0, 0));
-    }
-
-    #[test]
-    fn reserved_headers_are_removed_in_every_spelling() {
-        let mut h = headers(&[
-            ("x-portal-sso-user", "mallory"),
-            ("x_portal_sso_user", "mallory"),
-            ("X-Portal_Sso-Email", "mallory"),
-            ("x_forwarded_for", "6.6.6.6"),
-            ("x-portal-ssoish", "kept"),
-        ]);
-        strip_reserved(&mut h);
-        assert_eq!(names(&h), ["x-portal-ssoish"]);
-    }
-
-    #[test]
-    fn forwarded_for_is_replaced_for_untrusted_peers_and_extended_for_trusted() {
-        let peer: SocketAddr = "10.1.2.3:5555".parse().unwrap();
-        let mut h = headers(&[
-            ("x-forwarded-for", "6.6.6.6"),
-            ("x-forwarded-proto", "https"),
-        ]);
-        let seen = Seen::scan(&h);
-        set_forwarded(
-            &mut h,
-            seen,
-            Some(peer),
-            None,
-            Some(HeaderValue::from_static("app")),
-            &settings(&[]),
-        );
-        assert_eq!(h["x-forwarded-for"], "10.1.2.3");
-        assert_eq!(h["x-forwarded-proto"], "http");
-        assert_eq!(h["x-forwarded-host"], "app");
-
-        let mut h = headers(&[
-            ("x-forwarded-for", "1.2.3.4"),
-            ("x-forwarded-proto", "https"),
-        ]);
-        let seen = Seen::scan(&h);
-        set_forwarded(
-            &mut h,
-            seen,
-            Some(peer),
-            None,
-            Some(HeaderValue::from_static("app")),
-            &settings(&["10.0.0.0/8"]),
-        );
-        assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.1.2.3");
-        assert_eq!(h["x-forwarded-proto"], "https");
     }
 
     /// An app answering with the path and `X-Forwarded-For` it got, counting connections;
