@@ -180,3 +180,50 @@ async fn class2_a_trusted_proxys_headers_are_kept_but_not_underscore_or_reserved
     }
     assert!(!body.contains("mallory"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn class7_two_host_headers_are_refused_on_every_route() {
+    let (upstream, sidecar) = setup_with("", "").await;
+    for path in ["/echo", "/sso/kustomer", "/sso/aha"] {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: app.example\r\nHost: evil.example\r\n\
+             Cookie: sid={ALICE_SESSION}\r\nConnection: close\r\n\r\n"
+        );
+        let (status, body) = raw(&sidecar, &request).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains("<h1>"), "{path}: not a page: {body}");
+        assert!(!body.contains("evil.example"), "{path}: {body}");
+    }
+    assert_eq!(
+        upstream.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the app was called"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn class7_an_absolute_form_target_for_another_host_is_refused() {
+    let (upstream, sidecar) = setup_with("", "").await;
+    for path in ["/echo", "/sso/kustomer"] {
+        let request = format!(
+            "GET http://evil.example{path} HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n"
+        );
+        let (status, body) = raw(&sidecar, &request).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+    assert_eq!(
+        upstream.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the app was called"
+    );
+
+    // The same authority, in another case: served.
+    let request =
+        "GET http://APP.example/echo HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n";
+    let (status, body) = raw(&sidecar, request).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        echoed_headers(&body)["x-forwarded-host"],
+        serde_json::json!(["app.example"])
+    );
+}

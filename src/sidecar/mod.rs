@@ -17,6 +17,7 @@ pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod forwarding;
+mod host;
 pub mod introspect;
 pub mod kustomer_secret;
 pub mod metrics;

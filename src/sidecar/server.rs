@@ -27,11 +27,12 @@ use tower_service::Service;
 
 use super::admin;
 use super::config::{ServerSettings, SidecarConfig};
+use super::host;
 use super::metrics::{Metrics, RouteClass};
 use super::proxy::Proxy;
 use super::recent::Recent;
 use super::timeout::LazyTimeout;
-use crate::EventObserver;
+use crate::{EventObserver, SsoBody};
 
 /// What the admin listener reports, shared with the server.
 #[derive(Debug, Default)]
@@ -314,11 +315,20 @@ impl Connection {
             } else {
                 RouteClass::Proxy
             };
-            // `Proxy` is always ready, so `Sso` is too: no `poll_ready` needed.
-            let future = service.borrow_mut().call(request);
+            // Checked before any route: the SSO routes must not read another host than
+            // the app would.
+            let answer = if host::names_two_hosts(&request) {
+                Err(host::refusal().map(SsoBody::full))
+            } else {
+                // `Proxy` is always ready, so `Sso` is too: no `poll_ready` needed.
+                Ok(service.borrow_mut().call(request))
+            };
             let waits = Arc::clone(&handler_waits);
             async move {
-                let response: Response<_> = future.await?;
+                let response: Response<_> = match answer {
+                    Ok(future) => future.await?,
+                    Err(refused) => refused,
+                };
                 waits.metrics.request(class, response.status());
                 Ok::<_, Infallible>(response.map(|body| WaitAfter { body, waits }))
             }

@@ -35,6 +35,8 @@ pub const ALICE_SESSION: &str = "alice-session-7f3a9c";
 pub struct Upstream {
     pub addr: SocketAddr,
     pub me_calls: Arc<AtomicUsize>,
+    /// Every request the app received, whatever its route.
+    pub requests: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -58,6 +60,8 @@ impl Upstream {
     fn serve(listener: tokio::net::TcpListener) -> Self {
         let addr = listener.local_addr().unwrap();
         let me_calls = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
         let app = Router::new()
             .route("/login", routing::get(login))
             .route("/logout", routing::get(logout).post(logout))
@@ -69,13 +73,20 @@ impl Upstream {
             .route("/chunked", routing::get(chunked))
             .route("/slow", routing::get(slow))
             .route("/ws", routing::get(ws_echo))
-            .with_state(Arc::clone(&me_calls));
+            .with_state(Arc::clone(&me_calls))
+            .layer(axum::middleware::from_fn(
+                move |request: Request, next: axum::middleware::Next| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    next.run(request)
+                },
+            ));
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
         Self {
             addr,
             me_calls,
+            requests,
             task,
         }
     }
