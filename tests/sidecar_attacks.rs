@@ -227,3 +227,26 @@ async fn class7_an_absolute_form_target_for_another_host_is_refused() {
         serde_json::json!(["app.example"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn class8_request_trailers_are_not_forwarded() {
+    let (_upstream, sidecar) = setup_with("", "").await;
+    let request = "POST /trailers HTTP/1.1\r\nHost: app.example\r\n\
+                   Transfer-Encoding: chunked\r\n\
+                   Trailer: X-Forwarded-User, X-Portal-Sso-User, X-Forwarded-For\r\n\
+                   Connection: close\r\n\r\n\
+                   5\r\nhello\r\n6\r\n world\r\n0\r\n\
+                   X-Forwarded-User: admin@example.com\r\n\
+                   X-Portal-Sso-User: admin@example.com\r\n\
+                   X-Forwarded-For: 10.0.0.1\r\n\r\n";
+    let (status, body) = raw(&sidecar, request).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["body"], "hello world");
+    assert_eq!(answer["trailers"], serde_json::json!({}), "{answer}");
+    assert_eq!(
+        answer["trailer_header"],
+        serde_json::Value::Null,
+        "{answer}"
+    );
+}

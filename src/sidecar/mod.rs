@@ -26,6 +26,7 @@ pub mod recent;
 pub mod server;
 mod timeout;
 pub mod token_cli;
+mod trailers;
 
 pub use config::{ConfigFileError, SidecarConfig};
 pub use introspect::Introspect;

@@ -31,6 +31,7 @@ use super::config::UpstreamSettings;
 use super::forwarding;
 use super::metrics::Metrics;
 use super::timeout::LazyTimeout;
+use super::trailers::WithoutTrailers;
 use crate::SsoBody;
 use crate::response::page;
 
@@ -57,6 +58,9 @@ static HOP_BY_HOP: [HeaderName; 8] = [
 /// The body the proxy answers with: the app's, or a page of its own.
 pub type ProxyBody = SsoBody<AppBody>;
 
+/// The browser's request body as it goes to the app: trailers are not forwarded.
+type RequestBody = WithoutTrailers<Incoming>;
+
 /// Forwards requests to the app.
 ///
 /// A proxy made with [`Proxy::new`] sends through a shared pool of keep-alive
@@ -73,7 +77,7 @@ pub struct Proxy {
 }
 
 struct Inner {
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, RequestBody>,
     scheme: Scheme,
     authority: Authority,
     /// `Host` for a request that came without one: the app's authority.
@@ -99,7 +103,7 @@ struct Dedicated {
     peer: SocketAddr,
     /// The peer's own `X-Forwarded-For` value, for when it replaces what was sent.
     forwarded_for: Option<HeaderValue>,
-    sender: Mutex<Option<client_http1::SendRequest<Incoming>>>,
+    sender: Mutex<Option<client_http1::SendRequest<RequestBody>>>,
     /// The response timeout, one timer for all the connection's requests (and their
     /// bodies). Made on first use, on the runtime that serves the connection.
     deadline: Mutex<Option<Deadline>>,
@@ -209,6 +213,7 @@ impl Service<Request<Incoming>> for Proxy {
                     .answer(Err(error), started))));
             }
         };
+        let request = request.map(WithoutTrailers::new);
         match (&self.conn, upgrade) {
             (Some(conn), None) => exchange(conn, request, started),
             // An upgraded connection is the browser's for good: it comes from the pool,
@@ -402,6 +407,8 @@ fn prepare(
     strip_hop_by_hop(headers);
     // Our server has already answered `Expect: 100-continue`.
     headers.remove(header::EXPECT);
+    // Request trailers are not forwarded (see `WithoutTrailers`).
+    headers.remove(header::TRAILER);
     let peer = peer.map(|peer| forwarding::canonical(peer.ip()));
     let trusted = forwarding::is_trusted(peer, &inner.settings.trusted_proxies);
     forwarding::strip(headers, trusted);
@@ -419,7 +426,7 @@ fn prepare(
 async fn send_pooled(
     inner: &Inner,
     tunnels: Option<Arc<Semaphore>>,
-    request: Request<Incoming>,
+    request: Request<RequestBody>,
     upgrade: Option<Upgrade>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let mut response = tokio::time::timeout(
@@ -596,7 +603,7 @@ impl http_body::Body for AppBody {
 /// into its box whole (2.4 KB, where this is a few hundred bytes).
 fn exchange(
     conn: &Arc<Dedicated>,
-    mut request: Request<Incoming>,
+    mut request: Request<RequestBody>,
     started: Instant,
 ) -> Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>> {
     let deadline = conn.deadline(conn.inner.settings.response_timeout);
@@ -646,7 +653,7 @@ pin_project! {
 }
 
 /// The app's answer, or the request back when it was never written.
-type TrySent = Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<Incoming>>>;
+type TrySent = Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<RequestBody>>>;
 
 pin_project! {
     #[project = SendingProj]
@@ -654,7 +661,7 @@ pin_project! {
         /// Sent on the kept connection, which goes back to the browser connection once
         /// it has answered.
         Ready {
-            sender: Option<client_http1::SendRequest<Incoming>>,
+            sender: Option<client_http1::SendRequest<RequestBody>>,
             #[pin]
             future: F,
         },
@@ -731,13 +738,13 @@ where
 
 /// The request back, when the kept connection was closed before it was written; `None`
 /// when it was lost with the connection.
-struct Unsent(Option<Request<Incoming>>);
+struct Unsent(Option<Request<RequestBody>>);
 
 /// Sends on the kept connection once it is ready for another request.
 async fn send_kept(
     conn: &Dedicated,
-    mut sender: client_http1::SendRequest<Incoming>,
-    request: Request<Incoming>,
+    mut sender: client_http1::SendRequest<RequestBody>,
+    request: Request<RequestBody>,
 ) -> Result<Response<Incoming>, Unsent> {
     if sender.ready().await.is_err() {
         return Err(Unsent(Some(request)));
@@ -754,7 +761,7 @@ async fn send_kept(
 /// Opens a new connection to the app, sends on it and keeps it for the next request.
 async fn send_new(
     conn: &Dedicated,
-    request: Request<Incoming>,
+    request: Request<RequestBody>,
 ) -> Result<Response<Incoming>, ProxyError> {
     let mut sender = connect(&conn.inner).await?;
     let response = sender
@@ -788,7 +795,7 @@ impl Dedicated {
     }
 
     /// The connection to the app kept from the last request, if any.
-    fn take_sender(&self) -> Option<client_http1::SendRequest<Incoming>> {
+    fn take_sender(&self) -> Option<client_http1::SendRequest<RequestBody>> {
         self.sender
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -796,13 +803,13 @@ impl Dedicated {
     }
 
     /// Keeps `sender` for the connection's next request.
-    fn keep(&self, sender: client_http1::SendRequest<Incoming>) {
+    fn keep(&self, sender: client_http1::SendRequest<RequestBody>) {
         *self.sender.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);
     }
 }
 
 /// Opens a connection to the app within the connect timeout and runs it on its own task.
-async fn connect(inner: &Inner) -> Result<client_http1::SendRequest<Incoming>, ProxyError> {
+async fn connect(inner: &Inner) -> Result<client_http1::SendRequest<RequestBody>, ProxyError> {
     let opening = async {
         match &inner.target {
             Target::Addr(addr) => TcpStream::connect(*addr).await,

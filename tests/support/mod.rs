@@ -73,6 +73,7 @@ impl Upstream {
             .route("/chunked", routing::get(chunked))
             .route("/slow", routing::get(slow))
             .route("/ws", routing::get(ws_echo))
+            .route("/trailers", any(trailers))
             .with_state(Arc::clone(&me_calls))
             .layer(axum::middleware::from_fn(
                 move |request: Request, next: axum::middleware::Next| {
@@ -185,6 +186,37 @@ async fn upload(request: Request) -> Response {
         "len": len,
         "frames": frames,
         "sha256": hex(&hasher.finalize()),
+    }))
+    .into_response()
+}
+
+/// Reads the body frame by frame and answers the data, the trailers that came after it,
+/// and the request's `Trailer` header.
+async fn trailers(request: Request) -> Response {
+    let declared = request
+        .headers()
+        .get(header::TRAILER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let mut body = request.into_body();
+    let mut data = Vec::new();
+    let mut trailers: BTreeMap<String, String> = BTreeMap::new();
+    while let Some(frame) = body.frame().await {
+        match frame.unwrap().into_data() {
+            Ok(chunk) => data.extend_from_slice(&chunk),
+            Err(frame) => {
+                for (name, value) in frame.into_trailers().into_iter().flatten() {
+                    if let Some(name) = name {
+                        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                        trailers.insert(name.as_str().to_owned(), value);
+                    }
+                }
+            }
+        }
+    }
+    axum::Json(serde_json::json!({
+        "body": String::from_utf8_lossy(&data),
+        "trailers": trailers,
+        "trailer_header": declared,
     }))
     .into_response()
 }
