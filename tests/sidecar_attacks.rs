@@ -8,6 +8,7 @@ mod support;
 
 use std::time::Duration;
 
+use http::{Request, StatusCode, header};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -249,4 +250,23 @@ async fn class8_request_trailers_are_not_forwarded() {
         serde_json::Value::Null,
         "{answer}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h2c_upgrade_is_forwarded_as_a_plain_request() {
+    let (_upstream, sidecar) = setup_with("", "").await;
+    let request = Request::get(sidecar.url("/echo"))
+        .header(header::HOST, "app.example")
+        .header(header::CONNECTION, "Upgrade, HTTP2-Settings")
+        .header(header::UPGRADE, "h2c")
+        .header("http2-settings", "AAMAAABkAARAAAAAAAIAAAAA")
+        .body(empty())
+        .unwrap();
+    let (status, headers, body) = send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get(header::UPGRADE).is_none(), "{headers:?}");
+    let h = echoed_headers(std::str::from_utf8(&body).unwrap());
+    for name in ["upgrade", "http2-settings", "connection"] {
+        assert!(h.get(name).is_none(), "{name} reached the app: {h:?}");
+    }
 }

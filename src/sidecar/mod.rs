@@ -27,6 +27,7 @@ pub mod server;
 mod timeout;
 pub mod token_cli;
 mod trailers;
+mod tunnel;
 
 pub use config::{ConfigFileError, SidecarConfig};
 pub use introspect::Introspect;

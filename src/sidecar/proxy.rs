@@ -32,6 +32,7 @@ use super::forwarding;
 use super::metrics::Metrics;
 use super::timeout::LazyTimeout;
 use super::trailers::WithoutTrailers;
+use super::tunnel::{self, Upgrade};
 use crate::SsoBody;
 use crate::response::page;
 
@@ -338,14 +339,6 @@ fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// A browser's request to switch protocols, taken from its request.
-struct Upgrade {
-    /// The browser's side of the connection, once the response has switched it.
-    client: hyper::upgrade::OnUpgrade,
-    /// What it asked for (`Upgrade: websocket`).
-    protocol: HeaderValue,
-}
-
 /// Turns the browser's request into the one for the app, in place: the URI in the form
 /// the connection it goes on needs, hop-by-hop headers and the forwarding headers the
 /// peer may not send removed (see [`forwarding`]), `X-Forwarded-*` set. Returns the browser's upgrade request, if it made one.
@@ -358,7 +351,7 @@ fn prepare(
         Some(conn) => Some(conn.peer),
         None => request.extensions().get::<ConnInfo>().map(|info| info.peer),
     };
-    let upgrade = requested_upgrade(request.headers()).map(|protocol| Upgrade {
+    let upgrade = tunnel::requested(request.headers()).map(|protocol| Upgrade {
         client: hyper::upgrade::on(&mut *request),
         protocol,
     });
@@ -446,7 +439,7 @@ async fn send_pooled(
     let upstream = hyper::upgrade::on(&mut response);
     let permit = tunnels.and_then(|limit| limit.try_acquire_owned().ok());
     tokio::spawn(async move {
-        tunnel(client, upstream).await;
+        tunnel::run(client, upstream).await;
         drop(permit);
     });
     let (mut parts, _) = response.into_parts();
@@ -838,33 +831,8 @@ async fn connect(inner: &Inner) -> Result<client_http1::SendRequest<RequestBody>
     Ok(sender)
 }
 
-/// Copies bytes both ways once both sides have switched protocols.
-async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
-    let (client, upstream) = match tokio::try_join!(client, upstream) {
-        Ok(both) => both,
-        Err(err) => {
-            tracing::debug!(target: "portal_sso::proxy", %err, "upgrade failed");
-            return;
-        }
-    };
-    let mut client = TokioIo::new(client);
-    let mut upstream = TokioIo::new(upstream);
-    if let Err(err) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-        tracing::debug!(target: "portal_sso::proxy", %err, "upgraded connection ended");
-    }
-}
-
-/// The protocol the browser asks to switch to (`Connection: upgrade` + `Upgrade: x`).
-fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
-    if connection_options(headers).any(|token| token.eq_ignore_ascii_case("upgrade")) {
-        headers.get(header::UPGRADE).cloned()
-    } else {
-        None
-    }
-}
-
 /// The options the `Connection` headers list (RFC 9110 §7.6.1), trimmed.
-fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+pub(super) fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::CONNECTION)
         .iter()
