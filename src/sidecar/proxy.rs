@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -24,7 +24,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use pin_project_lite::pin_project;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
+use tokio::sync::OwnedSemaphorePermit;
 use tower_service::Service;
 
 use super::config::UpstreamSettings;
@@ -32,7 +32,7 @@ use super::forwarding;
 use super::metrics::Metrics;
 use super::timeout::LazyTimeout;
 use super::trailers::WithoutTrailers;
-use super::tunnel::{self, Upgrade};
+use super::tunnel::{self, Slot, Upgrade};
 use crate::SsoBody;
 use crate::response::page;
 
@@ -66,15 +66,16 @@ type RequestBody = WithoutTrailers<Incoming>;
 ///
 /// A proxy made with [`Proxy::new`] sends through a shared pool of keep-alive
 /// connections. [`Proxy::for_connection`] gives one for a single browser connection: it
-/// keeps a connection of its own to the app, so requests skip the pool, and works out the
-/// peer's `X-Forwarded-For` once.
+/// keeps a connection of its own to the app, so requests skip the pool, works out the
+/// peer's `X-Forwarded-For` once, and holds the connection's place in the server's
+/// connection limit, which a tunnel made from it keeps. Only such a proxy tunnels an
+/// upgraded (WebSocket) connection: any other answers an upgrade with 503.
 #[derive(Clone)]
 pub struct Proxy {
     inner: Arc<Inner>,
     conn: Option<Arc<Dedicated>>,
-    /// Where upgraded connections take a permit for as long as they last, so a
-    /// shutdown waits for them as it does for requests.
-    tunnels: Option<Arc<Semaphore>>,
+    /// How long a tunnel may carry no bytes either way before it is closed.
+    tunnel_idle_timeout: Duration,
 }
 
 struct Inner {
@@ -102,6 +103,9 @@ enum Target {
 struct Dedicated {
     inner: Arc<Inner>,
     peer: SocketAddr,
+    /// The connection's place in the server's connection limit, shared with a tunnel
+    /// made from it.
+    slot: Slot,
     /// The peer's own `X-Forwarded-For` value, for when it replaces what was sent.
     forwarded_for: Option<HeaderValue>,
     sender: Mutex<Option<client_http1::SendRequest<RequestBody>>>,
@@ -158,34 +162,37 @@ impl Proxy {
                 metrics,
             }),
             conn: None,
-            tunnels: None,
+            tunnel_idle_timeout: Duration::from_secs(300),
         }
     }
 
-    /// Counts each upgraded (WebSocket) connection in `limit` while it lasts: one permit
-    /// each, taken when one is free. The server hands its connection limit here, so
-    /// tunnels count towards `max_connections` and a shutdown drains them too.
+    /// Closes an upgraded (WebSocket) connection once no byte has gone either way for
+    /// `timeout`, so an idle tunnel does not hold its connection slot for good. Default:
+    /// five minutes.
     #[must_use]
-    pub fn counting_tunnels_in(mut self, limit: Arc<Semaphore>) -> Self {
-        self.tunnels = Some(limit);
+    pub fn with_tunnel_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.tunnel_idle_timeout = timeout;
         self
     }
 
-    /// A proxy for the requests of one browser connection from `peer`.
+    /// A proxy for the requests of one browser connection from `peer`, which holds
+    /// `slot`, its place in the server's connection limit.
     ///
     /// It opens its own connection to the app on the first request and keeps it for the
     /// next ones; the connection closes when the last clone of this proxy is dropped.
-    /// `peer` is taken from here, not from a [`ConnInfo`] extension.
+    /// `slot` is freed then too, or when a tunnel made from the connection ends, whichever
+    /// is later. `peer` is taken from here, not from a [`ConnInfo`] extension.
     #[must_use]
-    pub fn for_connection(&self, peer: SocketAddr) -> Self {
+    pub fn for_connection(&self, peer: SocketAddr, slot: OwnedSemaphorePermit) -> Self {
         let forwarded_for =
             HeaderValue::try_from(forwarding::canonical(peer.ip()).to_string()).ok();
         Self {
             inner: Arc::clone(&self.inner),
-            tunnels: self.tunnels.clone(),
+            tunnel_idle_timeout: self.tunnel_idle_timeout,
             conn: Some(Arc::new(Dedicated {
                 inner: Arc::clone(&self.inner),
                 peer,
+                slot: Arc::new(slot),
                 forwarded_for,
                 sender: Mutex::new(None),
                 deadline: Mutex::new(None),
@@ -215,19 +222,25 @@ impl Service<Request<Incoming>> for Proxy {
             }
         };
         let request = request.map(WithoutTrailers::new);
-        match (&self.conn, upgrade) {
-            (Some(conn), None) => exchange(conn, request, started),
-            // An upgraded connection is the browser's for good: it comes from the pool,
-            // never from the browser connection's own.
-            (_, upgrade) => {
-                let inner = Arc::clone(&self.inner);
-                let tunnels = self.tunnels.clone();
-                Box::pin(async move {
-                    let answer = send_pooled(&inner, tunnels, request, upgrade).await;
-                    Ok(inner.answer(answer, started))
-                })
+        let upgrade = match (&self.conn, upgrade) {
+            (Some(conn), None) => return exchange(conn, request, started),
+            (_, None) => None,
+            // A tunnel keeps the slot of the browser connection it comes from; without
+            // one it would go uncounted, so it is refused.
+            (Some(conn), Some(upgrade)) => Some((upgrade, Arc::clone(&conn.slot))),
+            (None, Some(_)) => {
+                let refused = self.inner.answer(Err(ProxyError::NoTunnelSlot), started);
+                return Box::pin(std::future::ready(Ok(refused)));
             }
-        }
+        };
+        // An upgraded connection is the browser's for good: it comes from the pool,
+        // never from the browser connection's own.
+        let inner = Arc::clone(&self.inner);
+        let idle_timeout = self.tunnel_idle_timeout;
+        Box::pin(async move {
+            let answer = send_pooled(&inner, request, upgrade, idle_timeout).await;
+            Ok(inner.answer(answer, started))
+        })
     }
 }
 
@@ -267,6 +280,8 @@ enum ProxyError {
     BadUpgrade,
     /// The request could not be turned into one for the app.
     BadRequest,
+    /// An upgrade came with no connection slot for its tunnel to hold.
+    NoTunnelSlot,
 }
 
 impl ProxyError {
@@ -278,6 +293,7 @@ impl ProxyError {
             ProxyError::Upstream => "upstream",
             ProxyError::BadUpgrade => "bad_upgrade",
             ProxyError::BadRequest => "bad_request",
+            ProxyError::NoTunnelSlot => "no_tunnel_slot",
         }
     }
 
@@ -307,6 +323,11 @@ impl ProxyError {
                 StatusCode::BAD_REQUEST,
                 "Bad request",
                 "The request could not be forwarded.",
+            ),
+            ProxyError::NoTunnelSlot => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many connections",
+                "No connection could be kept open for this request. Try again in a moment.",
             ),
         };
         page(status, title, message).map(SsoBody::full)
@@ -418,9 +439,9 @@ fn prepare(
 /// connection when the browser asked to switch protocols and the app agreed.
 async fn send_pooled(
     inner: &Inner,
-    tunnels: Option<Arc<Semaphore>>,
     request: Request<RequestBody>,
-    upgrade: Option<Upgrade>,
+    upgrade: Option<(Upgrade, Slot)>,
+    idle_timeout: Duration,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let mut response = tokio::time::timeout(
         inner.settings.response_timeout,
@@ -433,15 +454,11 @@ async fn send_pooled(
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         return app_response(response, None);
     }
-    let Some(Upgrade { client, protocol }) = upgrade else {
+    let Some((Upgrade { client, protocol }, slot)) = upgrade else {
         return Err(ProxyError::BadUpgrade);
     };
     let upstream = hyper::upgrade::on(&mut response);
-    let permit = tunnels.and_then(|limit| limit.try_acquire_owned().ok());
-    tokio::spawn(async move {
-        tunnel::run(client, upstream).await;
-        drop(permit);
-    });
+    tokio::spawn(tunnel::run(client, upstream, slot, idle_timeout));
     let (mut parts, _) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     parts
@@ -1040,7 +1057,10 @@ mod tests {
         let front_addr = front.local_addr().unwrap();
         tokio::spawn(async move {
             let (stream, peer) = front.accept().await.unwrap();
-            let own = proxy.for_connection(peer);
+            let slot = Arc::new(tokio::sync::Semaphore::new(1))
+                .try_acquire_owned()
+                .unwrap();
+            let own = proxy.for_connection(peer, slot);
             let service = hyper::service::service_fn(move |request| own.clone().call(request));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -1076,5 +1096,36 @@ mod tests {
     #[tokio::test]
     async fn a_connections_own_app_connection_is_reopened_when_the_app_closes_it() {
         assert_eq!(three_requests(false).await, 3);
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_without_a_connection_slot_is_refused_not_tunnelled() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        let (app, accepted) = app(true).await;
+        let mut upstream = settings(&[]);
+        upstream.uri = Uri::try_from(format!("http://{app}")).unwrap();
+        // Made with `new` alone: no browser connection, so no slot for a tunnel to hold.
+        let proxy = Proxy::new(upstream, Arc::new(Metrics::new()));
+        let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let front_addr = front.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, _) = front.accept().await.unwrap();
+            let service = hyper::service::service_fn(move |request| proxy.clone().call(request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+
+        let mut stream = TcpStream::connect(front_addr).await.unwrap();
+        stream
+            .write_all(b"GET /ws HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 503");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }
