@@ -110,6 +110,8 @@ struct ServerFile {
     max_connections: usize,
     #[serde(default = "default_shutdown_grace_secs")]
     shutdown_grace_secs: u64,
+    #[serde(default = "default_tunnel_idle_timeout_secs")]
+    tunnel_idle_timeout_secs: u64,
 }
 
 impl Default for ServerFile {
@@ -120,6 +122,7 @@ impl Default for ServerFile {
             max_header_bytes: default_max_header_bytes(),
             max_connections: default_max_connections(),
             shutdown_grace_secs: default_shutdown_grace_secs(),
+            tunnel_idle_timeout_secs: default_tunnel_idle_timeout_secs(),
         }
     }
 }
@@ -142,6 +145,10 @@ const fn default_max_connections() -> usize {
 
 const fn default_shutdown_grace_secs() -> u64 {
     30
+}
+
+const fn default_tunnel_idle_timeout_secs() -> u64 {
+    300
 }
 
 #[derive(Debug, Deserialize)]
@@ -445,6 +452,9 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// How long an upgraded (WebSocket) connection may carry no bytes either way before
+    /// it is closed, so idle tunnels do not hold connection slots for good.
+    pub tunnel_idle_timeout: Duration,
 }
 
 /// How requests reach the app.
@@ -959,12 +969,19 @@ fn check_server(server: &ServerFile) -> Result<ServerSettings, ConfigFileError> 
             "must be at least 1",
         ));
     }
+    if server.tunnel_idle_timeout_secs == 0 {
+        return Err(ConfigFileError::new(
+            "server.tunnel_idle_timeout_secs",
+            "must be at least 1",
+        ));
+    }
     Ok(ServerSettings {
         header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
         send_timeout: Duration::from_secs(server.send_timeout_secs),
         max_header_bytes: server.max_header_bytes,
         max_connections: server.max_connections,
         shutdown_grace: Duration::from_secs(server.shutdown_grace_secs),
+        tunnel_idle_timeout: Duration::from_secs(server.tunnel_idle_timeout_secs),
     })
 }
 
@@ -1150,6 +1167,18 @@ redirect_origins = ["https://acme.kustomer.help"]
         assert_eq!(
             err.to_string(),
             "portal[0].secret: environment variable PORTAL_SSO_UNIT_UNSET_VARIABLE is not set"
+        );
+    }
+
+    #[test]
+    fn the_tunnel_idle_timeout_defaults_to_five_minutes_and_is_at_least_one_second() {
+        let settings = check_server(&parse(BASE).unwrap().server).unwrap();
+        assert_eq!(settings.tunnel_idle_timeout, Duration::from_secs(300));
+        let text = format!("{BASE}\n[server]\ntunnel_idle_timeout_secs = 0\n");
+        let err = check_server(&parse(&text).unwrap().server).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "server.tunnel_idle_timeout_secs: must be at least 1"
         );
     }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`config`]: the TOML file, checked once, secrets from the environment or files;
 //! - [`proxy`]: forwards everything that is not an SSO route to the app;
+//! - [`forwarding`]: which `X-Forwarded-*` and like headers the app gets, from whom;
 //! - [`server`]: connections, timeouts, limits and graceful shutdown;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
@@ -15,6 +16,8 @@
 pub mod admin;
 pub mod config;
 pub mod demo;
+pub mod forwarding;
+mod host;
 pub mod introspect;
 pub mod kustomer_secret;
 pub mod metrics;
@@ -23,6 +26,8 @@ pub mod recent;
 pub mod server;
 mod timeout;
 pub mod token_cli;
+mod trailers;
+mod tunnel;
 
 pub use config::{ConfigFileError, SidecarConfig};
 pub use introspect::Introspect;

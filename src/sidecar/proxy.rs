@@ -1,8 +1,9 @@
 //! [`Proxy`]: forwards a request to the app and streams the answer back.
 //!
 //! Bodies stream both ways frame by frame, whatever their size. Hop-by-hop headers
-//! (RFC 9110 §7.6.1) are removed in both directions; `X-Forwarded-For`, `-Proto` and
-//! `-Host` are set; `Host` is kept as the browser sent it. An HTTP/1.1 `Upgrade`
+//! (RFC 9110 §7.6.1) are removed in both directions; the forwarding headers are cleaned
+//! and set as [`forwarding`](super::forwarding) says; `Host` is kept as the browser sent
+//! it. An HTTP/1.1 `Upgrade`
 //! (WebSocket) is passed through, after which bytes are copied both ways.
 
 use std::convert::Infallible;
@@ -11,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -23,12 +24,15 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use pin_project_lite::pin_project;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
+use tokio::sync::OwnedSemaphorePermit;
 use tower_service::Service;
 
 use super::config::UpstreamSettings;
+use super::forwarding;
 use super::metrics::Metrics;
 use super::timeout::LazyTimeout;
+use super::trailers::WithoutTrailers;
+use super::tunnel::{self, Slot, Upgrade};
 use crate::SsoBody;
 use crate::response::page;
 
@@ -52,30 +56,30 @@ static HOP_BY_HOP: [HeaderName; 8] = [
     header::PROXY_AUTHORIZATION,
 ];
 
-/// Header names reserved for what the sidecar itself tells the app. Browsers may not set
-/// them, in any spelling (`X-Portal-Sso-User`, `x_portal_sso_user`).
-const RESERVED_PREFIX: &str = "x-portal-sso-";
-
 /// The body the proxy answers with: the app's, or a page of its own.
 pub type ProxyBody = SsoBody<AppBody>;
+
+/// The browser's request body as it goes to the app: trailers are not forwarded.
+type RequestBody = WithoutTrailers<Incoming>;
 
 /// Forwards requests to the app.
 ///
 /// A proxy made with [`Proxy::new`] sends through a shared pool of keep-alive
 /// connections. [`Proxy::for_connection`] gives one for a single browser connection: it
-/// keeps a connection of its own to the app, so requests skip the pool, and works out the
-/// peer's `X-Forwarded-For` once.
+/// keeps a connection of its own to the app, so requests skip the pool, works out the
+/// peer's `X-Forwarded-For` once, and holds the connection's place in the server's
+/// connection limit, which a tunnel made from it keeps. Only such a proxy tunnels an
+/// upgraded (WebSocket) connection: any other answers an upgrade with 503.
 #[derive(Clone)]
 pub struct Proxy {
     inner: Arc<Inner>,
     conn: Option<Arc<Dedicated>>,
-    /// Where upgraded connections take a permit for as long as they last, so a
-    /// shutdown waits for them as it does for requests.
-    tunnels: Option<Arc<Semaphore>>,
+    /// How long a tunnel may carry no bytes either way before it is closed.
+    tunnel_idle_timeout: Duration,
 }
 
 struct Inner {
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, RequestBody>,
     scheme: Scheme,
     authority: Authority,
     /// `Host` for a request that came without one: the app's authority.
@@ -99,9 +103,12 @@ enum Target {
 struct Dedicated {
     inner: Arc<Inner>,
     peer: SocketAddr,
+    /// The connection's place in the server's connection limit, shared with a tunnel
+    /// made from it.
+    slot: Slot,
     /// The peer's own `X-Forwarded-For` value, for when it replaces what was sent.
     forwarded_for: Option<HeaderValue>,
-    sender: Mutex<Option<client_http1::SendRequest<Incoming>>>,
+    sender: Mutex<Option<client_http1::SendRequest<RequestBody>>>,
     /// The response timeout, one timer for all the connection's requests (and their
     /// bodies). Made on first use, on the runtime that serves the connection.
     deadline: Mutex<Option<Deadline>>,
@@ -155,33 +162,37 @@ impl Proxy {
                 metrics,
             }),
             conn: None,
-            tunnels: None,
+            tunnel_idle_timeout: Duration::from_secs(300),
         }
     }
 
-    /// Counts each upgraded (WebSocket) connection in `limit` while it lasts: one permit
-    /// each, taken when one is free. The server hands its connection limit here, so
-    /// tunnels count towards `max_connections` and a shutdown drains them too.
+    /// Closes an upgraded (WebSocket) connection once no byte has gone either way for
+    /// `timeout`, so an idle tunnel does not hold its connection slot for good. Default:
+    /// five minutes.
     #[must_use]
-    pub fn counting_tunnels_in(mut self, limit: Arc<Semaphore>) -> Self {
-        self.tunnels = Some(limit);
+    pub fn with_tunnel_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.tunnel_idle_timeout = timeout;
         self
     }
 
-    /// A proxy for the requests of one browser connection from `peer`.
+    /// A proxy for the requests of one browser connection from `peer`, which holds
+    /// `slot`, its place in the server's connection limit.
     ///
     /// It opens its own connection to the app on the first request and keeps it for the
     /// next ones; the connection closes when the last clone of this proxy is dropped.
-    /// `peer` is taken from here, not from a [`ConnInfo`] extension.
+    /// `slot` is freed then too, or when a tunnel made from the connection ends, whichever
+    /// is later. `peer` is taken from here, not from a [`ConnInfo`] extension.
     #[must_use]
-    pub fn for_connection(&self, peer: SocketAddr) -> Self {
-        let forwarded_for = HeaderValue::try_from(canonical(peer.ip()).to_string()).ok();
+    pub fn for_connection(&self, peer: SocketAddr, slot: OwnedSemaphorePermit) -> Self {
+        let forwarded_for =
+            HeaderValue::try_from(forwarding::canonical(peer.ip()).to_string()).ok();
         Self {
             inner: Arc::clone(&self.inner),
-            tunnels: self.tunnels.clone(),
+            tunnel_idle_timeout: self.tunnel_idle_timeout,
             conn: Some(Arc::new(Dedicated {
                 inner: Arc::clone(&self.inner),
                 peer,
+                slot: Arc::new(slot),
                 forwarded_for,
                 sender: Mutex::new(None),
                 deadline: Mutex::new(None),
@@ -210,19 +221,26 @@ impl Service<Request<Incoming>> for Proxy {
                     .answer(Err(error), started))));
             }
         };
-        match (&self.conn, upgrade) {
-            (Some(conn), None) => exchange(conn, request, started),
-            // An upgraded connection is the browser's for good: it comes from the pool,
-            // never from the browser connection's own.
-            (_, upgrade) => {
-                let inner = Arc::clone(&self.inner);
-                let tunnels = self.tunnels.clone();
-                Box::pin(async move {
-                    let answer = send_pooled(&inner, tunnels, request, upgrade).await;
-                    Ok(inner.answer(answer, started))
-                })
+        let request = request.map(WithoutTrailers::new);
+        let upgrade = match (&self.conn, upgrade) {
+            (Some(conn), None) => return exchange(conn, request, started),
+            (_, None) => None,
+            // A tunnel keeps the slot of the browser connection it comes from; without
+            // one it would go uncounted, so it is refused.
+            (Some(conn), Some(upgrade)) => Some((upgrade, Arc::clone(&conn.slot))),
+            (None, Some(_)) => {
+                let refused = self.inner.answer(Err(ProxyError::NoTunnelSlot), started);
+                return Box::pin(std::future::ready(Ok(refused)));
             }
-        }
+        };
+        // An upgraded connection is the browser's for good: it comes from the pool,
+        // never from the browser connection's own.
+        let inner = Arc::clone(&self.inner);
+        let idle_timeout = self.tunnel_idle_timeout;
+        Box::pin(async move {
+            let answer = send_pooled(&inner, request, upgrade, idle_timeout).await;
+            Ok(inner.answer(answer, started))
+        })
     }
 }
 
@@ -262,6 +280,8 @@ enum ProxyError {
     BadUpgrade,
     /// The request could not be turned into one for the app.
     BadRequest,
+    /// An upgrade came with no connection slot for its tunnel to hold.
+    NoTunnelSlot,
 }
 
 impl ProxyError {
@@ -273,6 +293,7 @@ impl ProxyError {
             ProxyError::Upstream => "upstream",
             ProxyError::BadUpgrade => "bad_upgrade",
             ProxyError::BadRequest => "bad_request",
+            ProxyError::NoTunnelSlot => "no_tunnel_slot",
         }
     }
 
@@ -302,6 +323,11 @@ impl ProxyError {
                 StatusCode::BAD_REQUEST,
                 "Bad request",
                 "The request could not be forwarded.",
+            ),
+            ProxyError::NoTunnelSlot => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many connections",
+                "No connection could be kept open for this request. Try again in a moment.",
             ),
         };
         page(status, title, message).map(SsoBody::full)
@@ -334,17 +360,9 @@ fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// A browser's request to switch protocols, taken from its request.
-struct Upgrade {
-    /// The browser's side of the connection, once the response has switched it.
-    client: hyper::upgrade::OnUpgrade,
-    /// What it asked for (`Upgrade: websocket`).
-    protocol: HeaderValue,
-}
-
 /// Turns the browser's request into the one for the app, in place: the URI in the form
-/// the connection it goes on needs, hop-by-hop and reserved headers removed, the
-/// forwarding headers set. Returns the browser's upgrade request, if it made one.
+/// the connection it goes on needs, hop-by-hop headers and the forwarding headers the
+/// peer may not send removed (see [`forwarding`]), `X-Forwarded-*` set. Returns the browser's upgrade request, if it made one.
 fn prepare(
     inner: &Inner,
     conn: Option<&Dedicated>,
@@ -354,15 +372,10 @@ fn prepare(
         Some(conn) => Some(conn.peer),
         None => request.extensions().get::<ConnInfo>().map(|info| info.peer),
     };
-    let seen = Seen::scan(request.headers());
-    let upgrade = seen
-        .has_hop_by_hop(&header::CONNECTION)
-        .then(|| requested_upgrade(request.headers()))
-        .flatten()
-        .map(|protocol| Upgrade {
-            client: hyper::upgrade::on(&mut *request),
-            protocol,
-        });
+    let upgrade = tunnel::requested(request.headers()).map(|protocol| Upgrade {
+        client: hyper::upgrade::on(&mut *request),
+        protocol,
+    });
     let dedicated = conn.is_some() && upgrade.is_none();
 
     let sent_host = request.headers().get(header::HOST).cloned();
@@ -405,23 +418,16 @@ fn prepare(
     }
     *request.version_mut() = Version::HTTP_11;
     let headers = request.headers_mut();
-    remove_hop_by_hop(headers, seen.hop_by_hop);
-    if seen.has(Seen::RESERVED) {
-        strip_reserved(headers);
-    }
-    if seen.has(Seen::EXPECT) {
-        // Our server has already answered `Expect: 100-continue`.
-        headers.remove(header::EXPECT);
-    }
+    strip_hop_by_hop(headers);
+    // Our server has already answered `Expect: 100-continue`.
+    headers.remove(header::EXPECT);
+    // Request trailers are not forwarded (see `WithoutTrailers`).
+    headers.remove(header::TRAILER);
+    let peer = peer.map(|peer| forwarding::canonical(peer.ip()));
+    let trusted = forwarding::is_trusted(peer, &inner.settings.trusted_proxies);
+    forwarding::strip(headers, trusted);
     let own_forwarded_for = conn.and_then(|c| c.forwarded_for.as_ref());
-    set_forwarded(
-        headers,
-        seen,
-        peer,
-        own_forwarded_for,
-        original_host,
-        &inner.settings,
-    );
+    forwarding::set_forwarded(headers, trusted, peer, own_forwarded_for, original_host);
     if let Some(upgrade) = &upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, upgrade.protocol.clone());
@@ -433,9 +439,9 @@ fn prepare(
 /// connection when the browser asked to switch protocols and the app agreed.
 async fn send_pooled(
     inner: &Inner,
-    tunnels: Option<Arc<Semaphore>>,
-    request: Request<Incoming>,
-    upgrade: Option<Upgrade>,
+    request: Request<RequestBody>,
+    upgrade: Option<(Upgrade, Slot)>,
+    idle_timeout: Duration,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let mut response = tokio::time::timeout(
         inner.settings.response_timeout,
@@ -448,15 +454,11 @@ async fn send_pooled(
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         return app_response(response, None);
     }
-    let Some(Upgrade { client, protocol }) = upgrade else {
+    let Some((Upgrade { client, protocol }, slot)) = upgrade else {
         return Err(ProxyError::BadUpgrade);
     };
     let upstream = hyper::upgrade::on(&mut response);
-    let permit = tunnels.and_then(|limit| limit.try_acquire_owned().ok());
-    tokio::spawn(async move {
-        tunnel(client, upstream).await;
-        drop(permit);
-    });
+    tokio::spawn(tunnel::run(client, upstream, slot, idle_timeout));
     let (mut parts, _) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     parts
@@ -611,7 +613,7 @@ impl http_body::Body for AppBody {
 /// into its box whole (2.4 KB, where this is a few hundred bytes).
 fn exchange(
     conn: &Arc<Dedicated>,
-    mut request: Request<Incoming>,
+    mut request: Request<RequestBody>,
     started: Instant,
 ) -> Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>> {
     let deadline = conn.deadline(conn.inner.settings.response_timeout);
@@ -661,7 +663,7 @@ pin_project! {
 }
 
 /// The app's answer, or the request back when it was never written.
-type TrySent = Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<Incoming>>>;
+type TrySent = Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<RequestBody>>>;
 
 pin_project! {
     #[project = SendingProj]
@@ -669,7 +671,7 @@ pin_project! {
         /// Sent on the kept connection, which goes back to the browser connection once
         /// it has answered.
         Ready {
-            sender: Option<client_http1::SendRequest<Incoming>>,
+            sender: Option<client_http1::SendRequest<RequestBody>>,
             #[pin]
             future: F,
         },
@@ -746,13 +748,13 @@ where
 
 /// The request back, when the kept connection was closed before it was written; `None`
 /// when it was lost with the connection.
-struct Unsent(Option<Request<Incoming>>);
+struct Unsent(Option<Request<RequestBody>>);
 
 /// Sends on the kept connection once it is ready for another request.
 async fn send_kept(
     conn: &Dedicated,
-    mut sender: client_http1::SendRequest<Incoming>,
-    request: Request<Incoming>,
+    mut sender: client_http1::SendRequest<RequestBody>,
+    request: Request<RequestBody>,
 ) -> Result<Response<Incoming>, Unsent> {
     if sender.ready().await.is_err() {
         return Err(Unsent(Some(request)));
@@ -769,7 +771,7 @@ async fn send_kept(
 /// Opens a new connection to the app, sends on it and keeps it for the next request.
 async fn send_new(
     conn: &Dedicated,
-    request: Request<Incoming>,
+    request: Request<RequestBody>,
 ) -> Result<Response<Incoming>, ProxyError> {
     let mut sender = connect(&conn.inner).await?;
     let response = sender
@@ -803,7 +805,7 @@ impl Dedicated {
     }
 
     /// The connection to the app kept from the last request, if any.
-    fn take_sender(&self) -> Option<client_http1::SendRequest<Incoming>> {
+    fn take_sender(&self) -> Option<client_http1::SendRequest<RequestBody>> {
         self.sender
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -811,13 +813,13 @@ impl Dedicated {
     }
 
     /// Keeps `sender` for the connection's next request.
-    fn keep(&self, sender: client_http1::SendRequest<Incoming>) {
+    fn keep(&self, sender: client_http1::SendRequest<RequestBody>) {
         *self.sender.lock().unwrap_or_else(PoisonError::into_inner) = Some(sender);
     }
 }
 
 /// Opens a connection to the app within the connect timeout and runs it on its own task.
-async fn connect(inner: &Inner) -> Result<client_http1::SendRequest<Incoming>, ProxyError> {
+async fn connect(inner: &Inner) -> Result<client_http1::SendRequest<RequestBody>, ProxyError> {
     let opening = async {
         match &inner.target {
             Target::Addr(addr) => TcpStream::connect(*addr).await,
@@ -846,33 +848,8 @@ async fn connect(inner: &Inner) -> Result<client_http1::SendRequest<Incoming>, P
     Ok(sender)
 }
 
-/// Copies bytes both ways once both sides have switched protocols.
-async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
-    let (client, upstream) = match tokio::try_join!(client, upstream) {
-        Ok(both) => both,
-        Err(err) => {
-            tracing::debug!(target: "portal_sso::proxy", %err, "upgrade failed");
-            return;
-        }
-    };
-    let mut client = TokioIo::new(client);
-    let mut upstream = TokioIo::new(upstream);
-    if let Err(err) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-        tracing::debug!(target: "portal_sso::proxy", %err, "upgraded connection ended");
-    }
-}
-
-/// The protocol the browser asks to switch to (`Connection: upgrade` + `Upgrade: x`).
-fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
-    if connection_options(headers).any(|token| token.eq_ignore_ascii_case("upgrade")) {
-        headers.get(header::UPGRADE).cloned()
-    } else {
-        None
-    }
-}
-
 /// The options the `Connection` headers list (RFC 9110 §7.6.1), trimmed.
-fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+pub(super) fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::CONNECTION)
         .iter()
@@ -956,176 +933,6 @@ fn names_nothing_else(headers: &HeaderMap) -> bool {
     }
 }
 
-/// Which of the headers the proxy acts on a request carries, from one pass over its
-/// names: a header it does not carry costs no lookup or removal.
-#[derive(Debug, Default, Clone, Copy)]
-struct Seen {
-    /// Bit `i` set: `HOP_BY_HOP[i]` is there.
-    hop_by_hop: u8,
-    /// The other names, one bit each (`Seen::EXPECT`, ...).
-    others: u8,
-}
-
-impl Seen {
-    const EXPECT: u8 = 1;
-    const X_FORWARDED_FOR: u8 = 1 << 1;
-    const X_FORWARDED_PROTO: u8 = 1 << 2;
-    const X_FORWARDED_HOST: u8 = 1 << 3;
-    /// `Forwarded` or `X-Real-IP`.
-    const OTHER_FORWARDING: u8 = 1 << 4;
-    /// A reserved name, or a `_` spelling of a forwarding header ([`is_reserved`]).
-    const RESERVED: u8 = 1 << 5;
-
-    fn scan(headers: &HeaderMap) -> Self {
-        let mut seen = Seen::default();
-        for name in headers.keys() {
-            seen.others |= match name.as_str() {
-                "expect" => Self::EXPECT,
-                "x-forwarded-for" => Self::X_FORWARDED_FOR,
-                "x-forwarded-proto" => Self::X_FORWARDED_PROTO,
-                "x-forwarded-host" => Self::X_FORWARDED_HOST,
-                "forwarded" | "x-real-ip" => Self::OTHER_FORWARDING,
-                text => {
-                    if let Some(index) = hop_by_hop_index(name) {
-                        seen.hop_by_hop |= 1 << index;
-                        0
-                    } else if is_reserved(text.as_bytes()) {
-                        Self::RESERVED
-                    } else {
-                        0
-                    }
-                }
-            };
-        }
-        seen
-    }
-
-    fn has(self, bit: u8) -> bool {
-        self.others & bit != 0
-    }
-
-    fn has_hop_by_hop(self, name: &HeaderName) -> bool {
-        hop_by_hop_index(name).is_some_and(|index| self.hop_by_hop & (1 << index) != 0)
-    }
-}
-
-/// Removes headers only the sidecar may set, and `_` spellings of the forwarding headers
-/// that some frameworks read as the `-` ones.
-fn strip_reserved(headers: &mut HeaderMap) {
-    let reserved: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| is_reserved(name.as_str().as_bytes()))
-        .cloned()
-        .collect();
-    for name in reserved {
-        headers.remove(name);
-    }
-}
-
-/// Whether a (lower-case) header name is one [`strip_reserved`] removes, reading `_` as `-`.
-fn is_reserved(name: &[u8]) -> bool {
-    // `a` spells `b` when they are equal with each `_` of `a` read as `-`.
-    fn spells(a: &[u8], b: &[u8]) -> bool {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(&x, &y)| x == y || (x == b'_' && y == b'-'))
-    }
-    name.get(..RESERVED_PREFIX.len())
-        .is_some_and(|start| spells(start, RESERVED_PREFIX.as_bytes()))
-        || (name.contains(&b'_')
-            && [
-                "x-forwarded-for",
-                "x-forwarded-proto",
-                "x-forwarded-host",
-                "x-real-ip",
-            ]
-            .iter()
-            .any(|forwarding| spells(name, forwarding.as_bytes())))
-}
-
-/// Sets `X-Forwarded-For`, `-Proto` and `-Host`. A trusted peer's values are kept (and
-/// the chain extended); anyone else's are replaced, so the app can believe them.
-fn set_forwarded(
-    headers: &mut HeaderMap,
-    seen: Seen,
-    peer: Option<SocketAddr>,
-    own_forwarded_for: Option<&HeaderValue>,
-    host: Option<HeaderValue>,
-    settings: &UpstreamSettings,
-) {
-    const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-    const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-    const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-    const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
-
-    let peer_ip = peer.map(|p| canonical(p.ip()));
-    let trusted =
-        peer_ip.is_some_and(|ip| settings.trusted_proxies.iter().any(|net| net.contains(&ip)));
-
-    // Only a trusted peer's chain is read.
-    let prior: Vec<&str> = if trusted && seen.has(Seen::X_FORWARDED_FOR) {
-        headers
-            .get_all(&X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let chain = match (trusted, prior.is_empty(), peer_ip) {
-        (true, false, Some(ip)) => Some(Err(format!("{}, {ip}", prior.join(", ")))),
-        (_, _, Some(ip)) => match own_forwarded_for {
-            Some(value) => Some(Ok(value.clone())),
-            None => Some(Err(ip.to_string())),
-        },
-        (_, _, None) => None,
-    };
-    drop(prior);
-    let value = chain.and_then(|c| match c {
-        Ok(value) => Some(value),
-        Err(text) => HeaderValue::try_from(text).ok(),
-    });
-    match value {
-        Some(value) => {
-            headers.insert(&X_FORWARDED_FOR, value);
-        }
-        None if seen.has(Seen::X_FORWARDED_FOR) => {
-            headers.remove(&X_FORWARDED_FOR);
-        }
-        None => {}
-    }
-
-    if !trusted && seen.has(Seen::OTHER_FORWARDING) {
-        headers.remove(header::FORWARDED);
-        headers.remove(&X_REAL_IP);
-    }
-    if !(trusted && seen.has(Seen::X_FORWARDED_PROTO)) {
-        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    }
-    if !(trusted && seen.has(Seen::X_FORWARDED_HOST)) {
-        match host {
-            Some(host) => {
-                headers.insert(&X_FORWARDED_HOST, host);
-            }
-            None if seen.has(Seen::X_FORWARDED_HOST) => {
-                headers.remove(&X_FORWARDED_HOST);
-            }
-            None => {}
-        }
-    }
-}
-
-/// `::ffff:10.0.0.1` is `10.0.0.1`.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 @ IpAddr::V4(_) => v4,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1202,91 +1009,6 @@ mod tests {
         assert_eq!(names(&h), ["x-end-to-end"]);
     }
 
-    #[test]
-    fn one_pass_sees_each_header_the_proxy_acts_on() {
-        let seen = Seen::scan(&headers(&[
-            ("expect", "100-continue"),
-            ("x-forwarded-for", "6.6.6.6"),
-            ("x-forwarded-proto", "https"),
-            ("x-forwarded-host", "evil"),
-            ("x-real-ip", "6.6.6.6"),
-            ("te", "trailers"),
-            ("connection", "close"),
-            ("x_portal_sso_user", "mallory"),
-            ("accept", "*/*"),
-        ]));
-        for bit in [
-            Seen::EXPECT,
-            Seen::X_FORWARDED_FOR,
-            Seen::X_FORWARDED_PROTO,
-            Seen::X_FORWARDED_HOST,
-            Seen::OTHER_FORWARDING,
-            Seen::RESERVED,
-        ] {
-            assert!(seen.has(bit), "{bit:#b}");
-        }
-        assert!(seen.has_hop_by_hop(&header::TE) && seen.has_hop_by_hop(&header::CONNECTION));
-        assert!(!seen.has_hop_by_hop(&header::UPGRADE));
-        assert!(Seen::scan(&headers(&[("forwarded", "for=6.6.6.6")])).has(Seen::OTHER_FORWARDING));
-
-        let none = Seen::scan(&headers(&[
-            ("host", "app"),
-            ("accept", "*/*"),
-            ("x-portal-ssoish", "kept"),
-        ]));
-        assert_eq!((none.hop_by_hop, none.others), (0, 0));
-    }
-
-    #[test]
-    fn reserved_headers_are_removed_in_every_spelling() {
-        let mut h = headers(&[
-            ("x-portal-sso-user", "mallory"),
-            ("x_portal_sso_user", "mallory"),
-            ("X-Portal_Sso-Email", "mallory"),
-            ("x_forwarded_for", "6.6.6.6"),
-            ("x-portal-ssoish", "kept"),
-        ]);
-        strip_reserved(&mut h);
-        assert_eq!(names(&h), ["x-portal-ssoish"]);
-    }
-
-    #[test]
-    fn forwarded_for_is_replaced_for_untrusted_peers_and_extended_for_trusted() {
-        let peer: SocketAddr = "10.1.2.3:5555".parse().unwrap();
-        let mut h = headers(&[
-            ("x-forwarded-for", "6.6.6.6"),
-            ("x-forwarded-proto", "https"),
-        ]);
-        let seen = Seen::scan(&h);
-        set_forwarded(
-            &mut h,
-            seen,
-            Some(peer),
-            None,
-            Some(HeaderValue::from_static("app")),
-            &settings(&[]),
-        );
-        assert_eq!(h["x-forwarded-for"], "10.1.2.3");
-        assert_eq!(h["x-forwarded-proto"], "http");
-        assert_eq!(h["x-forwarded-host"], "app");
-
-        let mut h = headers(&[
-            ("x-forwarded-for", "1.2.3.4"),
-            ("x-forwarded-proto", "https"),
-        ]);
-        let seen = Seen::scan(&h);
-        set_forwarded(
-            &mut h,
-            seen,
-            Some(peer),
-            None,
-            Some(HeaderValue::from_static("app")),
-            &settings(&["10.0.0.0/8"]),
-        );
-        assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.1.2.3");
-        assert_eq!(h["x-forwarded-proto"], "https");
-    }
-
     /// An app answering with the path and `X-Forwarded-For` it got, counting connections;
     /// without `keep_alive` it closes each connection after one answer.
     async fn app(keep_alive: bool) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
@@ -1335,7 +1057,10 @@ mod tests {
         let front_addr = front.local_addr().unwrap();
         tokio::spawn(async move {
             let (stream, peer) = front.accept().await.unwrap();
-            let own = proxy.for_connection(peer);
+            let slot = Arc::new(tokio::sync::Semaphore::new(1))
+                .try_acquire_owned()
+                .unwrap();
+            let own = proxy.for_connection(peer, slot);
             let service = hyper::service::service_fn(move |request| own.clone().call(request));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -1371,5 +1096,36 @@ mod tests {
     #[tokio::test]
     async fn a_connections_own_app_connection_is_reopened_when_the_app_closes_it() {
         assert_eq!(three_requests(false).await, 3);
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_without_a_connection_slot_is_refused_not_tunnelled() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        let (app, accepted) = app(true).await;
+        let mut upstream = settings(&[]);
+        upstream.uri = Uri::try_from(format!("http://{app}")).unwrap();
+        // Made with `new` alone: no browser connection, so no slot for a tunnel to hold.
+        let proxy = Proxy::new(upstream, Arc::new(Metrics::new()));
+        let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let front_addr = front.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, _) = front.accept().await.unwrap();
+            let service = hyper::service::service_fn(move |request| proxy.clone().call(request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+
+        let mut stream = TcpStream::connect(front_addr).await.unwrap();
+        stream
+            .write_all(b"GET /ws HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 503");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }

@@ -20,18 +20,19 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::admin;
 use super::config::{ServerSettings, SidecarConfig};
+use super::host;
 use super::metrics::{Metrics, RouteClass};
 use super::proxy::Proxy;
 use super::recent::Recent;
 use super::timeout::LazyTimeout;
-use crate::EventObserver;
+use crate::{EventObserver, SsoBody};
 
 /// What the admin listener reports, shared with the server.
 #[derive(Debug, Default)]
@@ -65,7 +66,7 @@ where
     let settings = config.server.clone();
     let connections = Arc::new(Semaphore::new(settings.max_connections));
     let proxy = Proxy::new(config.upstream.clone(), Arc::clone(&metrics))
-        .counting_tunnels_in(Arc::clone(&connections));
+        .with_tunnel_idle_timeout(settings.tunnel_idle_timeout);
     let service = layer.layer(proxy);
 
     let (listener, admin_listener) = bind(&config, &sso_routes).await?;
@@ -113,8 +114,10 @@ where
                 }
             },
         };
+        // The connection's proxy holds its permit, and hands it on to a tunnel made from
+        // it, so upgraded connections count towards `max_connections` too.
         let mut own = service.clone();
-        *own.get_mut() = service.get_ref().for_connection(peer);
+        *own.get_mut() = service.get_ref().for_connection(peer, permit);
         let connection = Connection {
             service: own,
             routes: Arc::clone(&sso_routes),
@@ -124,7 +127,7 @@ where
             send_timeout: settings.send_timeout,
             stop: Arc::clone(&stop),
         };
-        workers.run(connection, stream, peer, permit);
+        workers.run(connection, stream, peer);
     }
 
     state.draining.store(true, Ordering::Release);
@@ -241,20 +244,11 @@ impl Workers {
     }
 
     /// Runs `connection` on the next thread in turn, this one included.
-    fn run(
-        &mut self,
-        connection: Connection,
-        stream: TcpStream,
-        peer: SocketAddr,
-        permit: OwnedSemaphorePermit,
-    ) {
+    fn run(&mut self, connection: Connection, stream: TcpStream, peer: SocketAddr) {
         let turn = self.next;
         self.next = (self.next + 1) % (self.handles.len() + 1);
         let Some(handle) = turn.checked_sub(1).and_then(|i| self.handles.get(i)) else {
-            tokio::spawn(async move {
-                connection.run(stream, peer).await;
-                drop(permit);
-            });
+            tokio::spawn(connection.run(stream, peer));
             return;
         };
         // A socket belongs to the runtime that registered it: move it over as a std one.
@@ -272,7 +266,6 @@ impl Workers {
                     tracing::debug!(target: "portal_sso::server", %err, %peer, "connection not registered");
                 }
             }
-            drop(permit);
         });
     }
 
@@ -314,11 +307,20 @@ impl Connection {
             } else {
                 RouteClass::Proxy
             };
-            // `Proxy` is always ready, so `Sso` is too: no `poll_ready` needed.
-            let future = service.borrow_mut().call(request);
+            // Checked before any route: the SSO routes must not read another host than
+            // the app would.
+            let answer = if host::names_two_hosts(&request) {
+                Err(host::refusal().map(SsoBody::full))
+            } else {
+                // `Proxy` is always ready, so `Sso` is too: no `poll_ready` needed.
+                Ok(service.borrow_mut().call(request))
+            };
             let waits = Arc::clone(&handler_waits);
             async move {
-                let response: Response<_> = future.await?;
+                let response: Response<_> = match answer {
+                    Ok(future) => future.await?,
+                    Err(refused) => refused,
+                };
                 waits.metrics.request(class, response.status());
                 Ok::<_, Infallible>(response.map(|body| WaitAfter { body, waits }))
             }

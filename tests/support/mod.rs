@@ -35,6 +35,8 @@ pub const ALICE_SESSION: &str = "alice-session-7f3a9c";
 pub struct Upstream {
     pub addr: SocketAddr,
     pub me_calls: Arc<AtomicUsize>,
+    /// Every request the app received, whatever its route.
+    pub requests: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -58,6 +60,8 @@ impl Upstream {
     fn serve(listener: tokio::net::TcpListener) -> Self {
         let addr = listener.local_addr().unwrap();
         let me_calls = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
         let app = Router::new()
             .route("/login", routing::get(login))
             .route("/logout", routing::get(logout).post(logout))
@@ -69,13 +73,21 @@ impl Upstream {
             .route("/chunked", routing::get(chunked))
             .route("/slow", routing::get(slow))
             .route("/ws", routing::get(ws_echo))
-            .with_state(Arc::clone(&me_calls));
+            .route("/trailers", any(trailers))
+            .with_state(Arc::clone(&me_calls))
+            .layer(axum::middleware::from_fn(
+                move |request: Request, next: axum::middleware::Next| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    next.run(request)
+                },
+            ));
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
         Self {
             addr,
             me_calls,
+            requests,
             task,
         }
     }
@@ -174,6 +186,37 @@ async fn upload(request: Request) -> Response {
         "len": len,
         "frames": frames,
         "sha256": hex(&hasher.finalize()),
+    }))
+    .into_response()
+}
+
+/// Reads the body frame by frame and answers the data, the trailers that came after it,
+/// and the request's `Trailer` header.
+async fn trailers(request: Request) -> Response {
+    let declared = request
+        .headers()
+        .get(header::TRAILER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let mut body = request.into_body();
+    let mut data = Vec::new();
+    let mut trailers: BTreeMap<String, String> = BTreeMap::new();
+    while let Some(frame) = body.frame().await {
+        match frame.unwrap().into_data() {
+            Ok(chunk) => data.extend_from_slice(&chunk),
+            Err(frame) => {
+                for (name, value) in frame.into_trailers().into_iter().flatten() {
+                    if let Some(name) = name {
+                        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                        trailers.insert(name.as_str().to_owned(), value);
+                    }
+                }
+            }
+        }
+    }
+    axum::Json(serde_json::json!({
+        "body": String::from_utf8_lossy(&data),
+        "trailers": trailers,
+        "trailer_header": declared,
     }))
     .into_response()
 }
