@@ -1,4 +1,91 @@
-#![doc = include_str!("../README.md")]
+//! Single sign-on from your web app into hosted knowledge-base portals (Kustomer, Aha!),
+//! as a tower [`Layer`](tower_layer::Layer) around any hyper or axum service.
+//!
+//! A portal sends the browser to a login URL on your side. [`SsoLayer`] answers that
+//! route itself: it asks your app who is signed in (an [`IdentityResolver`]: a closure
+//! over the request's headers, [`JwtCookie`], [`SignedCookie`], or your own type), signs
+//! the short-lived JWT the vendor expects with the vendor's secret, and sends the browser
+//! back to the portal. A signed-out browser goes to your login page with a parameter that
+//! brings it back. Every other request passes to your service untouched, at the cost of a
+//! path comparison: no allocation, no header parsing.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use portal_sso::{Identity, KustomerPortal, Secret, SsoLayer};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sso = SsoLayer::builder()
+//!     // Who is signed in? Read your app's session however you already do.
+//!     .with_identity(|parts: &http::request::Parts| {
+//!         let sid = portal_sso::find_cookie(&parts.headers, "sid").map(str::to_owned);
+//!         async move {
+//!             Ok(match sid.as_deref() {
+//!                 Some("alice-session") => Some(Identity::new("alice@example.com")?),
+//!                 _ => None, // signed out: sent to /login?next=...
+//!             })
+//!         }
+//!     })
+//!     .with_portal(
+//!         KustomerPortal::new(Secret::new("the-kustomer-knowledge-base-secret"))
+//!             .with_redirect_origins(["https://acme.kustomer.help"]),
+//!     )
+//!     .build()?;
+//!
+//! let app = Router::new().route("/", get(|| async { "home" })).layer(sso);
+//!
+//! let response = app
+//!     .oneshot(
+//!         http::Request::get("/sso/kustomer?kustomerRedirectUri=https://acme.kustomer.help/login")
+//!             .header("cookie", "sid=alice-session")
+//!             .body(axum::body::Body::empty())?,
+//!     )
+//!     .await?;
+//! assert_eq!(response.status(), 302);
+//! let location = response.headers()["location"].to_str()?;
+//! assert!(location.starts_with("https://acme.kustomer.help/login?externalToken=ey"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where to apply it
+//!
+//! Outside your routes and inside anything that must see every request (tracing,
+//! compression), so the SSO routes are answered before your router's fallback and your
+//! session cookie is readable. The layer answers with the inner service's own response
+//! type: its pages need `ResBody: From<String>` (axum's `Body`, `Full<Bytes>`, `String`);
+//! a service with another body wraps its responses in [`SsoBody::inner`].
+//!
+//! # Portals
+//!
+//! [`KustomerPortal`] (custom sign-on: `externalToken` added to `kustomerRedirectUri`)
+//! and [`AhaPortal`] (JWT single sign-on: `jwt` on the configured callback, with `state`
+//! and `return_to`, and the remote logout route). [`token`] signs exactly what a portal
+//! receives, for tools and tests.
+//!
+//! # Security
+//!
+//! - A token goes only to an origin the configuration names ([`RedirectOrigins`]):
+//!   exact scheme, host and port, wildcards only where written, and anything a browser
+//!   and a parser could read differently refused outright.
+//! - A token is signed only for the user your app says is signed in: cookies are read
+//!   pair by pair on bytes, and a session cookie sent twice naming different users is
+//!   signed out, not guessed.
+//! - A return address already carrying a parameter the layer adds, in any spelling a
+//!   common parser reads, is refused; `return_to` is passed only as a plain same-site
+//!   path ([`is_same_site_path`]).
+//! - Identity fields carry no control or invisible characters; secrets shorter than 32
+//!   bytes are refused; secrets, tokens and cookies never reach logs, events, pages or
+//!   `Debug`; token responses are `no-store` and `no-referrer`.
+//! - A session the layer cannot read ends on an explanation after a few trips to the
+//!   login page, never an endless redirect loop; a failing identity source is a 503.
+//!
+//! Every decision is one [`SsoEvent`] (a `tracing` event and a call to each
+//! [`EventObserver`]), so "why did this sign-in fail" is answered from the log.
+//!
+//! For apps in other languages, the `portal-sso` sidecar (the `portal-sso-sidecar` crate
+//! of this repository) runs this layer in a reverse proxy in front of the app.
 
 mod body;
 mod config;
@@ -17,9 +104,6 @@ mod service;
 mod text;
 pub mod token;
 
-#[cfg(feature = "sidecar")]
-pub mod sidecar;
-
 pub use body::SsoBody;
 pub use error::ConfigError;
 pub use events::{EventKind, EventObserver, SsoEvent};
@@ -30,7 +114,13 @@ pub use identity::{
 };
 pub use layer::{DEFAULT_MAX_COOKIE_BYTES, SessionCookie, SsoLayer, SsoLayerBuilder};
 pub use origins::{RedirectOrigins, RedirectRejection};
+pub use portal::aha::is_same_site_path;
 pub use portal::{AhaPortal, KustomerPortal, Portal};
 pub use query::append_query_param;
 pub use secret::{MIN_SECRET_LEN, Secret};
 pub use service::Sso;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -188,7 +188,7 @@ pub(crate) fn encode(value: &str) -> percent_encoding::PercentEncode<'_> {
 /// Appends `name=value` to `url`'s query, before any fragment, leaving every existing
 /// byte as it was: `?` when there is no query, `&` after a non-empty one that does not end
 /// in `&` already. `value` must already be query-safe (a JWT is; use percent-encoding for
-/// anything else), and `url` a serialised URL ([`Url::as_str`]): a URL parser strips
+/// anything else), and `url` a serialised URL (`url::Url::as_str`): a URL parser strips
 /// controls and spaces at the ends of its input, which this function would leave inside.
 ///
 /// ```

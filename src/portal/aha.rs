@@ -197,7 +197,7 @@ impl Aha {
 /// which may carry URLs) no `//`, no `.` or `..` segment (raw or `%2e`-escaped) and no
 /// `%2F` or `%5C`. Removing dot segments turns
 /// `/..//evil.com` into `//evil.com`, which a browser reads as another host.
-pub(crate) fn is_same_site_path(path: &str) -> bool {
+pub fn is_same_site_path(path: &str) -> bool {
     let path_part = path.split(['?', '#']).next().unwrap_or_default();
     let escaped_separator = ["%2f", "%5c"].iter().any(|escape| {
         path_part

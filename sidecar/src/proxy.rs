@@ -2,7 +2,7 @@
 //!
 //! Bodies stream both ways frame by frame, whatever their size. Hop-by-hop headers
 //! (RFC 9110 §7.6.1) are removed in both directions; the forwarding headers are cleaned
-//! and set as [`forwarding`](super::forwarding) says; `Host` is kept as the browser sent
+//! and set as [`forwarding`](crate::forwarding) says; `Host` is kept as the browser sent
 //! it. An HTTP/1.1 `Upgrade`
 //! (WebSocket) is passed through, after which bytes are copied both ways.
 
@@ -27,14 +27,14 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tower_service::Service;
 
-use super::config::UpstreamSettings;
-use super::forwarding;
-use super::metrics::Metrics;
-use super::timeout::LazyTimeout;
-use super::trailers::WithoutTrailers;
-use super::tunnel::{self, Slot, Upgrade};
-use crate::SsoBody;
-use crate::response::page;
+use crate::config::UpstreamSettings;
+use crate::forwarding;
+use crate::metrics::Metrics;
+use crate::page::page;
+use crate::timeout::LazyTimeout;
+use crate::trailers::WithoutTrailers;
+use crate::tunnel::{self, Slot, Upgrade};
+use portal_sso::SsoBody;
 
 /// Where a request came from, put in its extensions by the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ impl Proxy {
     /// A proxy to the app described by `settings`, pooling keep-alive connections.
     ///
     /// # Panics
-    /// When `settings.uri` has no authority; [`SidecarConfig`](super::SidecarConfig)
+    /// When `settings.uri` has no authority; [`SidecarConfig`](crate::SidecarConfig)
     /// never gives such a URI.
     pub fn new(settings: UpstreamSettings, metrics: Arc<Metrics>) -> Self {
         let mut connector = HttpConnector::new();

@@ -17,15 +17,15 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use crate::origins::OriginPattern;
-use crate::{
+use portal_sso::origins::OriginPattern;
+use portal_sso::{
     AhaPortal, ClaimPointers, ConfigError, EventObserver, IdentityResolver, JwtCookie,
     KustomerPortal, Portal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer,
     SsoLayerBuilder,
 };
 
-use super::introspect::Introspect;
-use super::metrics::{Metrics, Timed};
+use crate::introspect::Introspect;
+use crate::metrics::{Metrics, Timed};
 
 /// A config file the sidecar cannot run with. `Display` is one line:
 /// `portal[0].secret: environment variable KUSTOMER_SSO_SECRET is not set`.
@@ -509,7 +509,9 @@ pub struct SidecarConfig {
     claims: ClaimPointers,
     login_url: String,
     return_param: String,
-    portals: Vec<(Portal, Kind, SecretRef)>,
+    /// Each portal, its kind, where its secret came from, and its route and target as
+    /// the summary shows them.
+    portals: Vec<(Portal, Kind, SecretRef, String)>,
     app_logout_path: Option<String>,
     app_logout_url: Option<String>,
     allow_short_secrets: bool,
@@ -740,7 +742,7 @@ impl SidecarConfig {
                 metrics,
             ),
         };
-        for (portal, _, _) in &self.portals {
+        for (portal, _, _, _) in &self.portals {
             builder = builder.with_portal(portal.clone());
         }
         if let Some(path) = &self.app_logout_path {
@@ -807,15 +809,12 @@ impl SidecarConfig {
             "login             {} (return parameter `{}`)",
             self.login_url, self.return_param
         );
-        for (index, (portal, kind, secret_from)) in self.portals.iter().enumerate() {
-            let _ = write!(out, "portal[{index}]         {} ", kind.name());
-            let _ = match portal {
-                Portal::Kustomer(k) => {
-                    write!(out, "{} -> {}", k.path, k.redirect_origins.join(", "))
-                }
-                Portal::Aha(a) => write!(out, "{} -> {}", a.path, a.callback_url),
-            };
-            let _ = writeln!(out, ", secret REDACTED (from {secret_from})");
+        for (index, (_, kind, secret_from, route)) in self.portals.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "portal[{index}]         {} {route}, secret REDACTED (from {secret_from})",
+                kind.name()
+            );
         }
         out
     }
@@ -833,7 +832,7 @@ fn with_identity(
 }
 
 fn add_observer(builder: SsoLayerBuilder, observer: Arc<dyn EventObserver>) -> SsoLayerBuilder {
-    builder.with_observer(move |event: &crate::SsoEvent| observer.on_event(event))
+    builder.with_observer(move |event: &portal_sso::SsoEvent| observer.on_event(event))
 }
 
 /// Names the layer's field as the file's key: the layer says `portals[0]`, the file
@@ -1028,8 +1027,12 @@ fn read_cookie_key(from: &SecretRef) -> Result<cookie::Key, ConfigFileError> {
 fn check_portal(
     index: usize,
     entry: &PortalFile,
-) -> Result<(Portal, Kind, SecretRef), ConfigFileError> {
+) -> Result<(Portal, Kind, SecretRef, String), ConfigFileError> {
     let field = format!("portal[{index}]");
+    let path = entry
+        .path
+        .clone()
+        .unwrap_or_else(|| format!("/sso/{}", entry.kind.name()));
     let only_for = |key: &str, present: bool, kind: &str| {
         if present {
             Err(ConfigFileError::new(
@@ -1057,6 +1060,7 @@ fn check_portal(
                     ConfigFileError::new(format!("{field}.redirect_origins[{i}]"), problem)
                 })?;
             }
+            let route = format!("{path} -> {}", origins.join(", "));
             let mut portal = KustomerPortal::new(secret).with_redirect_origins(origins);
             if let Some(default) = &entry.default_redirect {
                 portal = portal.with_default_redirect(default);
@@ -1067,7 +1071,7 @@ fn check_portal(
             if let Some(name) = &entry.name {
                 portal = portal.with_name(name);
             }
-            Portal::Kustomer(portal)
+            (Portal::Kustomer(portal), route)
         }
         Kind::Aha => {
             only_for(
@@ -1086,6 +1090,7 @@ fn check_portal(
                     "is required for kind = \"aha\", e.g. \"https://acme.aha.site/auth/jwt/callback\"",
                 ));
             };
+            let route = format!("{path} -> {callback}");
             let mut portal = AhaPortal::new(secret, callback);
             if let Some(path) = &entry.path {
                 portal = portal.with_path(path);
@@ -1103,10 +1108,10 @@ fn check_portal(
             if let Some(url) = &entry.portal_logout_url {
                 portal = portal.with_portal_logout_url(url);
             }
-            Portal::Aha(portal)
+            (Portal::Aha(portal), route)
         }
     };
-    Ok((portal, entry.kind, entry.secret.clone()))
+    Ok((portal.0, entry.kind, entry.secret.clone(), portal.1))
 }
 
 #[cfg(test)]
@@ -1184,7 +1189,16 @@ redirect_origins = ["https://acme.kustomer.help"]
 
     #[test]
     fn layer_errors_use_the_file_keys() {
-        let err = layer_error(&ConfigError::new("portals[1].path", "taken"));
-        assert_eq!(err.key(), "portal[1].path");
+        let portal = || {
+            KustomerPortal::new(Secret::new("k".repeat(32)))
+                .with_redirect_origins(["https://acme.kustomer.help"])
+        };
+        let err = SsoLayer::builder()
+            .with_identity(|_: &http::request::Parts| async { Ok(None) })
+            .with_portal(portal())
+            .with_portal(portal())
+            .build()
+            .unwrap_err();
+        assert_eq!(layer_error(&err).key(), "portal[1].path");
     }
 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::Secret;
+use portal_sso::Secret;
 
 /// How long open connections get to finish once shutdown is asked for.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn secrets_are_long_and_fresh() {
         let (a, b) = (random_secret(), random_secret());
-        assert!(a.len() >= crate::MIN_SECRET_LEN);
+        assert!(a.len() >= portal_sso::MIN_SECRET_LEN);
         assert_ne!(a.expose(), b.expose());
     }
 }

@@ -8,7 +8,7 @@ use cookie::Cookie;
 use http::HeaderMap;
 
 use super::random_hex;
-use crate::find_cookie;
+use portal_sso::find_cookie;
 
 /// The most entries a [`Memory`] keeps; the oldest goes first.
 const MAX_ENTRIES: usize = 10_000;

@@ -19,9 +19,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
-use super::metrics::Metrics;
-use super::recent::Recent;
-use super::server::State;
+use crate::metrics::Metrics;
+use crate::recent::Recent;
+use crate::server::State;
 
 /// Serves the admin endpoints on `listener` until the task is dropped.
 pub async fn serve(

@@ -6,8 +6,8 @@ use cookie::Cookie;
 use http::header::{LOCATION, SET_COOKIE};
 use http::{HeaderValue, StatusCode};
 
-pub(crate) use crate::response::escape;
-use crate::response::{protect, protect_html};
+pub(crate) use crate::page::escape;
+use crate::page::{protect, protect_html};
 
 /// How a site looks: its name, a one-line description and an accent colour.
 pub(crate) struct Brand {

@@ -16,9 +16,9 @@ use super::page::{self, AHA, claims_block, escape};
 use super::session::{Memory, Sessions, Visitor};
 use super::verify::{Kind, MAX_AGE_SECS, verify};
 use super::{Sites, query_param, random_hex};
-use crate::portal::aha::is_same_site_path;
-use crate::portal::now_unix;
-use crate::{Identity, Secret};
+use crate::now_unix;
+use portal_sso::is_same_site_path;
+use portal_sso::{Identity, Secret};
 
 /// The mock knowledge base's session cookie (names differ per site: cookies ignore ports).
 const SESSION_COOKIE: &str = "aha_session";

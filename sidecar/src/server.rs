@@ -25,14 +25,14 @@ use tokio::time::Instant;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::admin;
-use super::config::{ServerSettings, SidecarConfig};
-use super::host;
-use super::metrics::{Metrics, RouteClass};
-use super::proxy::Proxy;
-use super::recent::Recent;
-use super::timeout::LazyTimeout;
-use crate::{EventObserver, SsoBody};
+use crate::admin;
+use crate::config::{ServerSettings, SidecarConfig};
+use crate::host;
+use crate::metrics::{Metrics, RouteClass};
+use crate::proxy::Proxy;
+use crate::recent::Recent;
+use crate::timeout::LazyTimeout;
+use portal_sso::{EventObserver, SsoBody};
 
 /// What the admin listener reports, shared with the server.
 #[derive(Debug, Default)]
@@ -277,7 +277,7 @@ impl Workers {
     }
 }
 
-type App = crate::Sso<Proxy>;
+type App = portal_sso::Sso<Proxy>;
 
 struct Connection {
     service: App,
@@ -638,7 +638,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sidecar::timeout::CountingWaker;
+    use crate::timeout::CountingWaker;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     #[test]

@@ -27,7 +27,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::{EventKind, EventObserver, Identity, IdentityError, IdentityResolver, SsoEvent};
+use portal_sso::{EventKind, EventObserver, Identity, IdentityError, IdentityResolver, SsoEvent};
 
 /// Which part of the sidecar answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

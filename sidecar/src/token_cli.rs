@@ -24,10 +24,10 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
-use crate::identity::Identity;
-use crate::portal::now_unix;
-use crate::secret::{MIN_SECRET_LEN, Secret};
-use crate::token::{AhaClaims, KustomerClaims, TokenSigner};
+use crate::now_unix;
+use portal_sso::Identity;
+use portal_sso::token::{AhaClaims, KustomerClaims, TokenSigner};
+use portal_sso::{MIN_SECRET_LEN, Secret};
 
 /// How long Kustomer accepts a token after its `iat`: "Signed tokens will only be valid
 /// for 15 minutes."

@@ -1,5 +1,6 @@
-//! The sidecar: a reverse proxy in front of an app written in any language, answering
-//! the SSO routes itself by reading the app's session.
+//! The `portal-sso` sidecar: a reverse proxy in front of an app written in any language,
+//! answering the SSO routes itself (through `portal_sso::SsoLayer`) by reading the app's
+//! session.
 //!
 //! - [`config`]: the TOML file, checked once, secrets from the environment or files;
 //! - [`proxy`]: forwards everything that is not an SSO route to the app;
@@ -21,6 +22,7 @@ mod host;
 pub mod introspect;
 pub mod kustomer_secret;
 pub mod metrics;
+pub mod page;
 pub mod proxy;
 pub mod recent;
 pub mod server;
@@ -32,3 +34,10 @@ mod tunnel;
 pub use config::{ConfigFileError, SidecarConfig};
 pub use introspect::Introspect;
 pub use server::serve;
+
+/// Seconds since the Unix epoch, for `iat` and token ages.
+pub(crate) fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}

@@ -1,8 +1,6 @@
 //! `portal-sso demo`, driven over plain HTTP the way a browser would click through it:
 //! redirects followed by hand, cookies kept per host (browsers ignore the port).
 
-#![cfg(feature = "sidecar")]
-
 use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -36,7 +34,7 @@ impl Demo {
             };
             let (stop, stopped) = oneshot::channel::<()>();
             let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let task = tokio::spawn(portal_sso::sidecar::demo::run(listen, async {
+            let task = tokio::spawn(portal_sso_sidecar::demo::run(listen, async {
                 let _ = stopped.await;
             }));
             let demo = Demo {
@@ -782,7 +780,7 @@ async fn a_taken_mock_port_is_named_in_the_error() {
             continue;
         };
         let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let result = portal_sso::sidecar::demo::run(listen, std::future::pending()).await;
+        let result = portal_sso_sidecar::demo::run(listen, std::future::pending()).await;
         let err = result.expect_err("port + 2 is taken");
         if err.kind() != io::ErrorKind::AddrInUse {
             continue;

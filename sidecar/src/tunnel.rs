@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::proxy::connection_options;
+use crate::proxy::connection_options;
 
 /// A browser's request to switch protocols, taken from its request.
 pub struct Upgrade {

@@ -5,7 +5,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::Secret;
+use portal_sso::Secret;
 
 /// How old a token may be: both vendors give 15 minutes.
 pub(crate) const MAX_AGE_SECS: u64 = 15 * 60;

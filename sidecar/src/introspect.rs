@@ -18,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 
-use crate::{ClaimPointers, Identity, IdentityError, IdentityResolver, find_cookies};
+use portal_sso::{ClaimPointers, Identity, IdentityError, IdentityResolver, find_cookies};
 
 /// The largest "who am I" answer read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;

@@ -3,7 +3,7 @@
 
 use http::{Request, Response, StatusCode, header};
 
-use crate::response::page;
+use crate::page::page;
 
 /// Whether `request` names more than one host (RFC 9112 §3.2): two `Host` headers, or an
 /// absolute-form target (`GET http://a.example/ HTTP/1.1`) whose authority is not its

@@ -16,8 +16,8 @@ use super::page::{self, KUSTOMER, claims_block, escape};
 use super::session::{Sessions, Visitor};
 use super::verify::{Kind, verify};
 use super::{Sites, query_param, random_hex};
-use crate::portal::now_unix;
-use crate::{Identity, Secret};
+use crate::now_unix;
+use portal_sso::{Identity, Secret};
 
 /// The mock portal's session cookie (names differ per site: cookies ignore ports).
 const SESSION_COOKIE: &str = "kustomer_session";

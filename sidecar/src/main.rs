@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use portal_sso::sidecar::{self, SidecarConfig, kustomer_secret, token_cli};
+use portal_sso_sidecar::{self as sidecar, SidecarConfig, kustomer_secret, token_cli};
 
 /// Single sign-on into hosted knowledge-base portals (Kustomer, Aha!) for an app that
 /// already has its own login.

@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 
 use super::page::{self, APP, escape};
 use super::{Sites, query_param};
-use crate::portal::aha::is_same_site_path;
-use crate::{
+use portal_sso::is_same_site_path;
+use portal_sso::{
     AhaPortal, KustomerPortal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer,
     find_cookie,
 };
@@ -68,7 +68,7 @@ pub(crate) fn router(
     key: Key,
     kustomer_secret: Secret,
     aha_secret: Secret,
-) -> Result<Router, crate::ConfigError> {
+) -> Result<Router, portal_sso::ConfigError> {
     let layer = SsoLayer::builder()
         .with_identity(SignedCookie::new(
             SESSION_COOKIE,

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::{EventObserver, SsoEvent};
+use portal_sso::{EventObserver, SsoEvent};
 
 /// How many events [`Recent::default`] keeps.
 pub const DEFAULT_CAPACITY: usize = 200;

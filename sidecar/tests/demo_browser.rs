@@ -2,9 +2,7 @@
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `chromium`,
 //! `chromium-driver`), so `cargo test` reports it as ignored; CI installs both and runs it
-//! with `cargo test --test demo_browser -- --ignored`, where a missing browser fails it.
-
-#![cfg(feature = "sidecar")]
+//! with `cargo test -p portal-sso-sidecar --test demo_browser -- --ignored`, where a missing browser fails it.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -63,7 +61,7 @@ async fn start_demo() -> (u16, oneshot::Sender<()>, JoinHandle<std::io::Result<(
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let task = tokio::spawn(portal_sso::sidecar::demo::run(listen, async {
+        let task = tokio::spawn(portal_sso_sidecar::demo::run(listen, async {
             let _ = stopped.await;
         }));
         let deadline = Instant::now() + Duration::from_secs(5);
