@@ -113,7 +113,7 @@ where
     F: Future<Output = Result<Response<B>, E>>,
     B: From<String>,
 {
-    match (sso, inner) {
+    let answered = match (sso, inner) {
         (Sso::AppLogout(after), Some(inner)) => {
             let mut response = ready!(inner.poll(cx))?;
             if after.from_remote_logout {
@@ -124,27 +124,30 @@ where
                         .headers_mut()
                         .append(http::header::SET_COOKIE, value);
                 }
-                return Poll::Ready(Ok(response));
-            }
-            Poll::Ready(Ok(
+                response
+            } else {
                 match handler::after_app_logout(&after.config, &after.path, response) {
                     Ok(written) => written.map(B::from),
                     Err(untouched) => untouched,
-                },
-            ))
+                }
+            }
         }
-        (Sso::Resolving(future), _) => {
-            let written = ready!(future.as_mut().poll(cx));
-            Poll::Ready(Ok(written.map(B::from)))
-        }
-        (Sso::Ready(response), _) => {
-            let response = response
-                .take()
-                .expect("ResponseFuture polled after completion");
-            Poll::Ready(Ok(response.map(B::from)))
-        }
+        (Sso::Resolving(future), _) => ready!(future.as_mut().poll(cx)).map(B::from),
+        (Sso::Ready(response), _) => response
+            .take()
+            .expect("ResponseFuture polled after completion")
+            .map(B::from),
         (Sso::None | Sso::AppLogout(_), _) => {
             panic!("ResponseFuture polled after completion")
         }
-    }
+    };
+    let mut answered = answered;
+    answered.extensions_mut().insert(SsoAnswered);
+    Poll::Ready(Ok(answered))
 }
+
+/// Put in the extensions of every response to a request on one of the layer's own
+/// routes (login, logout, the app's logout), so a server around the layer can tell them
+/// from the app's (to label its metrics, say) without matching the path again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SsoAnswered;

@@ -107,7 +107,7 @@ pub mod token;
 pub use body::SsoBody;
 pub use error::ConfigError;
 pub use events::{EventKind, EventObserver, SsoEvent};
-pub use future::ResponseFuture;
+pub use future::{ResponseFuture, SsoAnswered};
 pub use identity::{
     ClaimPointers, Identity, IdentityError, IdentityErrorKind, IdentityResolver, JwtCookie,
     SignedCookie, SignedCookieMode, find_cookie, find_cookies,

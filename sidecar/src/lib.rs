@@ -26,10 +26,7 @@ pub mod page;
 pub mod proxy;
 pub mod recent;
 pub mod server;
-mod timeout;
 pub mod token_cli;
-mod trailers;
-mod tunnel;
 
 pub use config::{ConfigFileError, SidecarConfig};
 pub use introspect::Introspect;

@@ -64,10 +64,8 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(code) => return code,
             };
-            // `serve` starts a thread per further CPU, each with a runtime of its own,
-            // and takes its share of the connections on this one.
             run(
-                tokio::runtime::Builder::new_current_thread(),
+                tokio::runtime::Builder::new_multi_thread(),
                 sidecar::serve(config, shutdown_signal()),
             )
         }

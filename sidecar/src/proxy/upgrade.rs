@@ -16,15 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use crate::proxy::connection_options;
-
-/// A browser's request to switch protocols, taken from its request.
-pub struct Upgrade {
-    /// The browser's side of the connection, once the response has switched it.
-    pub client: OnUpgrade,
-    /// What it asked for (`Upgrade: websocket`).
-    pub protocol: HeaderValue,
-}
+use super::headers::connection_options;
 
 /// The protocol the browser asks to switch to (`Connection: upgrade` + `Upgrade: x`).
 ///

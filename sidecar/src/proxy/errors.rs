@@ -1,0 +1,62 @@
+//! Why the app did not answer, and the page the browser gets for each case.
+
+use http::{Response, StatusCode};
+use portal_sso::SsoBody;
+
+use super::ProxyBody;
+use crate::page::page;
+
+/// Why the app did not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyError {
+    /// The connection was refused or could not be opened.
+    Connect,
+    /// Opening the connection took longer than the connect timeout.
+    ConnectTimeout,
+    /// The app did not send its response head in time.
+    ResponseTimeout,
+    /// The connection broke or the app answered something that is not HTTP.
+    Upstream,
+    /// The app switched protocols when the browser had not asked to, or the reverse.
+    BadUpgrade,
+}
+
+impl ProxyError {
+    /// The `kind` label of `portal_sso_upstream_errors_total`.
+    pub const fn kind(self) -> &'static str {
+        match self {
+            ProxyError::Connect => "connect",
+            ProxyError::ConnectTimeout => "connect_timeout",
+            ProxyError::ResponseTimeout => "timeout",
+            ProxyError::Upstream => "upstream",
+            ProxyError::BadUpgrade => "bad_upgrade",
+        }
+    }
+
+    /// The page for the browser: 502 when the app failed, 504 when it was too slow.
+    pub fn response(self) -> Response<ProxyBody> {
+        let (status, title, message) = match self {
+            ProxyError::Connect => (
+                StatusCode::BAD_GATEWAY,
+                "The application is unavailable",
+                "The application behind this address is not accepting connections. Try again in a moment.",
+            ),
+            ProxyError::ConnectTimeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "The application is unavailable",
+                "The application behind this address did not accept the connection in time.",
+            ),
+            ProxyError::ResponseTimeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "The application took too long",
+                "The application did not answer in time.",
+            ),
+            ProxyError::Upstream | ProxyError::BadUpgrade => (
+                StatusCode::BAD_GATEWAY,
+                "The application failed",
+                "The application closed the connection or answered something that is not HTTP.",
+            ),
+        };
+        page(status, title, message).map(SsoBody::full)
+    }
+}

@@ -1,0 +1,325 @@
+//! [`Proxy`]: forwards a browser connection's requests to the app and streams the
+//! answers back.
+//!
+//! Each browser connection gets its own connection to the app, through hyper's
+//! `client::conn::http1`, kept for the browser connection's next requests (HTTP/1.1
+//! answers them one after another, so one is all it needs). Bodies stream both ways
+//! frame by frame; hop-by-hop headers are removed both ways and the forwarding headers
+//! set as [`forwarding`](crate::forwarding) says ([`headers`]); request trailers are
+//! dropped ([`trailers`]); an HTTP/1.1 `Upgrade` (WebSocket) is tunnelled ([`upgrade`]).
+
+mod errors;
+mod headers;
+mod trailers;
+mod upgrade;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::uri::Authority;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt as _;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self as client_http1, SendRequest};
+use hyper_util::rt::TokioIo;
+use portal_sso::SsoBody;
+use tokio::net::TcpStream;
+use tower_http::timeout::{TimeoutBody, TimeoutError};
+use tower_service::Service;
+
+use crate::config::UpstreamSettings;
+use crate::forwarding;
+use crate::metrics::Metrics;
+pub use errors::ProxyError;
+use trailers::WithoutTrailers;
+pub use upgrade::Slot;
+
+/// An error from a body passed on.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The app's response body as passed on: cut when nothing arrives for the response
+/// timeout.
+pub type AppBody = BoxBody<Bytes, BoxError>;
+
+/// The body the proxy answers with: the app's, or a page of its own.
+pub type ProxyBody = SsoBody<AppBody>;
+
+/// The browser's request body as it goes to the app: trailers are not forwarded.
+type RequestBody = WithoutTrailers<Incoming>;
+
+/// The app behind the sidecar, and what every browser connection's proxy shares.
+pub struct Upstream {
+    authority: Authority,
+    /// `Host` for a request that came without one: the app's authority.
+    host: HeaderValue,
+    settings: UpstreamSettings,
+    metrics: Arc<Metrics>,
+    tunnel_idle_timeout: Duration,
+}
+
+impl Upstream {
+    /// The app described by `settings`; tunnels with no byte either way for
+    /// `tunnel_idle_timeout` are closed.
+    ///
+    /// # Panics
+    /// When `settings.uri` has no authority; [`SidecarConfig`](crate::SidecarConfig)
+    /// never gives such a URI.
+    pub fn new(
+        settings: UpstreamSettings,
+        metrics: Arc<Metrics>,
+        tunnel_idle_timeout: Duration,
+    ) -> Arc<Self> {
+        let authority = settings
+            .uri
+            .authority()
+            .cloned()
+            .expect("the upstream URI was checked to have an authority");
+        let host = HeaderValue::from_str(authority.as_str())
+            .expect("an authority is a valid header value");
+        Arc::new(Self {
+            authority,
+            host,
+            settings,
+            metrics,
+            tunnel_idle_timeout,
+        })
+    }
+
+    /// The proxy for one browser connection from `peer`, holding `slot`, the
+    /// connection's place in the server's connection limit (a tunnel made from the
+    /// connection keeps it until the tunnel ends).
+    pub fn proxy_for(self: &Arc<Self>, peer: SocketAddr, slot: Slot) -> Proxy {
+        let ip = forwarding::canonical(peer.ip());
+        Proxy {
+            upstream: Arc::clone(self),
+            connection: Arc::new(BrowserConnection {
+                ip,
+                trusted: forwarding::is_trusted(Some(ip), &self.settings.trusted_proxies),
+                slot,
+                app: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Opens a connection to the app within the connect timeout and runs it on its own
+    /// task; `upgrades` lets it be switched to another protocol.
+    async fn connect(&self, upgrades: bool) -> Result<SendRequest<RequestBody>, ProxyError> {
+        let address = (
+            self.authority.host().trim_matches(['[', ']']),
+            self.authority.port_u16().unwrap_or(80),
+        );
+        let stream =
+            match tokio::time::timeout(self.settings.connect_timeout, TcpStream::connect(address))
+                .await
+            {
+                Err(_) => return Err(ProxyError::ConnectTimeout),
+                Ok(Err(err)) if err.kind() == std::io::ErrorKind::TimedOut => {
+                    return Err(ProxyError::ConnectTimeout);
+                }
+                Ok(Err(_)) => return Err(ProxyError::Connect),
+                Ok(Ok(stream)) => stream,
+            };
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(target: "portal_sso::proxy", %err, "TCP_NODELAY not set");
+        }
+        let (sender, connection) = client_http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| ProxyError::Connect)?;
+        tokio::spawn(async move {
+            let ended = if upgrades {
+                connection.with_upgrades().await
+            } else {
+                connection.await
+            };
+            if let Err(err) = ended {
+                tracing::debug!(target: "portal_sso::proxy", %err, "connection to the app ended");
+            }
+        });
+        Ok(sender)
+    }
+}
+
+/// Forwards one browser connection's requests to the app. Made per browser connection
+/// by [`Upstream::proxy_for`]; clones share the connection to the app.
+#[derive(Clone)]
+pub struct Proxy {
+    upstream: Arc<Upstream>,
+    connection: Arc<BrowserConnection>,
+}
+
+/// One browser connection as the proxy sees it.
+struct BrowserConnection {
+    ip: IpAddr,
+    trusted: bool,
+    slot: Slot,
+    /// The connection to the app, kept between requests.
+    app: Mutex<Option<SendRequest<RequestBody>>>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("upstream", &self.upstream.authority)
+            .field("peer", &self.connection.ip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service<Request<Incoming>> for Proxy {
+    type Response = Response<ProxyBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The connection to the app is opened or waited for inside the call.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        let proxy = self.clone();
+        Box::pin(async move { Ok(proxy.forward(request).await) })
+    }
+}
+
+impl Proxy {
+    /// The response for the browser, with the exchange timed and any failure counted,
+    /// logged and answered with a page.
+    async fn forward(self, request: Request<Incoming>) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let answer = self.exchange(request).await;
+        let metrics = &self.upstream.metrics;
+        metrics.upstream_latency(started.elapsed());
+        answer.unwrap_or_else(|error| {
+            metrics.upstream_error(error.kind());
+            tracing::warn!(
+                target: "portal_sso::proxy",
+                error = error.kind(),
+                upstream = %self.upstream.authority,
+                "upstream request failed"
+            );
+            error.response()
+        })
+    }
+
+    async fn exchange(
+        &self,
+        mut request: Request<Incoming>,
+    ) -> Result<Response<ProxyBody>, ProxyError> {
+        let upstream = &self.upstream;
+        let protocol = upgrade::requested(request.headers());
+        let client_side = protocol.as_ref().map(|_| hyper::upgrade::on(&mut request));
+        let peer = headers::Peer {
+            ip: self.connection.ip,
+            trusted: self.connection.trusted,
+            default_host: &upstream.host,
+        };
+        headers::prepare(&mut request, &peer, protocol.as_ref());
+        let request = request.map(WithoutTrailers::new);
+        let timeout = upstream.settings.response_timeout;
+        let (Some(protocol), Some(client_side)) = (protocol, client_side) else {
+            let response = tokio::time::timeout(timeout, self.send(request))
+                .await
+                .map_err(|_| ProxyError::ResponseTimeout)??;
+            return self.app_response(response);
+        };
+        // An upgraded connection to the app is the tunnel's for good: a new one.
+        let mut sender = upstream.connect(true).await?;
+        let mut response = tokio::time::timeout(timeout, sender.send_request(request))
+            .await
+            .map_err(|_| ProxyError::ResponseTimeout)?
+            .map_err(|_| ProxyError::Upstream)?;
+        if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+            return self.app_response(response);
+        }
+        let app_side = hyper::upgrade::on(&mut response);
+        tokio::spawn(upgrade::run(
+            client_side,
+            app_side,
+            Arc::clone(&self.connection.slot),
+            upstream.tunnel_idle_timeout,
+        ));
+        let (mut parts, _) = response.into_parts();
+        headers::strip_hop_by_hop(&mut parts.headers);
+        let answered = parts.headers.get(header::UPGRADE).cloned();
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        parts
+            .headers
+            .insert(header::UPGRADE, answered.unwrap_or(protocol));
+        Ok(Response::from_parts(parts, SsoBody::full(Bytes::new())))
+    }
+
+    /// Sends `request` on the connection's own connection to the app, opening one when
+    /// there is none or the kept one was closed. A request the app's side closed before
+    /// it was written is sent once more, on a new connection.
+    async fn send(&self, request: Request<RequestBody>) -> Result<Response<Incoming>, ProxyError> {
+        let kept = self
+            .connection
+            .app
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let mut sender = match kept {
+            Some(mut sender) => match sender.ready().await {
+                Ok(()) => sender,
+                Err(_) => self.upstream.connect(false).await?,
+            },
+            None => self.upstream.connect(false).await?,
+        };
+        let response = match sender.try_send_request(request).await {
+            Ok(response) => response,
+            Err(mut error) => {
+                let unsent = error.take_message().ok_or(ProxyError::Upstream)?;
+                sender = self.upstream.connect(false).await?;
+                sender
+                    .send_request(unsent)
+                    .await
+                    .map_err(|_| ProxyError::Upstream)?
+            }
+        };
+        *self
+            .connection
+            .app
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(sender);
+        Ok(response)
+    }
+
+    /// The app's answer to a plain request, for the browser: hop-by-hop headers removed,
+    /// the body passed on and cut (and counted) when the app sends nothing of it for the
+    /// response timeout.
+    fn app_response(
+        &self,
+        response: Response<Incoming>,
+    ) -> Result<Response<ProxyBody>, ProxyError> {
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            return Err(ProxyError::BadUpgrade);
+        }
+        let (mut parts, body) = response.into_parts();
+        headers::strip_hop_by_hop(&mut parts.headers);
+        let metrics = Arc::clone(&self.upstream.metrics);
+        let body = TimeoutBody::new(self.upstream.settings.response_timeout, body)
+            .map_err(move |error| {
+                if error.is::<TimeoutError>() {
+                    metrics.upstream_error("body_timeout");
+                    tracing::warn!(
+                        target: "portal_sso::proxy",
+                        error = "body_timeout",
+                        "upstream response body stalled: response cut"
+                    );
+                }
+                error
+            })
+            .boxed();
+        Ok(Response::from_parts(parts, SsoBody::inner(body)))
+    }
+}
