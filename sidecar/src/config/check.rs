@@ -7,12 +7,9 @@ use http::Uri;
 use ipnet::IpNet;
 use jsonwebtoken::Algorithm;
 
-use portal_sso::origins::OriginPattern;
-use portal_sso::{
-    AhaPortal, ClaimPointers, KustomerPortal, Portal, SessionCookie, SignedCookieMode,
-};
+use portal_sso::{ClaimPointers, SessionCookie, SignedCookieMode};
 
-use super::file::{File, IntrospectFile, Kind, ModeFile, PortalFile, ServerFile, SessionFile};
+use super::file::{File, IntrospectFile, ModeFile, ServerFile, SessionFile};
 use super::secret_ref::SecretRef;
 use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSettings};
 
@@ -24,7 +21,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
 
     let mut portals = Vec::with_capacity(file.portal.len());
     for (index, entry) in file.portal.iter().enumerate() {
-        portals.push(check_portal(index, entry)?);
+        portals.push(entry.check(index)?);
     }
     if portals.is_empty() {
         return Err(ConfigFileError::new(
@@ -291,96 +288,6 @@ fn read_cookie_key(from: &SecretRef) -> Result<cookie::Key, ConfigFileError> {
             ),
         )
     })
-}
-
-fn check_portal(
-    index: usize,
-    entry: &PortalFile,
-) -> Result<(Portal, Kind, SecretRef, String), ConfigFileError> {
-    let field = format!("portal[{index}]");
-    let path = entry
-        .path
-        .clone()
-        .unwrap_or_else(|| format!("/sso/{}", entry.kind.name()));
-    let only_for = |key: &str, present: bool, kind: &str| {
-        if present {
-            Err(ConfigFileError::new(
-                format!("{field}.{key}"),
-                format!("only applies to kind = \"{kind}\""),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    let secret = entry.secret.read(&format!("{field}.secret"))?;
-    let portal = match entry.kind {
-        Kind::Kustomer => {
-            only_for("callback_url", entry.callback_url.is_some(), "aha")?;
-            only_for("logout_path", entry.logout_path.is_some(), "aha")?;
-            only_for("logout_redirect", entry.logout_redirect.is_some(), "aha")?;
-            only_for(
-                "portal_logout_url",
-                entry.portal_logout_url.is_some(),
-                "aha",
-            )?;
-            let origins = entry.redirect_origins.clone().unwrap_or_default();
-            for (i, origin) in origins.iter().enumerate() {
-                OriginPattern::parse(origin).map_err(|problem| {
-                    ConfigFileError::new(format!("{field}.redirect_origins[{i}]"), problem)
-                })?;
-            }
-            let route = format!("{path} -> {}", origins.join(", "));
-            let mut portal = KustomerPortal::new(secret).with_redirect_origins(origins);
-            if let Some(default) = &entry.default_redirect {
-                portal = portal.with_default_redirect(default);
-            }
-            if let Some(path) = &entry.path {
-                portal = portal.with_path(path);
-            }
-            if let Some(name) = &entry.name {
-                portal = portal.with_name(name);
-            }
-            (Portal::Kustomer(portal), route)
-        }
-        Kind::Aha => {
-            only_for(
-                "redirect_origins",
-                entry.redirect_origins.is_some(),
-                "kustomer",
-            )?;
-            only_for(
-                "default_redirect",
-                entry.default_redirect.is_some(),
-                "kustomer",
-            )?;
-            let Some(callback) = &entry.callback_url else {
-                return Err(ConfigFileError::new(
-                    format!("{field}.callback_url"),
-                    "is required for kind = \"aha\", e.g. \"https://acme.aha.site/auth/jwt/callback\"",
-                ));
-            };
-            let route = format!("{path} -> {callback}");
-            let mut portal = AhaPortal::new(secret, callback);
-            if let Some(path) = &entry.path {
-                portal = portal.with_path(path);
-            }
-            if let Some(name) = &entry.name {
-                portal = portal.with_name(name);
-            }
-            if let Some(logout_path) = &entry.logout_path {
-                // An empty string turns the remote logout route off.
-                portal = portal.with_logout_path((!logout_path.is_empty()).then_some(logout_path));
-            }
-            if let Some(redirect) = &entry.logout_redirect {
-                portal = portal.with_logout_redirect(redirect);
-            }
-            if let Some(url) = &entry.portal_logout_url {
-                portal = portal.with_portal_logout_url(url);
-            }
-            (Portal::Aha(portal), route)
-        }
-    };
-    Ok((portal.0, entry.kind, entry.secret.clone(), portal.1))
 }
 
 #[cfg(test)]

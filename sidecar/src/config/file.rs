@@ -4,9 +4,11 @@
 
 use std::net::SocketAddr;
 
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
 use super::ConfigFileError;
+use super::portal::PortalFile;
 use super::secret_ref::SecretRef;
 
 /// The file as written, before anything is checked beyond its shape.
@@ -261,57 +263,24 @@ fn default_return_param() -> String {
     "next".to_owned()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(super) enum Kind {
-    Kustomer,
-    Aha,
-}
-
-impl Kind {
-    pub(super) const fn name(self) -> &'static str {
-        match self {
-            Kind::Kustomer => "kustomer",
-            Kind::Aha => "aha",
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PortalFile {
-    pub(super) kind: Kind,
-    pub(super) name: Option<String>,
-    pub(super) path: Option<String>,
-    pub(super) secret: SecretRef,
-    // Kustomer
-    pub(super) redirect_origins: Option<Vec<String>>,
-    pub(super) default_redirect: Option<String>,
-    // Aha!
-    pub(super) callback_url: Option<String>,
-    pub(super) logout_path: Option<String>,
-    pub(super) logout_redirect: Option<String>,
-    pub(super) portal_logout_url: Option<String>,
-}
-
 /// Parses the TOML, naming the key of a shape error and the line of a syntax error.
 pub(super) fn parse(text: &str) -> Result<File, ConfigFileError> {
     let deserializer = toml::Deserializer::parse(text).map_err(|err| syntax_error(text, &err))?;
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let path = err.path().to_string();
+        let mut path = err.path().to_string();
         let inner = err.into_inner();
-        let message = inner.message().trim().to_owned();
+        let mut message = inner.message().trim();
+        // A key inside a tagged entry comes at the front of the message (see `keyed`).
+        while let Some((key, rest)) = message.split_once(KEY_END) {
+            path = join(&path, key);
+            message = rest.trim();
+        }
         // "missing field `x`" is reported at the parent: name the key itself.
         if let Some(field) = message
             .strip_prefix("missing field `")
             .and_then(|rest| rest.strip_suffix('`'))
         {
-            let key = if path == "." {
-                field.to_owned()
-            } else {
-                format!("{path}.{field}")
-            };
-            return ConfigFileError::new(key, "is required");
+            return ConfigFileError::new(join(&path, field), "is required");
         }
         let key = if path == "." {
             location(text, inner.span()).unwrap_or_else(|| "config".to_owned())
@@ -320,6 +289,37 @@ pub(super) fn parse(text: &str) -> Result<File, ConfigFileError> {
         };
         ConfigFileError::new(key, message.replace('\n', " "))
     })
+}
+
+/// Ends the key that [`keyed`] puts at the front of a message. A control character: serde
+/// never writes one, and a key of the file holds one only if written as an escape, when
+/// the worst outcome is a key named oddly in the one-line error.
+const KEY_END: char = '\u{1f}';
+
+/// Reads one variant of a `#[serde(tag = "...")]` enum, keeping the key of an error.
+///
+/// serde reads a tagged entry whole to find its tag and then reads the variant from that
+/// copy, where the path of the enclosing read no longer reaches: an error would name only
+/// the entry (`portal[1]`). This reads the variant with a path of its own and puts it in
+/// front of the message, for [`parse`] to join to the entry's.
+pub(super) fn keyed<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let key = err.path().to_string();
+        D::Error::custom(format_args!("{key}{KEY_END}{}", err.into_inner()))
+    })
+}
+
+/// `parent.key`, where `.` is the root on either side.
+fn join(parent: &str, key: &str) -> String {
+    match (parent, key) {
+        (".", key) => key.to_owned(),
+        (parent, ".") => parent.to_owned(),
+        (parent, key) => format!("{parent}.{key}"),
+    }
 }
 
 fn syntax_error(text: &str, err: &toml::de::Error) -> ConfigFileError {

@@ -21,8 +21,8 @@ use ipnet::IpNet;
 use jsonwebtoken::Algorithm;
 
 use portal_sso::{
-    ClaimPointers, ConfigError, EventObserver, IdentityResolver, JwtCookie, Portal, Secret,
-    SessionCookie, SignedCookie, SignedCookieMode, SsoLayer, SsoLayerBuilder,
+    ClaimPointers, ConfigError, EventObserver, IdentityResolver, JwtCookie, Secret, SessionCookie,
+    SignedCookie, SignedCookieMode, SsoLayer, SsoLayerBuilder,
 };
 
 use crate::introspect::Introspect;
@@ -31,12 +31,13 @@ use crate::metrics::{Metrics, Timed};
 mod check;
 mod error;
 mod file;
+mod portal;
 mod secret_ref;
 mod summary;
 
 pub use error::ConfigFileError;
 
-use file::Kind;
+use portal::PortalSettings;
 use secret_ref::SecretRef;
 
 /// How the sidecar's HTTP server treats connections.
@@ -110,9 +111,7 @@ pub struct SidecarConfig {
     claims: ClaimPointers,
     login_url: String,
     return_param: String,
-    /// Each portal, its kind, where its secret came from, and its route and target as
-    /// the summary shows them.
-    portals: Vec<(Portal, Kind, SecretRef, String)>,
+    portals: Vec<PortalSettings>,
     app_logout_path: Option<String>,
     app_logout_url: Option<String>,
     allow_short_secrets: bool,
@@ -205,8 +204,8 @@ impl SidecarConfig {
                 metrics,
             ),
         };
-        for (portal, _, _, _) in &self.portals {
-            builder = builder.with_portal(portal.clone());
+        for portal in &self.portals {
+            builder = builder.with_portal(portal.portal.clone());
         }
         if let Some(path) = &self.app_logout_path {
             builder = builder.with_app_logout_path(path);

@@ -57,11 +57,11 @@ impl SidecarConfig {
             "login             {} (return parameter `{}`)",
             self.login_url, self.return_param
         );
-        for (index, (_, kind, secret_from, route)) in self.portals.iter().enumerate() {
+        for (index, portal) in self.portals.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "portal[{index}]         {} {route}, secret REDACTED (from {secret_from})",
-                kind.name()
+                "portal[{index}]         {} {}, secret REDACTED (from {})",
+                portal.kind, portal.route, portal.secret_from
             );
         }
         out
