@@ -109,3 +109,44 @@ impl fmt::Display for SecretRef {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a secret file holding `contents`.
+    fn read_file(name: &str, contents: &[u8]) -> Result<Vec<u8>, ConfigFileError> {
+        let path = std::env::temp_dir().join(format!(
+            "portal-sso-secret-ref-{}-{name}",
+            std::process::id()
+        ));
+        std::fs::write(&path, contents).unwrap();
+        let read = SecretRef::File(path.clone()).read("portal[0].secret");
+        std::fs::remove_file(&path).unwrap();
+        read.map(|secret| secret.expose().to_vec())
+    }
+
+    #[test]
+    fn a_file_loses_one_trailing_newline_and_no_more() {
+        assert_eq!(read_file("lf", b"s3cret\n").unwrap(), b"s3cret");
+        assert_eq!(read_file("crlf", b"s3cret\r\n").unwrap(), b"s3cret");
+        assert_eq!(read_file("two", b"s3cret\n\n").unwrap(), b"s3cret\n");
+        assert_eq!(read_file("none", b" s3cret ").unwrap(), b" s3cret ");
+    }
+
+    #[test]
+    fn an_empty_secret_is_refused_naming_where_it_comes_from() {
+        let err = read_file("empty", b"\n").unwrap_err();
+        assert_eq!(err.key(), "portal[0].secret");
+        assert!(err.problem().starts_with("file /"), "{err}");
+        assert!(err.problem().ends_with(" is empty"), "{err}");
+    }
+
+    #[test]
+    fn shows_where_a_secret_comes_from_never_what_it_is() {
+        let env = SecretRef::Env("KUSTOMER_SSO_SECRET".to_owned());
+        assert_eq!(env.to_string(), "environment variable KUSTOMER_SSO_SECRET");
+        let file = SecretRef::File(PathBuf::from("/run/secrets/aha"));
+        assert_eq!(file.to_string(), "file /run/secrets/aha");
+    }
+}
