@@ -5,10 +5,10 @@
 //! wrong in one line, without ever repeating a secret's value. See
 //! `examples/portal-sso.toml` for every key with its default.
 //!
-//! The file is read in three steps, one module each: `file` gives its shape (serde, with
-//! the defaults), `check` turns each value into settings, reading secrets through
-//! `secret_ref`, and this module builds the layer from the result. `summary` is what
-//! `check-config` prints.
+//! The file is read in three steps: `file` gives its shape (serde, with the defaults),
+//! `check` turns each value into settings, reading secrets through `secret_ref`, and this
+//! module builds the layer from the result. `portal` holds each `[[portal]]` kind's shape
+//! and checks; `summary` is what `check-config` prints.
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -54,8 +54,8 @@ pub(super) struct KustomerFile {
     name: Option<String>,
     path: Option<String>,
     secret: SecretRef,
-    /// Where `kustomerRedirectUri` may point. Left out, nothing is allowed and building
-    /// the layer says so.
+    /// Where `kustomerRedirectUri` may point. Left out, it is empty, which building the
+    /// layer refuses with this key named.
     #[serde(default)]
     redirect_origins: Vec<String>,
     default_redirect: Option<String>,
