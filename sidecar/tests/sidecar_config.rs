@@ -224,6 +224,40 @@ fn other_mistakes_name_their_key() {
 }
 
 #[test]
+fn each_portal_kind_takes_only_its_own_keys() {
+    let config = VALID.replace(
+        "default_redirect = \"https://acme.kustomer.help/login\"",
+        "default_redirect = \"https://acme.kustomer.help/login\"\nlogout_path = \"/bye\"",
+    );
+    assert_config_error(
+        &config,
+        &env(),
+        "portal[0].logout_path: unknown field `logout_path`, expected one of",
+    );
+    let config = VALID.replace(
+        "callback_url = \"https://acme.aha.site/auth/jwt/callback\"",
+        "callback_url = \"https://acme.aha.site/auth/jwt/callback\"\nredirect_origins = []",
+    );
+    assert_config_error(
+        &config,
+        &env(),
+        "portal[1].redirect_origins: unknown field `redirect_origins`",
+    );
+}
+
+#[test]
+fn an_unknown_portal_kind_lists_the_known_ones() {
+    let config = VALID.replace("kind = \"aha\"", "kind = \"gitbook\"");
+    assert_config_error(
+        &config,
+        &env(),
+        "portal[1].kind: unknown variant `gitbook`, expected `kustomer` or `aha`",
+    );
+    let config = VALID.replace("kind = \"aha\"\n", "");
+    assert_config_error(&config, &env(), "portal[1].kind: is required");
+}
+
+#[test]
 fn a_short_secret_is_refused_unless_allowed() {
     let short = [
         ("KUSTOMER_SSO_SECRET", "short"),

@@ -1,0 +1,310 @@
+//! Every value of the file checked, in the order of the file, into the settings the
+//! sidecar runs with; the first mistake is returned, naming its key.
+
+use std::time::Duration;
+
+use http::Uri;
+use ipnet::IpNet;
+use jsonwebtoken::Algorithm;
+
+use portal_sso::{ClaimPointers, SessionCookie, SignedCookieMode};
+
+use super::file::{File, IntrospectFile, ModeFile, ServerFile, SessionFile};
+use super::secret_ref::SecretRef;
+use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSettings};
+
+/// Checks every value of `file`, secrets read, into a config ready to build the layer.
+pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
+    let upstream = check_upstream(&file)?;
+    let server = check_server(&file.server)?;
+    let (session_cookie, source, claims) = check_session(&file.session)?;
+
+    let mut portals = Vec::with_capacity(file.portal.len());
+    for (index, entry) in file.portal.iter().enumerate() {
+        portals.push(entry.check(index)?);
+    }
+    if portals.is_empty() {
+        return Err(ConfigFileError::new(
+            "portal",
+            "no [[portal]] is configured: add at least one",
+        ));
+    }
+
+    Ok(SidecarConfig {
+        listen: file.listen,
+        admin_listen: file.admin_listen,
+        server,
+        upstream,
+        session_cookie,
+        source,
+        claims,
+        login_url: file.login.url,
+        return_param: file.login.return_param,
+        portals,
+        app_logout_path: file.app_logout_path,
+        app_logout_url: file.app_logout_url,
+        allow_short_secrets: file.allow_short_secrets,
+    })
+}
+
+/// `upstream`, `trusted_proxies` and the upstream timeouts.
+fn check_upstream(file: &File) -> Result<UpstreamSettings, ConfigFileError> {
+    let uri = parse_upstream(&file.upstream)?;
+    let trusted_proxies = file
+        .trusted_proxies
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            parse_net(raw).map_err(|p| ConfigFileError::new(format!("trusted_proxies[{index}]"), p))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if file.upstream_connect_timeout_ms == 0 {
+        return Err(ConfigFileError::new(
+            "upstream_connect_timeout_ms",
+            "must be at least 1",
+        ));
+    }
+    if file.upstream_timeout_secs == 0 {
+        return Err(ConfigFileError::new(
+            "upstream_timeout_secs",
+            "must be at least 1",
+        ));
+    }
+    Ok(UpstreamSettings {
+        uri,
+        connect_timeout: Duration::from_millis(file.upstream_connect_timeout_ms),
+        response_timeout: Duration::from_secs(file.upstream_timeout_secs),
+        trusted_proxies,
+    })
+}
+
+fn parse_upstream(raw: &str) -> Result<Uri, ConfigFileError> {
+    let problem = "must be an http:// URL of the app, e.g. \"http://127.0.0.1:3000\"";
+    let uri: Uri = raw
+        .parse()
+        .map_err(|_| ConfigFileError::new("upstream", problem))?;
+    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+        return Err(ConfigFileError::new("upstream", problem));
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(ConfigFileError::new(
+            "upstream",
+            "must not carry user:password@",
+        ));
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(ConfigFileError::new(
+            "upstream",
+            "must be scheme, host and port only: requests keep their own path",
+        ));
+    }
+    Ok(uri)
+}
+
+/// An address or network: `10.0.0.0/8`, `127.0.0.1` (one address).
+fn parse_net(raw: &str) -> Result<IpNet, String> {
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{raw}` is not an address or network like \"10.0.0.0/8\""))
+}
+
+fn check_server(server: &ServerFile) -> Result<ServerSettings, ConfigFileError> {
+    if server.header_read_timeout_secs == 0 {
+        return Err(ConfigFileError::new(
+            "server.header_read_timeout_secs",
+            "must be at least 1",
+        ));
+    }
+    if server.send_timeout_secs == 0 {
+        return Err(ConfigFileError::new(
+            "server.send_timeout_secs",
+            "must be at least 1",
+        ));
+    }
+    // hyper's read buffer cannot be smaller than 8 KiB.
+    if server.max_header_bytes < 8 * 1024 {
+        return Err(ConfigFileError::new(
+            "server.max_header_bytes",
+            "must be at least 8192",
+        ));
+    }
+    if server.max_connections == 0 {
+        return Err(ConfigFileError::new(
+            "server.max_connections",
+            "must be at least 1",
+        ));
+    }
+    if server.tunnel_idle_timeout_secs == 0 {
+        return Err(ConfigFileError::new(
+            "server.tunnel_idle_timeout_secs",
+            "must be at least 1",
+        ));
+    }
+    Ok(ServerSettings {
+        header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
+        send_timeout: Duration::from_secs(server.send_timeout_secs),
+        max_header_bytes: server.max_header_bytes,
+        max_connections: server.max_connections,
+        shutdown_grace: Duration::from_secs(server.shutdown_grace_secs),
+        tunnel_idle_timeout: Duration::from_secs(server.tunnel_idle_timeout_secs),
+    })
+}
+
+/// `[session]`: the cookie, exactly one identity source, and the claim pointers.
+fn check_session(
+    session: &SessionFile,
+) -> Result<(SessionCookie, Source, ClaimPointers), ConfigFileError> {
+    if session.cookie.is_empty()
+        || !session
+            .cookie
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+    {
+        return Err(ConfigFileError::new(
+            "session.cookie",
+            "must be a cookie name (letters, digits, `-`, `_`, ...)",
+        ));
+    }
+    let mut cookie = SessionCookie::new(&session.cookie);
+    if let Some(path) = &session.path {
+        cookie = cookie.with_path(path);
+    }
+    if let Some(domain) = &session.domain {
+        cookie = cookie.with_domain(domain);
+    }
+    cookie = cookie.with_secure(session.secure);
+    let source = match (&session.introspect, &session.jwt, &session.signed) {
+        (Some(introspect), None, None) => check_introspect(introspect)?,
+        (None, Some(jwt), None) => {
+            let algorithm = match jwt.algorithm.as_str() {
+                "HS256" => Algorithm::HS256,
+                "HS384" => Algorithm::HS384,
+                "HS512" => Algorithm::HS512,
+                _ => {
+                    return Err(ConfigFileError::new(
+                        "session.jwt.algorithm",
+                        format!(
+                            "`{}` is not supported: use HS256, HS384 or HS512",
+                            jwt.algorithm
+                        ),
+                    ));
+                }
+            };
+            Source::Jwt {
+                secret: jwt.secret.read("session.jwt.secret")?,
+                secret_from: jwt.secret.clone(),
+                algorithm,
+                audience: jwt
+                    .audience
+                    .as_ref()
+                    .map(|a| a.values("session.jwt.audience"))
+                    .transpose()?,
+                issuer: jwt
+                    .issuer
+                    .as_ref()
+                    .map(|i| i.values("session.jwt.issuer"))
+                    .transpose()?,
+            }
+        }
+        (None, None, Some(signed)) => Source::Signed {
+            key: read_cookie_key(&signed.key)?,
+            key_from: signed.key.clone(),
+            mode: match signed.mode {
+                ModeFile::Signed => SignedCookieMode::Signed,
+                ModeFile::Private => SignedCookieMode::Private,
+            },
+        },
+        _ => {
+            return Err(ConfigFileError::new(
+                "session",
+                "give exactly one of `introspect`, `jwt` or `signed`",
+            ));
+        }
+    };
+    let claims = ClaimPointers::default()
+        .with_email(&session.claims.email)
+        .with_first_name(&session.claims.first_name)
+        .with_last_name(&session.claims.last_name);
+    claims.validate().map_err(|name| {
+        ConfigFileError::new(
+            format!("session.claims.{name}"),
+            "must be a JSON pointer starting with `/`, e.g. \"/email\"",
+        )
+    })?;
+    Ok((cookie, source, claims))
+}
+
+fn check_introspect(introspect: &IntrospectFile) -> Result<Source, ConfigFileError> {
+    let url = parse_url("session.introspect.url", &introspect.url)?;
+    if introspect.timeout_ms == 0 {
+        return Err(ConfigFileError::new(
+            "session.introspect.timeout_ms",
+            "must be at least 1",
+        ));
+    }
+    Ok(Source::Introspect {
+        url,
+        cache_ttl: Duration::from_secs(introspect.cache_ttl_secs),
+        cache_max_entries: introspect.cache_max_entries,
+        timeout: Duration::from_millis(introspect.timeout_ms),
+    })
+}
+
+fn parse_url(key: &str, raw: &str) -> Result<Uri, ConfigFileError> {
+    let uri: Uri = raw.parse().map_err(|_| {
+        ConfigFileError::new(
+            key,
+            "must be an http:// URL, e.g. \"http://127.0.0.1:3000/api/me\"",
+        )
+    })?;
+    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+        return Err(ConfigFileError::new(
+            key,
+            "must be an http:// URL, e.g. \"http://127.0.0.1:3000/api/me\"",
+        ));
+    }
+    Ok(uri)
+}
+
+/// The signed-cookie key: the app's 64-byte `cookie::Key` master key, base64-encoded
+/// (standard alphabet, padding optional), as `Key::master()` gives it.
+fn read_cookie_key(from: &SecretRef) -> Result<cookie::Key, ConfigFileError> {
+    use base64::Engine as _;
+    let key = "session.signed.key";
+    let secret = from.read(key)?;
+    let text = std::str::from_utf8(secret.expose())
+        .map(str::trim)
+        .map_err(|_| ConfigFileError::new(key, format!("{from} is not base64 text")))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
+        .map_err(|_| ConfigFileError::new(key, format!("{from} is not base64 text")))?;
+    cookie::Key::try_from(bytes.as_slice()).map_err(|_| {
+        ConfigFileError::new(
+            key,
+            format!(
+                "{from} decodes to {} bytes; the cookie key is 64 bytes (base64 of Key::master())",
+                bytes.len()
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::file::parse;
+    use crate::config::tests::BASE;
+
+    #[test]
+    fn the_tunnel_idle_timeout_defaults_to_five_minutes_and_is_at_least_one_second() {
+        let settings = check_server(&parse(BASE).unwrap().server).unwrap();
+        assert_eq!(settings.tunnel_idle_timeout, Duration::from_secs(300));
+        let text = format!("{BASE}\n[server]\ntunnel_idle_timeout_secs = 0\n");
+        let err = check_server(&parse(&text).unwrap().server).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "server.tunnel_idle_timeout_secs: must be at least 1"
+        );
+    }
+}

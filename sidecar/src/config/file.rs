@@ -1,0 +1,378 @@
+//! The config file's shape: what serde reads, with every default, before any value is
+//! checked. Every table refuses keys it does not know, so a typo is an error, not a
+//! silently ignored setting.
+
+use std::net::SocketAddr;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+
+use super::ConfigFileError;
+use super::portal::PortalFile;
+use super::secret_ref::SecretRef;
+
+/// The file as written, before anything is checked beyond its shape.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct File {
+    pub(super) listen: SocketAddr,
+    pub(super) upstream: String,
+    pub(super) admin_listen: Option<SocketAddr>,
+    #[serde(default)]
+    pub(super) trusted_proxies: Vec<String>,
+    #[serde(default = "default_connect_timeout_ms")]
+    pub(super) upstream_connect_timeout_ms: u64,
+    #[serde(default = "default_upstream_timeout_secs")]
+    pub(super) upstream_timeout_secs: u64,
+    pub(super) app_logout_path: Option<String>,
+    pub(super) app_logout_url: Option<String>,
+    #[serde(default)]
+    pub(super) allow_short_secrets: bool,
+    #[serde(default)]
+    pub(super) server: ServerFile,
+    pub(super) session: SessionFile,
+    #[serde(default)]
+    pub(super) login: LoginFile,
+    #[serde(default)]
+    pub(super) portal: Vec<PortalFile>,
+}
+
+const fn default_connect_timeout_ms() -> u64 {
+    2_000
+}
+
+const fn default_upstream_timeout_secs() -> u64 {
+    60
+}
+
+/// `[server]`: how connections from browsers are treated.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ServerFile {
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub(super) header_read_timeout_secs: u64,
+    #[serde(default = "default_send_timeout_secs")]
+    pub(super) send_timeout_secs: u64,
+    #[serde(default = "default_max_header_bytes")]
+    pub(super) max_header_bytes: usize,
+    #[serde(default = "default_max_connections")]
+    pub(super) max_connections: usize,
+    #[serde(default = "default_shutdown_grace_secs")]
+    pub(super) shutdown_grace_secs: u64,
+    #[serde(default = "default_tunnel_idle_timeout_secs")]
+    pub(super) tunnel_idle_timeout_secs: u64,
+}
+
+impl Default for ServerFile {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: default_header_read_timeout_secs(),
+            send_timeout_secs: default_send_timeout_secs(),
+            max_header_bytes: default_max_header_bytes(),
+            max_connections: default_max_connections(),
+            shutdown_grace_secs: default_shutdown_grace_secs(),
+            tunnel_idle_timeout_secs: default_tunnel_idle_timeout_secs(),
+        }
+    }
+}
+
+const fn default_header_read_timeout_secs() -> u64 {
+    10
+}
+
+const fn default_send_timeout_secs() -> u64 {
+    60
+}
+
+const fn default_max_header_bytes() -> usize {
+    64 * 1024
+}
+
+const fn default_max_connections() -> usize {
+    4_096
+}
+
+const fn default_shutdown_grace_secs() -> u64 {
+    30
+}
+
+const fn default_tunnel_idle_timeout_secs() -> u64 {
+    300
+}
+
+/// `[session]`: the app's session cookie and the one source that says who it belongs to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SessionFile {
+    pub(super) cookie: String,
+    pub(super) path: Option<String>,
+    pub(super) domain: Option<String>,
+    #[serde(default)]
+    pub(super) secure: bool,
+    pub(super) introspect: Option<IntrospectFile>,
+    pub(super) jwt: Option<JwtFile>,
+    pub(super) signed: Option<SignedFile>,
+    #[serde(default)]
+    pub(super) claims: ClaimsFile,
+}
+
+/// `session.introspect`: ask the app's "who am I" endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IntrospectFile {
+    pub(super) url: String,
+    #[serde(default = "default_cache_ttl_secs")]
+    pub(super) cache_ttl_secs: u64,
+    #[serde(default = "default_cache_max_entries")]
+    pub(super) cache_max_entries: usize,
+    #[serde(default = "default_introspect_timeout_ms")]
+    pub(super) timeout_ms: u64,
+}
+
+const fn default_cache_ttl_secs() -> u64 {
+    30
+}
+
+const fn default_cache_max_entries() -> usize {
+    10_000
+}
+
+const fn default_introspect_timeout_ms() -> u64 {
+    2_000
+}
+
+/// `session.jwt`: the cookie is a JWT the app signs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JwtFile {
+    pub(super) secret: SecretRef,
+    #[serde(default = "default_algorithm")]
+    pub(super) algorithm: String,
+    /// The `aud` values the app's tokens may carry; without it a token with `aud` is
+    /// refused (RFC 7519 §4.1.3).
+    pub(super) audience: Option<OneOrMany>,
+    /// The `iss` values accepted; without it `iss` is not checked.
+    pub(super) issuer: Option<OneOrMany>,
+}
+
+fn default_algorithm() -> String {
+    "HS256".to_owned()
+}
+
+/// A string, or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "expected a string or a list of strings")]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The values, refused (naming `key`) when there are none or one is empty.
+    pub(super) fn values(&self, key: &str) -> Result<Vec<String>, ConfigFileError> {
+        let values = match self {
+            OneOrMany::One(one) => vec![one.clone()],
+            OneOrMany::Many(many) => many.clone(),
+        };
+        if values.is_empty() || values.iter().any(String::is_empty) {
+            return Err(ConfigFileError::new(
+                key,
+                "give a non-empty string or a list of them",
+            ));
+        }
+        Ok(values)
+    }
+}
+
+/// `session.signed`: the cookie is written through the `cookie` crate's signed or
+/// private jar.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SignedFile {
+    pub(super) key: SecretRef,
+    #[serde(default)]
+    pub(super) mode: ModeFile,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum ModeFile {
+    #[default]
+    Signed,
+    Private,
+}
+
+/// `[session.claims]`: JSON pointers to the user's details in what the source gives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ClaimsFile {
+    #[serde(default = "default_email_pointer")]
+    pub(super) email: String,
+    #[serde(default = "default_first_name_pointer")]
+    pub(super) first_name: String,
+    #[serde(default = "default_last_name_pointer")]
+    pub(super) last_name: String,
+}
+
+impl Default for ClaimsFile {
+    fn default() -> Self {
+        Self {
+            email: default_email_pointer(),
+            first_name: default_first_name_pointer(),
+            last_name: default_last_name_pointer(),
+        }
+    }
+}
+
+fn default_email_pointer() -> String {
+    "/email".to_owned()
+}
+
+fn default_first_name_pointer() -> String {
+    "/first_name".to_owned()
+}
+
+fn default_last_name_pointer() -> String {
+    "/last_name".to_owned()
+}
+
+/// `[login]`: where signed-out users are sent, and how they come back.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginFile {
+    #[serde(default = "default_login_url")]
+    pub(super) url: String,
+    #[serde(default = "default_return_param")]
+    pub(super) return_param: String,
+}
+
+impl Default for LoginFile {
+    fn default() -> Self {
+        Self {
+            url: default_login_url(),
+            return_param: default_return_param(),
+        }
+    }
+}
+
+fn default_login_url() -> String {
+    "/login".to_owned()
+}
+
+fn default_return_param() -> String {
+    "next".to_owned()
+}
+
+/// Parses the TOML, naming the key of a shape error and the line of a syntax error.
+pub(super) fn parse(text: &str) -> Result<File, ConfigFileError> {
+    let deserializer = toml::Deserializer::parse(text).map_err(|err| syntax_error(text, &err))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let mut path = err.path().to_string();
+        let inner = err.into_inner();
+        let mut message = inner.message().trim();
+        // A key inside a tagged entry comes at the front of the message (see `keyed`).
+        while let Some((key, rest)) = message.split_once(KEY_END) {
+            path = join(&path, key);
+            message = rest.trim();
+        }
+        // "missing field `x`" is reported at the parent: name the key itself.
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            return ConfigFileError::new(join(&path, field), "is required");
+        }
+        let key = if path == "." {
+            location(text, inner.span()).unwrap_or_else(|| "config".to_owned())
+        } else {
+            path
+        };
+        ConfigFileError::new(key, message.replace('\n', " "))
+    })
+}
+
+/// Ends the key that [`keyed`] puts at the front of a message. A control character: serde
+/// never writes one, and a key of the file holds one only if written as an escape, when
+/// the worst outcome is a key named oddly in the one-line error.
+const KEY_END: char = '\u{1f}';
+
+/// Reads one variant of a `#[serde(tag = "...")]` enum, keeping the key of an error.
+///
+/// serde reads a tagged entry whole to find its tag and then reads the variant from that
+/// copy, where the path of the enclosing read no longer reaches: an error would name only
+/// the entry (`portal[1]`). This reads the variant with a path of its own and puts it in
+/// front of the message, for [`parse`] to join to the entry's.
+pub(super) fn keyed<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let key = err.path().to_string();
+        D::Error::custom(format_args!("{key}{KEY_END}{}", err.into_inner()))
+    })
+}
+
+/// `parent.key`, where `.` is the root on either side.
+fn join(parent: &str, key: &str) -> String {
+    match (parent, key) {
+        (".", key) => key.to_owned(),
+        (parent, ".") => parent.to_owned(),
+        (parent, key) => format!("{parent}.{key}"),
+    }
+}
+
+fn syntax_error(text: &str, err: &toml::de::Error) -> ConfigFileError {
+    ConfigFileError::new(
+        location(text, err.span()).unwrap_or_else(|| "config".to_owned()),
+        format!("syntax error: {}", err.message().trim().replace('\n', " ")),
+    )
+}
+
+/// `line L, column C` of a byte span.
+fn location(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
+    let start = span?.start.min(text.len());
+    let before = text.get(..start)?;
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some(format!("line {line}, column {column}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::BASE;
+
+    #[test]
+    fn names_the_key_of_an_unknown_field() {
+        let text = BASE.replace("cookie = \"sid\"", "cookie = \"sid\"\nbogus = 1");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.key(), "session.bogus", "{err}");
+        assert!(err.problem().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn refuses_an_inline_secret_without_echoing_it() {
+        let text = BASE.replace(
+            "secret = { env = \"PORTAL_SSO_UNIT_SECRET\" }",
+            "secret = \"hunter2-hunter2-hunter2-hunter2-hunter2\"",
+        );
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.key(), "portal[0].secret");
+        assert!(err.problem().contains("{ env = \"VAR\" }"), "{err}");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn missing_upstream_is_named() {
+        let text = BASE.replace("upstream = \"http://127.0.0.1:3000\"\n", "");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.to_string(), "upstream: is required");
+    }
+
+    #[test]
+    fn syntax_errors_give_the_line() {
+        let err = parse("listen = \n").unwrap_err();
+        assert!(err.key().starts_with("line 1"), "{err}");
+    }
+}

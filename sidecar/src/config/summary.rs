@@ -1,0 +1,69 @@
+//! What `portal-sso check-config` prints: one line per setting that matters, each secret
+//! shown only as REDACTED and where it is read from.
+
+use std::fmt::Write as _;
+
+use super::{SidecarConfig, Source};
+
+impl SidecarConfig {
+    /// A few lines describing the configuration, secrets shown only by where they come
+    /// from.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "listen            {}", self.listen);
+        let _ = writeln!(out, "upstream          {}", self.upstream.uri);
+        match self.admin_listen {
+            Some(admin) => {
+                let _ = writeln!(out, "admin_listen      {admin}");
+            }
+            None => {
+                let _ = writeln!(out, "admin_listen      (none)");
+            }
+        }
+        let _ = writeln!(out, "session.cookie    {}", self.session_cookie.name());
+        let _ = match &self.source {
+            Source::Introspect { url, cache_ttl, .. } => writeln!(
+                out,
+                "identity          introspect {url} (cache {} s)",
+                cache_ttl.as_secs()
+            ),
+            Source::Jwt {
+                algorithm,
+                secret_from,
+                audience,
+                issuer,
+                ..
+            } => {
+                let listed = |values: &Option<Vec<String>>, absent: &str| {
+                    values
+                        .as_ref()
+                        .map_or_else(|| absent.to_owned(), |v| v.join(", "))
+                };
+                writeln!(
+                    out,
+                    "identity          jwt {algorithm:?}, secret REDACTED (from {secret_from}), \
+                     audience {}, issuer {}",
+                    listed(audience, "none (tokens with aud refused)"),
+                    listed(issuer, "not checked"),
+                )
+            }
+            Source::Signed { mode, key_from, .. } => writeln!(
+                out,
+                "identity          signed cookie ({mode:?}), key REDACTED (from {key_from})"
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "login             {} (return parameter `{}`)",
+            self.login_url, self.return_param
+        );
+        for (index, portal) in self.portals.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "portal[{index}]         {} {}, secret REDACTED (from {})",
+                portal.kind, portal.route, portal.secret_from
+            );
+        }
+        out
+    }
+}
