@@ -5,7 +5,8 @@
 //! - [`config`]: the TOML file, checked once, secrets from the environment or files;
 //! - [`proxy`]: forwards everything that is not an SSO route to the app;
 //! - [`forwarding`]: which `X-Forwarded-*` and like headers the app gets, from whom;
-//! - [`server`]: connections, timeouts, limits and graceful shutdown;
+//! - [`server`]: connections, timeouts, limits and graceful shutdown, on one runtime per
+//!   CPU (`runtimes`);
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
 //! - [`demo`]: the whole flow on one machine;
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod page;
 pub mod proxy;
 pub mod recent;
+mod runtimes;
 pub mod server;
 pub mod token_cli;
 

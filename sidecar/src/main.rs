@@ -64,8 +64,9 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(code) => return code,
             };
+            // `serve` deals connections out to one runtime per CPU, this one included.
             run(
-                tokio::runtime::Builder::new_multi_thread(),
+                tokio::runtime::Builder::new_current_thread(),
                 sidecar::serve(config, shutdown_signal()),
             )
         }

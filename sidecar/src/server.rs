@@ -26,6 +26,7 @@ use crate::host;
 use crate::metrics::{Metrics, RouteClass};
 use crate::proxy::{ProxyBody, Upstream};
 use crate::recent::Recent;
+use crate::runtimes::Runtimes;
 
 /// What the admin listener reports, shared with the server.
 #[derive(Debug, Default)]
@@ -87,6 +88,7 @@ where
         upstream,
         metrics,
     };
+    let mut runtimes = Runtimes::start();
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -109,24 +111,21 @@ where
             },
         };
         let service = TowerToHyperService::new(app.service_for(peer, Arc::clone(&permit)));
-        let connection = builder
-            .serve_connection(io(stream, &settings), service)
-            .with_upgrades();
-        let mut stopped = stopped.clone();
-        tokio::spawn(async move {
-            tokio::pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => ended,
-                _ = stopped.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(err) = ended {
-                tracing::debug!(target: "portal_sso::server", %err, %peer, "connection ended");
+        // The socket moves to the runtime that serves it (see `Runtimes`).
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::debug!(target: "portal_sso::server", %err, %peer, "connection not handed over");
+                continue;
             }
-            drop(permit);
-        });
+        };
+        let connection = Connection {
+            builder: builder.clone(),
+            settings: settings.clone(),
+            stopped: stopped.clone(),
+            slot: permit,
+        };
+        runtimes.spawn(connection.serve(stream, peer, service));
     }
 
     state.draining.store(true, Ordering::Release);
@@ -207,6 +206,52 @@ async fn bind(
         "portal-sso started listen={listen} admin_listen={admin_addr}",
     );
     Ok((listener, admin_listener))
+}
+
+/// What a browser connection is served with, besides its service.
+struct Connection {
+    builder: http1::Builder,
+    settings: ServerSettings,
+    /// Changes (closes) when the server shuts down: the connection finishes the request
+    /// in flight and closes.
+    stopped: tokio::sync::watch::Receiver<()>,
+    /// The connection's place in the connection limit.
+    slot: crate::proxy::Slot,
+}
+
+impl Connection {
+    /// Serves the browser connection `stream` until it closes, on the runtime this runs
+    /// on (where the socket is registered).
+    async fn serve(
+        mut self,
+        stream: std::net::TcpStream,
+        peer: SocketAddr,
+        service: TowerToHyperService<Counted>,
+    ) {
+        let stream = match TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::debug!(target: "portal_sso::server", %err, %peer, "connection not registered");
+                return;
+            }
+        };
+        let connection = self
+            .builder
+            .serve_connection(io(stream, &self.settings), service)
+            .with_upgrades();
+        tokio::pin!(connection);
+        let ended = tokio::select! {
+            ended = connection.as_mut() => ended,
+            _ = self.stopped.changed() => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(err) = ended {
+            tracing::debug!(target: "portal_sso::server", %err, %peer, "connection ended");
+        }
+        drop(self.slot);
+    }
 }
 
 /// What each browser connection's service is made from.
