@@ -34,10 +34,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt as _, Empty, LengthLimitError, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use url::{Host, Url};
+
+use crate::http_client;
 
 /// The environment variable holding the Kustomer API key.
 pub const API_KEY_ENV: &str = "KUSTOMER_API_KEY";
@@ -133,7 +133,7 @@ async fn fetch_and_deliver(args: &KustomerSecretArgs, api_key: &str) -> Result<(
     authorization.set_sensitive(true);
 
     let timeout = Duration::from_secs(args.timeout);
-    let (status, body) = tokio::time::timeout(timeout, get(&url, authorization))
+    let (status, body) = tokio::time::timeout(timeout, get(&url, authorization, timeout))
         .await
         .map_err(|_| Failure::Timeout {
             url: url.to_string(),
@@ -236,18 +236,17 @@ fn settings_url(base: &Url, kb_id: &str) -> Result<Url, Failure> {
 }
 
 /// One GET with the bearer key; returns the status and at most 1 MiB of body.
-async fn get(url: &Url, authorization: HeaderValue) -> Result<(StatusCode, Bytes), Failure> {
+async fn get(
+    url: &Url,
+    authorization: HeaderValue,
+    connect_timeout: Duration,
+) -> Result<(StatusCode, Bytes), Failure> {
     let network = |problem: String| Failure::Network {
         url: url.to_string(),
         problem,
     };
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-        .map_err(|error| network(format!("TLS setup failed: {error}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let client = http_client::https(connect_timeout)
+        .map_err(|error| network(format!("TLS setup failed: {error}")))?;
     let uri: Uri = url
         .as_str()
         .parse()

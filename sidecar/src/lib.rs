@@ -19,6 +19,7 @@ pub mod config;
 pub mod demo;
 pub mod forwarding;
 mod host;
+mod http_client;
 pub mod introspect;
 pub mod kustomer_secret;
 pub mod metrics;
