@@ -29,6 +29,7 @@ pub mod recent;
 pub mod server;
 mod timeout;
 pub mod token_cli;
+mod token_rules;
 mod trailers;
 mod tunnel;
 

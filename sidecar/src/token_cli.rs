@@ -6,11 +6,12 @@
 //! layer's HS256 signer, so what it prints is what a browser would carry.
 //!
 //! `token inspect` decodes the header and claims, checks the signature when given the
-//! secret, and checks each thing the vendor's document asks for: header `alg` `HS256` and
-//! `typ` `JWT`; for Kustomer an `email` string and an integer `iat` no older than 15
-//! minutes and not in the future; for Aha! an integer `iat` and the strings `jti`
-//! (non-empty), `first_name`, `last_name` and `email`. Exit code 0 when every check
-//! passes, 1 when any fails, 2 when the input cannot be read or decoded.
+//! secret, and checks each thing the vendor's document asks for (the rules the demo's mock
+//! portals also apply): header `alg` `HS256` and `typ` `JWT`; for Kustomer an `email`
+//! address and an integer `iat` no older than 15 minutes and not in the future; for Aha!
+//! an integer `iat` and the strings `jti` (non-empty), `first_name`, `last_name` and
+//! `email`. Exit code 0 when every check passes, 1 when any fails, 2 when the input cannot
+//! be read or decoded.
 //!
 //! Secrets are read from an environment variable named with `--secret-env` and are never
 //! printed; `Debug` of the arguments does not show the token.
@@ -25,15 +26,13 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
 use crate::now_unix;
+use crate::token_rules::{self, Age, Expect, Problem, Vendor};
 use portal_sso::Identity;
 use portal_sso::token::{AhaClaims, KustomerClaims, TokenSigner};
 use portal_sso::{MIN_SECRET_LEN, Secret};
 
-/// How long Kustomer accepts a token after its `iat`: "Signed tokens will only be valid
-/// for 15 minutes."
-pub const KUSTOMER_WINDOW_SECS: i64 = 15 * 60;
-/// How far ahead of this machine's clock an `iat` may be before it is flagged.
-pub const CLOCK_LEEWAY_SECS: i64 = 60;
+pub use crate::token_rules::{CLOCK_LEEWAY_SECS, KUSTOMER_WINDOW_SECS};
+
 /// The longest token or standard input accepted.
 const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
@@ -61,6 +60,13 @@ impl Kind {
         match self {
             Kind::Kustomer => "kustomer",
             Kind::Aha => "aha",
+        }
+    }
+
+    fn vendor(self) -> Vendor {
+        match self {
+            Kind::Kustomer => Vendor::Kustomer,
+            Kind::Aha => Vendor::Aha,
         }
     }
 }
@@ -328,17 +334,28 @@ fn decode_part(part: &str, name: &str) -> Result<Map<String, Value>, String> {
 
 /// Aha! claims carry `jti` and names; Kustomer's carry only `email` and `iat`.
 fn guess_kind(claims: &Map<String, Value>) -> (Kind, String) {
-    let aha_only: Vec<&str> = ["jti", "first_name", "last_name"]
-        .into_iter()
+    let kustomer = Vendor::Kustomer.claims();
+    let aha_only: Vec<&str> = Vendor::Aha
+        .claims()
+        .iter()
+        .map(|claim| claim.name)
+        .filter(|name| kustomer.iter().all(|claim| claim.name != *name))
+        .collect();
+    let present: Vec<&str> = aha_only
+        .iter()
+        .copied()
         .filter(|name| claims.contains_key(*name))
         .collect();
-    if aha_only.is_empty() {
-        (
-            Kind::Kustomer,
-            "no jti, first_name or last_name claim".to_owned(),
-        )
+    if present.is_empty() {
+        let (last, rest) = aha_only.split_last().unwrap_or((&"", &[]));
+        let names = if rest.is_empty() {
+            (*last).to_owned()
+        } else {
+            format!("{} or {last}", rest.join(", "))
+        };
+        (Kind::Kustomer, format!("no {names} claim"))
     } else {
-        (Kind::Aha, format!("{} present", aha_only.join(", ")))
+        (Kind::Aha, format!("{} present", present.join(", ")))
     }
 }
 
@@ -398,27 +415,24 @@ fn check(
     let mut findings = Findings::default();
     check_header(&decoded.header, &mut findings);
     check_signature(decoded, secret, &mut findings);
-    match kind {
-        Kind::Kustomer => check_kustomer(&decoded.claims, now, &mut findings),
-        Kind::Aha => check_aha(&decoded.claims, now, &mut findings),
-    }
+    check_claims(kind.vendor(), &decoded.claims, now, &mut findings);
     findings.0
 }
 
 fn check_header(header: &Map<String, Value>, findings: &mut Findings) {
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == "HS256" => findings.ok("header alg is HS256"),
-        Some(other) => findings.problem(format!(
+    match token_rules::check_alg(header) {
+        Ok(()) => findings.ok("header alg is HS256"),
+        Err(Some(other)) => findings.problem(format!(
             "header alg is {other}, but both vendors require HS256"
         )),
-        None => findings.problem("header has no alg; both vendors require HS256"),
+        Err(None) => findings.problem("header has no alg; both vendors require HS256"),
     }
-    match header.get("typ") {
-        Some(Value::String(typ)) if typ == "JWT" => findings.ok("header typ is JWT"),
-        Some(other) => findings.problem(format!(
+    match token_rules::check_typ(header) {
+        Ok(()) => findings.ok("header typ is JWT"),
+        Err(Some(other)) => findings.problem(format!(
             "header typ is {other}, but the vendors require JWT"
         )),
-        None => findings.problem("header has no typ; the vendors require typ JWT"),
+        Err(None) => findings.problem("header has no typ; the vendors require typ JWT"),
     }
 }
 
@@ -454,23 +468,6 @@ fn check_signature(
     }
 }
 
-/// `iat` as whole seconds, or a plain-language problem.
-fn read_iat(claims: &Map<String, Value>) -> Result<i64, String> {
-    match claims.get("iat") {
-        None => Err("iat is missing: it must be the signing time in seconds since 1970".to_owned()),
-        Some(Value::Number(number)) => number
-            .as_i64()
-            .ok_or_else(|| format!("iat is {number}, not a whole number of seconds since 1970")),
-        Some(Value::String(_)) => Err(
-            "iat is a string; it must be a JSON integer (seconds since 1970), not quoted"
-                .to_owned(),
-        ),
-        Some(_) => {
-            Err("iat is not a number; it must be an integer (seconds since 1970)".to_owned())
-        }
-    }
-}
-
 /// "3 min 20 s" for a count of seconds.
 fn span(secs: i64) -> String {
     let secs = secs.unsigned_abs();
@@ -490,84 +487,99 @@ fn millis_hint(iat: i64) -> &'static str {
     }
 }
 
-fn check_string(claims: &Map<String, Value>, name: &str, non_empty: bool, findings: &mut Findings) {
-    match claims.get(name) {
-        Some(Value::String(value)) if non_empty && value.is_empty() => {
-            findings.problem(format!("{name} is an empty string; it must not be empty"));
-        }
-        Some(Value::String(value)) if value.is_empty() => {
-            findings.ok(format!("{name} is a string (empty)"));
-        }
-        Some(Value::String(_)) => findings.ok(format!("{name} is a string")),
-        Some(_) => findings.problem(format!("{name} is not a string; it must be a JSON string")),
-        None => findings.problem(format!("{name} is missing")),
-    }
-}
-
-fn check_kustomer(claims: &Map<String, Value>, now: i64, findings: &mut Findings) {
-    match claims.get("email") {
-        Some(Value::String(email)) if email.contains('@') => {
-            findings.ok("email is present");
-        }
-        Some(Value::String(email)) if email.is_empty() => {
-            findings.problem("email is an empty string; Kustomer signs the user in by it");
-        }
-        Some(Value::String(_)) => {
-            findings.problem("email does not look like an address (no @)");
-        }
-        Some(_) => findings.problem("email is not a string; it must be the user's address"),
-        None => findings.problem("email is missing; Kustomer signs the user in by it"),
-    }
-    let iat = match read_iat(claims) {
-        Ok(iat) => iat,
-        Err(problem) => return findings.problem(problem),
-    };
-    findings.ok("iat is an integer");
-    let age = now.saturating_sub(iat);
-    if age < -CLOCK_LEEWAY_SECS {
-        findings.problem(format!(
-            "iat is {} in the future{}; the signing machine's clock is probably ahead",
-            span(age),
-            millis_hint(iat)
-        ));
-    } else if age > KUSTOMER_WINDOW_SECS {
-        findings.problem(format!(
-            "the token is {} old; Kustomer accepts a token only for 15 minutes after its iat",
-            span(age)
-        ));
-    } else {
-        findings.ok(format!(
-            "issued {} ago, inside Kustomer's 15-minute window ({} left)",
-            span(age.max(0)),
-            span(KUSTOMER_WINDOW_SECS - age.max(0))
-        ));
-    }
-}
-
-fn check_aha(claims: &Map<String, Value>, now: i64, findings: &mut Findings) {
-    match read_iat(claims) {
-        Ok(iat) => {
-            let age = now.saturating_sub(iat);
-            if age < -CLOCK_LEEWAY_SECS {
-                findings.ok("iat is an integer");
-                findings.note(format!(
-                    "iat is {} in the future{}; Aha! documents no window, but check the clock",
-                    span(age),
-                    millis_hint(iat)
-                ));
-            } else {
-                findings.ok(format!(
-                    "iat is an integer (issued {} ago)",
-                    span(age.max(0))
-                ));
+/// The vendor's claims, in its document's order.
+fn check_claims(vendor: Vendor, claims: &Map<String, Value>, now: i64, findings: &mut Findings) {
+    for claim in vendor.claims() {
+        let name = claim.name;
+        let checked = token_rules::check_claim(claims, *claim);
+        match (claim.expect, checked) {
+            (Expect::Seconds, _) => check_iat(vendor, claims, now, findings),
+            (Expect::Address, Ok(())) => findings.ok(format!("{name} is present")),
+            (Expect::Address, Err(Problem::Missing)) => findings.problem(format!(
+                "{name} is missing; {} signs the user in by it",
+                vendor.name()
+            )),
+            (Expect::Address, Err(Problem::Empty)) => findings.problem(format!(
+                "{name} is an empty string; {} signs the user in by it",
+                vendor.name()
+            )),
+            (Expect::Address, Err(Problem::NotAnAddress)) => {
+                findings.problem(format!("{name} does not look like an address (no @)"));
+            }
+            (Expect::Address, Err(_)) => findings.problem(format!(
+                "{name} is not a string; it must be the user's address"
+            )),
+            (_, Ok(())) if claims.get(name) == Some(&Value::from("")) => {
+                findings.ok(format!("{name} is a string (empty)"));
+            }
+            (_, Ok(())) => findings.ok(format!("{name} is a string")),
+            (_, Err(Problem::Missing)) => findings.problem(format!("{name} is missing")),
+            (_, Err(Problem::Empty)) => {
+                findings.problem(format!("{name} is an empty string; it must not be empty"));
+            }
+            (_, Err(_)) => {
+                findings.problem(format!("{name} is not a string; it must be a JSON string"))
             }
         }
-        Err(problem) => findings.problem(problem),
     }
-    check_string(claims, "jti", true, findings);
-    check_string(claims, "first_name", false, findings);
-    check_string(claims, "last_name", false, findings);
-    check_string(claims, "email", false, findings);
+}
+
+/// `iat` and, for a vendor with a window, whether the token is inside it.
+fn check_iat(vendor: Vendor, claims: &Map<String, Value>, now: i64, findings: &mut Findings) {
+    let iat = match token_rules::issued_at(claims) {
+        Ok(iat) => iat,
+        Err(problem) => return findings.problem(iat_problem(&problem)),
+    };
+    let name = vendor.name();
+    let Some(window) = vendor.window_secs() else {
+        match token_rules::age(iat, now, None) {
+            Age::Ahead(ahead) => {
+                findings.ok("iat is an integer");
+                findings.note(format!(
+                    "iat is {} in the future{}; {name} documents no window, but check the clock",
+                    span(ahead),
+                    millis_hint(iat)
+                ));
+            }
+            Age::Fresh(age) | Age::Expired(age) => {
+                findings.ok(format!("iat is an integer (issued {} ago)", span(age)));
+            }
+        }
+        return;
+    };
+    findings.ok("iat is an integer");
+    let minutes = window / 60;
+    match token_rules::age(iat, now, Some(window)) {
+        Age::Ahead(ahead) => findings.problem(format!(
+            "iat is {} in the future{}; the signing machine's clock is probably ahead",
+            span(ahead),
+            millis_hint(iat)
+        )),
+        Age::Expired(age) => findings.problem(format!(
+            "the token is {} old; {name} accepts a token only for {minutes} minutes after its iat",
+            span(age)
+        )),
+        Age::Fresh(age) => findings.ok(format!(
+            "issued {} ago, inside {name}'s {minutes}-minute window ({} left)",
+            span(age),
+            span(window - age)
+        )),
+    }
+}
+
+fn iat_problem(problem: &Problem) -> String {
+    match problem {
+        Problem::Missing => {
+            "iat is missing: it must be the signing time in seconds since 1970".to_owned()
+        }
+        Problem::NotWhole(number) => {
+            format!("iat is {number}, not a whole number of seconds since 1970")
+        }
+        Problem::Quoted => {
+            "iat is a string; it must be a JSON integer (seconds since 1970), not quoted".to_owned()
+        }
+        _ => "iat is not a number; it must be an integer (seconds since 1970)".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -647,10 +659,16 @@ mod tests {
     fn kind_is_guessed_from_claims() {
         let claims = |json: &str| serde_json::from_str::<Map<String, Value>>(json).unwrap();
         assert_eq!(
-            guess_kind(&claims(r#"{"email":"a","iat":1}"#)).0,
-            Kind::Kustomer
+            guess_kind(&claims(r#"{"email":"a","iat":1}"#)),
+            (
+                Kind::Kustomer,
+                "no jti, first_name or last_name claim".to_owned()
+            )
         );
-        assert_eq!(guess_kind(&claims(r#"{"jti":"x","iat":1}"#)).0, Kind::Aha);
+        assert_eq!(
+            guess_kind(&claims(r#"{"jti":"x","last_name":"","iat":1}"#)),
+            (Kind::Aha, "jti, last_name present".to_owned())
+        );
     }
 
     #[test]
