@@ -4,24 +4,30 @@
 //! - `/readyz`: 200, or 503 once shutdown has begun (take it out of the load balancer);
 //! - `/metrics`: Prometheus text format (see [`Metrics`]);
 //! - `/events`: the last SSO decisions as JSON, newest first (see [`Recent`]).
+//!
+//! Each answers `GET` and `HEAD`; any other method gets 405, any other path 404.
 
-use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::Bytes;
+use axum::Router;
+use axum::extract;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use http::{Method, StatusCode};
 use tokio::net::TcpListener;
 
 use crate::metrics::Metrics;
 use crate::recent::Recent;
 use crate::server::State;
+
+/// What the admin routes read.
+#[derive(Clone)]
+struct Admin {
+    state: Arc<State>,
+    metrics: Arc<Metrics>,
+    recent: Arc<Recent>,
+}
 
 /// Serves the admin endpoints on `listener` until the task is dropped.
 pub async fn serve(
@@ -30,73 +36,139 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     recent: Arc<Recent>,
 ) {
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10));
-    let builder = Arc::new(builder);
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                tracing::warn!(target: "portal_sso::admin", %err, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let (state, metrics, recent) = (state.clone(), metrics.clone(), recent.clone());
-        let builder = Arc::clone(&builder);
-        tokio::spawn(async move {
-            let handler = service_fn(move |request: Request<Incoming>| {
-                let response = answer(&request, &state, &metrics, &recent);
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), handler)
-                .await;
-        });
+    let admin = Admin {
+        state,
+        metrics,
+        recent,
+    };
+    if let Err(err) = axum::serve(listener, router(admin)).await {
+        tracing::warn!(target: "portal_sso::admin", %err, "the admin listener stopped");
     }
 }
 
-fn answer(
-    request: &Request<Incoming>,
-    state: &State,
-    metrics: &Metrics,
-    recent: &Recent,
-) -> Response<Full<Bytes>> {
-    if request.method() != Method::GET && request.method() != Method::HEAD {
-        return text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain",
-            "GET only\n".into(),
-        );
-    }
-    match request.uri().path() {
-        "/healthz" => text(StatusCode::OK, "text/plain", "ok\n".into()),
-        "/readyz" if state.is_draining() => text(
+fn router(admin: Admin) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/events", get(events))
+        .method_not_allowed_fallback(get_only)
+        .fallback(not_found)
+        .with_state(admin)
+}
+
+async fn healthz() -> Response {
+    text(StatusCode::OK, "text/plain", "ok\n".into())
+}
+
+async fn readyz(extract::State(admin): extract::State<Admin>) -> Response {
+    if admin.state.is_draining() {
+        text(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
             "draining\n".into(),
-        ),
-        "/readyz" => text(StatusCode::OK, "text/plain", "ready\n".into()),
-        "/metrics" => text(
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            metrics.encode(),
-        ),
-        "/events" => text(StatusCode::OK, "application/json", recent.to_json()),
-        _ => text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+        )
+    } else {
+        text(StatusCode::OK, "text/plain", "ready\n".into())
     }
 }
 
-fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+async fn metrics(extract::State(admin): extract::State<Admin>) -> Response {
+    text(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        admin.metrics.encode(),
+    )
+}
+
+async fn events(extract::State(admin): extract::State<Admin>) -> Response {
+    text(StatusCode::OK, "application/json", admin.recent.to_json())
+}
+
+async fn get_only() -> Response {
+    text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "text/plain",
+        "GET only\n".into(),
+    )
+}
+
+/// An unknown path: 404, or 405 for a method other than `GET` and `HEAD`, as on the
+/// known paths.
+async fn not_found(method: Method) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        text(StatusCode::NOT_FOUND, "text/plain", "not found\n".into())
+    } else {
+        get_only().await
+    }
+}
+
+/// An answer that no cache keeps: each one is the state of this moment.
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-store")],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http::Request;
+    use http_body_util::BodyExt as _;
+    use tower_service::Service as _;
+
+    async fn ask(router: &mut Router, method: Method, path: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        let response = router.call(request).await.unwrap();
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn answers_get_and_head_only_and_404_elsewhere() {
+        let mut router = router(Admin {
+            state: Arc::new(State::default()),
+            metrics: Arc::new(Metrics::new()),
+            recent: Arc::new(Recent::default()),
+        });
+        let cases = [
+            (Method::GET, "/healthz", StatusCode::OK, "ok\n"),
+            (Method::GET, "/readyz", StatusCode::OK, "ready\n"),
+            (Method::GET, "/events", StatusCode::OK, "[]"),
+            (Method::HEAD, "/healthz", StatusCode::OK, ""),
+            (Method::GET, "/nope", StatusCode::NOT_FOUND, "not found\n"),
+            (
+                Method::POST,
+                "/healthz",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "GET only\n",
+            ),
+            (
+                Method::DELETE,
+                "/nope",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "GET only\n",
+            ),
+        ];
+        for (method, path, status, body) in cases {
+            let answer = ask(&mut router, method.clone(), path).await;
+            assert_eq!(answer, (status, body.to_owned()), "{method} {path}");
+        }
+        let (status, text) = ask(&mut router, Method::GET, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            text.contains("# TYPE portal_sso_upstream_duration_seconds histogram"),
+            "{text}"
+        );
+    }
 }

@@ -7,9 +7,10 @@
 //! - on P+2, a mock Aha! knowledge base whose "Log in" starts JWT single sign-on, with
 //!   single sign-out in both directions.
 //!
-//! The mocks check the tokens as the vendors do (HS256 with the shared secret, required
-//! claims present and typed, `iat` within 15 minutes, Aha!'s `state`) and say why when
-//! they refuse one.
+//! The mocks check the tokens by the vendors' rules, the ones `portal-sso token inspect`
+//! applies (HS256 with the shared secret, header `typ` `JWT`, the required claims present
+//! and typed, Kustomer's 15-minute window); the mock Aha! also checks its `state`, takes
+//! each `jti` once and no token older than 15 minutes. They say why when they refuse one.
 
 mod aha;
 mod app;

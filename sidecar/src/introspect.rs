@@ -15,13 +15,15 @@ use http::{HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 
+use crate::http_client;
 use portal_sso::{ClaimPointers, Identity, IdentityError, IdentityResolver, find_cookies};
 
 /// The largest "who am I" answer read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// How long opening a connection to the app may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Reads the user by calling the app's "who am I" endpoint (`GET /api/me`, say) with only
 /// the browser's `Cookie` header.
@@ -58,7 +60,7 @@ impl Introspect {
             cookie: cookie.to_owned(),
             claims: Arc::new(ClaimPointers::default()),
             timeout: Duration::from_secs(2),
-            client: client(),
+            client: http_client::http(CONNECT_TIMEOUT),
             cache: Cache::new(Duration::from_secs(30), 10_000).map(Arc::new),
         }
     }
@@ -95,13 +97,6 @@ impl fmt::Debug for Introspect {
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
-}
-
-fn client() -> Client<HttpConnector, Empty<Bytes>> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(2)));
-    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 type IdentityFuture =

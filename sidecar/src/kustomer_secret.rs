@@ -24,6 +24,9 @@
 //! | 9 | no complete answer within the timeout |
 //! | 10 | the secret could not be written to standard output or `--out` |
 
+mod answer;
+mod endpoint;
+
 use std::error::Error as StdError;
 use std::fmt;
 use std::io::{self, Write as _};
@@ -34,22 +37,18 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt as _, Empty, LengthLimitError, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use serde_json::Value;
-use url::{Host, Url};
+use url::Url;
+
+use answer::find_secret;
+use endpoint::{api_base, settings_url};
+
+use crate::http_client;
 
 /// The environment variable holding the Kustomer API key.
 pub const API_KEY_ENV: &str = "KUSTOMER_API_KEY";
 
-/// The API in the Americas, used when neither `--org` nor `--region` is given.
-const US_BASE: &str = "https://api.kustomerapp.com";
-/// The API in Europe.
-const EU_BASE: &str = "https://api.prod2.kustomerapp.com";
 /// The most of an answer that is read; a settings payload is a few hundred bytes.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
-/// Where the secret is looked for, as JSON pointers, in order.
-const SECRET_POINTERS: [&str; 2] = ["/data/attributes/secret", "/attributes/secret"];
 
 /// Where a Kustomer organization's data lives, for the API host without `--org`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -133,7 +132,7 @@ async fn fetch_and_deliver(args: &KustomerSecretArgs, api_key: &str) -> Result<(
     authorization.set_sensitive(true);
 
     let timeout = Duration::from_secs(args.timeout);
-    let (status, body) = tokio::time::timeout(timeout, get(&url, authorization))
+    let (status, body) = tokio::time::timeout(timeout, get(&url, authorization, timeout))
         .await
         .map_err(|_| Failure::Timeout {
             url: url.to_string(),
@@ -144,110 +143,18 @@ async fn fetch_and_deliver(args: &KustomerSecretArgs, api_key: &str) -> Result<(
     deliver(&secret, args.out.as_deref())
 }
 
-/// The API base for `--org`, `--region` or `--api-base` (which wins over both).
-fn api_base(
-    org: Option<&str>,
-    region: Option<Region>,
-    api_base: Option<&str>,
-) -> Result<Url, Failure> {
-    if let Some(raw) = api_base {
-        return custom_base(raw);
-    }
-    let base = match (org, region) {
-        (Some(org), _) => {
-            let org = valid_org(org)?;
-            format!("https://{org}.api.kustomerapp.com")
-        }
-        (None, None | Some(Region::Us)) => US_BASE.to_owned(),
-        (None, Some(Region::Eu)) => EU_BASE.to_owned(),
-    };
-    Url::parse(&base).map_err(|_| Failure::Usage(format!("`{base}` is not a valid URL")))
-}
-
-/// An organization name as it stands in `ORG.api.kustomerapp.com`: one DNS label.
-fn valid_org(org: &str) -> Result<String, Failure> {
-    let fits = !org.is_empty()
-        && org.len() <= 63
-        && org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !org.starts_with('-')
-        && !org.ends_with('-');
-    if fits {
-        Ok(org.to_ascii_lowercase())
-    } else {
-        Err(Failure::Usage(format!(
-            "--org {org:?} is not an organization name: use the NAME of \
-             NAME.api.kustomerapp.com (letters, digits and inner hyphens, at most 63)"
-        )))
-    }
-}
-
-fn custom_base(raw: &str) -> Result<Url, Failure> {
-    let refuse = |why: &str| Failure::Usage(format!("--api-base {raw:?} is refused: {why}"));
-    let url = Url::parse(raw).map_err(|_| refuse("it is not an absolute URL"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" => {
-            let loopback = match url.host() {
-                Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-                Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
-                Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
-                None => false,
-            };
-            if !loopback {
-                return Err(refuse(
-                    "http is allowed only for 127.0.0.1, [::1] or localhost; use https",
-                ));
-            }
-        }
-        _ => return Err(refuse("the scheme must be https")),
-    }
-    if url.host().is_none() {
-        return Err(refuse("it has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(refuse("it must not carry a user name or password"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(refuse("it must not have a query or fragment"));
-    }
-    Ok(url)
-}
-
-/// `{base}/v1/auth/kb/{kb_id}/settings`, after checking that the ID is safe in a path.
-fn settings_url(base: &Url, kb_id: &str) -> Result<Url, Failure> {
-    let fits = !kb_id.is_empty()
-        && kb_id.len() <= 128
-        && kb_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !fits {
-        return Err(Failure::Usage(format!(
-            "--kb-id {kb_id:?} is not a knowledge base ID: copy it from Settings > Knowledge \
-             Base > Configuration (letters, digits, `-` and `_`, at most 128)"
-        )));
-    }
-    let mut url = base.clone();
-    let path = format!(
-        "{}/v1/auth/kb/{kb_id}/settings",
-        base.path().trim_end_matches('/')
-    );
-    url.set_path(&path);
-    Ok(url)
-}
-
 /// One GET with the bearer key; returns the status and at most 1 MiB of body.
-async fn get(url: &Url, authorization: HeaderValue) -> Result<(StatusCode, Bytes), Failure> {
+async fn get(
+    url: &Url,
+    authorization: HeaderValue,
+    connect_timeout: Duration,
+) -> Result<(StatusCode, Bytes), Failure> {
     let network = |problem: String| Failure::Network {
         url: url.to_string(),
         problem,
     };
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-        .map_err(|error| network(format!("TLS setup failed: {error}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let client = http_client::https(connect_timeout)
+        .map_err(|error| network(format!("TLS setup failed: {error}")))?;
     let uri: Uri = url
         .as_str()
         .parse()
@@ -306,83 +213,6 @@ fn check_status(status: StatusCode, url: &Url, kb_id: &str) -> Result<(), Failur
         }),
         status => Err(Failure::Status(status)),
     }
-}
-
-/// The secret at `data.attributes.secret` or `attributes.secret` (JSON:API style).
-fn find_secret(body: &[u8]) -> Result<String, Failure> {
-    let payload: Value = serde_json::from_slice(body)
-        .map_err(|_| Failure::Payload("the answer is not JSON".to_owned()))?;
-    for pointer in SECRET_POINTERS {
-        match payload.pointer(pointer) {
-            None => {}
-            Some(Value::String(secret)) if !secret.is_empty() => return Ok(secret.clone()),
-            Some(other) => {
-                return Err(Failure::Payload(format!(
-                    "`{}` is {}, not a non-empty string",
-                    dotted(pointer),
-                    describe(other)
-                )));
-            }
-        }
-    }
-    let tried = SECRET_POINTERS.map(dotted).join(" and ");
-    let found = ["/data/attributes", "/attributes"]
-        .into_iter()
-        .find_map(|pointer| Some((pointer, payload.pointer(pointer)?)));
-    let detail = match found {
-        Some((pointer, Value::Object(attributes))) => {
-            format!(
-                "`{}` has the keys {}",
-                dotted(pointer),
-                key_list(attributes)
-            )
-        }
-        Some((pointer, other)) => format!("`{}` is {}", dotted(pointer), describe(other)),
-        None => match &payload {
-            Value::Object(top) => format!(
-                "there is no `attributes` field; the answer's top-level keys are {}",
-                key_list(top)
-            ),
-            other => format!("the answer is {}", describe(other)),
-        },
-    };
-    Err(Failure::Payload(format!(
-        "no secret in the answer: tried {tried}; {detail}"
-    )))
-}
-
-/// `/data/attributes/secret` as `data.attributes.secret`.
-fn dotted(pointer: &str) -> String {
-    pointer.trim_start_matches('/').replace('/', ".")
-}
-
-/// What kind of JSON value this is, never the value itself.
-fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(text) if text.is_empty() => "an empty string",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Key names only, quoted and escaped, at most 20 of them.
-fn key_list(object: &serde_json::Map<String, Value>) -> String {
-    if object.is_empty() {
-        return "(none)".to_owned();
-    }
-    let mut names: Vec<String> = object
-        .keys()
-        .take(20)
-        .map(|key| format!("{key:?}"))
-        .collect();
-    if object.len() > 20 {
-        names.push(format!("and {} more", object.len() - 20));
-    }
-    names.join(", ")
 }
 
 fn deliver(secret: &str, out: Option<&Path>) -> Result<(), Failure> {
@@ -522,160 +352,5 @@ impl fmt::Display for Failure {
                 write!(f, "no complete answer from {url} within {secs} s")
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn base(org: Option<&str>, region: Option<Region>) -> String {
-        api_base(org, region, None).unwrap().to_string()
-    }
-
-    #[test]
-    fn org_names_the_host() {
-        assert_eq!(
-            base(Some("acme"), None),
-            "https://acme.api.kustomerapp.com/"
-        );
-        assert_eq!(
-            base(Some("Acme-Corp"), None),
-            "https://acme-corp.api.kustomerapp.com/"
-        );
-    }
-
-    #[test]
-    fn region_picks_the_shared_host() {
-        assert_eq!(base(None, None), "https://api.kustomerapp.com/");
-        assert_eq!(base(None, Some(Region::Us)), "https://api.kustomerapp.com/");
-        assert_eq!(
-            base(None, Some(Region::Eu)),
-            "https://api.prod2.kustomerapp.com/"
-        );
-    }
-
-    #[test]
-    fn settings_path_is_the_documented_one() {
-        let url = settings_url(
-            &api_base(Some("acme"), None, None).unwrap(),
-            "5f1a2b3c4d5e6f7a8b9c0d1e",
-        )
-        .unwrap();
-        assert_eq!(
-            url.as_str(),
-            "https://acme.api.kustomerapp.com/v1/auth/kb/5f1a2b3c4d5e6f7a8b9c0d1e/settings"
-        );
-        let url = settings_url(
-            &api_base(None, None, Some("http://127.0.0.1:8080/mock/")).unwrap(),
-            "kb1",
-        )
-        .unwrap();
-        assert_eq!(
-            url.as_str(),
-            "http://127.0.0.1:8080/mock/v1/auth/kb/kb1/settings"
-        );
-    }
-
-    #[test]
-    fn invalid_org_is_refused() {
-        for org in [
-            "",
-            "-acme",
-            "acme-",
-            "acme.evil.com",
-            "evil.com/x",
-            "acme corp",
-            "a@b",
-            "acme#",
-            "ac%2Fme",
-            &"a".repeat(64),
-        ] {
-            let failure = api_base(Some(org), None, None).unwrap_err();
-            assert_eq!(failure.exit_code(), 2, "org {org:?}");
-            assert!(failure.to_string().contains("--org"), "org {org:?}");
-        }
-    }
-
-    #[test]
-    fn invalid_kb_id_is_refused() {
-        let base = api_base(None, None, None).unwrap();
-        for id in [
-            "",
-            "../admin",
-            "a/b",
-            "a?b",
-            "a#b",
-            "a%2e",
-            "a b",
-            &"1".repeat(129),
-        ] {
-            let failure = settings_url(&base, id).unwrap_err();
-            assert_eq!(failure.exit_code(), 2, "id {id:?}");
-        }
-    }
-
-    #[test]
-    fn api_base_allows_http_only_on_loopback() {
-        for ok in [
-            "https://kustomer.example.com",
-            "http://127.0.0.1:9000",
-            "http://localhost:9000/",
-            "http://[::1]:9000",
-        ] {
-            assert!(api_base(None, None, Some(ok)).is_ok(), "{ok}");
-        }
-        for refused in [
-            "http://api.kustomerapp.com",
-            "http://127.0.0.2",
-            "http://localhost.evil.com",
-            "ftp://127.0.0.1",
-            "https://user:pw@api.kustomerapp.com",
-            "https://api.kustomerapp.com/?x=1",
-            "not a url",
-        ] {
-            let failure = api_base(None, None, Some(refused)).unwrap_err();
-            assert_eq!(failure.exit_code(), 2, "{refused}");
-        }
-    }
-
-    #[test]
-    fn api_base_wins_over_org_and_region() {
-        let url = api_base(Some("acme"), Some(Region::Eu), Some("http://127.0.0.1:1")).unwrap();
-        assert_eq!(url.as_str(), "http://127.0.0.1:1/");
-    }
-
-    #[test]
-    fn secret_is_found_in_either_shape() {
-        let json_api = br#"{"data":{"type":"kb_settings","id":"x","attributes":{"secret":"s3"}}}"#;
-        assert_eq!(find_secret(json_api).unwrap(), "s3");
-        let flat = br#"{"attributes":{"secret":"s4","name":"kb"}}"#;
-        assert_eq!(find_secret(flat).unwrap(), "s4");
-    }
-
-    #[test]
-    fn missing_secret_names_paths_and_keys_but_no_values() {
-        let body = br#"{"data":{"attributes":{"name":"hidden-value","token":"other-value"}}}"#;
-        let message = find_secret(body).unwrap_err().to_string();
-        assert!(message.contains("data.attributes.secret"), "{message}");
-        assert!(message.contains("attributes.secret"), "{message}");
-        assert!(message.contains("\"name\""), "{message}");
-        assert!(message.contains("\"token\""), "{message}");
-        assert!(!message.contains("hidden-value"), "{message}");
-        assert!(!message.contains("other-value"), "{message}");
-
-        let message = find_secret(br#"{"errors":[{"x":"y"}]}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(message.contains("\"errors\""), "{message}");
-
-        let message = find_secret(br#"{"data":{"attributes":{"secret":42}}}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(message.contains("a number"), "{message}");
-        assert!(!message.contains("42"), "{message}");
-
-        let failure = find_secret(b"<html>secret</html>").unwrap_err();
-        assert_eq!(failure.exit_code(), 7);
     }
 }

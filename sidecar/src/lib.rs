@@ -20,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod forwarding;
 mod host;
+mod http_client;
 pub mod introspect;
 pub mod kustomer_secret;
 pub mod metrics;
@@ -29,6 +30,7 @@ pub mod recent;
 mod runtimes;
 pub mod server;
 pub mod token_cli;
+mod token_rules;
 
 pub use config::{ConfigFileError, SidecarConfig};
 pub use introspect::Introspect;

@@ -2,10 +2,14 @@
 //! to "why did this sign-in fail" without searching the logs.
 
 use std::collections::VecDeque;
+use std::num::NonZeroU8;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Iso8601;
+use time::format_description::well_known::iso8601::{Config, EncodedConfig, TimePrecision};
 
 use portal_sso::{EventObserver, SsoEvent};
 
@@ -90,35 +94,18 @@ impl EventObserver for Recent {
     }
 }
 
-/// `2026-11-21T10:47:16.123Z`, in UTC.
-fn rfc3339(at: SystemTime) -> String {
-    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
-}
+/// RFC 3339 in UTC to the millisecond: `2026-11-21T10:47:16.123Z`.
+const RFC3339_MILLIS: EncodedConfig = Config::DEFAULT
+    .set_time_precision(TimePrecision::Second {
+        decimal_digits: NonZeroU8::new(3),
+    })
+    .encode();
 
-/// Days since 1970-01-01 to a (year, month, day) in the proleptic Gregorian calendar,
-/// after Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+fn rfc3339(at: SystemTime) -> String {
+    // Formatting fails only past the year 9999.
+    OffsetDateTime::from(at)
+        .format(&Iso8601::<RFC3339_MILLIS>)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -6,34 +6,33 @@
 //! layer's HS256 signer, so what it prints is what a browser would carry.
 //!
 //! `token inspect` decodes the header and claims, checks the signature when given the
-//! secret, and checks each thing the vendor's document asks for: header `alg` `HS256` and
-//! `typ` `JWT`; for Kustomer an `email` string and an integer `iat` no older than 15
-//! minutes and not in the future; for Aha! an integer `iat` and the strings `jti`
-//! (non-empty), `first_name`, `last_name` and `email`. Exit code 0 when every check
-//! passes, 1 when any fails, 2 when the input cannot be read or decoded.
+//! secret, and checks each thing the vendor's document asks for (the rules the demo's mock
+//! portals also apply): header `alg` `HS256` and `typ` `JWT`; for Kustomer an `email`
+//! address and an integer `iat` no older than 15 minutes and not in the future; for Aha!
+//! an integer `iat` and the strings `jti` (non-empty), `first_name`, `last_name` and
+//! `email`. Exit code 0 when every check passes, 1 when any fails, 2 when the input cannot
+//! be read or decoded.
 //!
 //! Secrets are read from an environment variable named with `--secret-env` and are never
 //! printed; `Debug` of the arguments does not show the token.
+
+mod check;
 
 use std::fmt;
 use std::io::{self, Read as _};
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use base64::Engine as _;
-use jsonwebtoken::{Algorithm, DecodingKey};
-use serde_json::{Map, Value};
+use check::{Decoded, Verdict, check, guess_kind, print_report};
 
 use crate::now_unix;
+use crate::token_rules::Vendor;
 use portal_sso::Identity;
 use portal_sso::token::{AhaClaims, KustomerClaims, TokenSigner};
 use portal_sso::{MIN_SECRET_LEN, Secret};
 
-/// How long Kustomer accepts a token after its `iat`: "Signed tokens will only be valid
-/// for 15 minutes."
-pub const KUSTOMER_WINDOW_SECS: i64 = 15 * 60;
-/// How far ahead of this machine's clock an `iat` may be before it is flagged.
-pub const CLOCK_LEEWAY_SECS: i64 = 60;
+pub use crate::token_rules::{CLOCK_LEEWAY_SECS, KUSTOMER_WINDOW_SECS};
+
 /// The longest token or standard input accepted.
 const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
@@ -61,6 +60,13 @@ impl Kind {
         match self {
             Kind::Kustomer => "kustomer",
             Kind::Aha => "aha",
+        }
+    }
+
+    fn vendor(self) -> Vendor {
+        match self {
+            Kind::Kustomer => Vendor::Kustomer,
+            Kind::Aha => Vendor::Aha,
         }
     }
 }
@@ -228,44 +234,6 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
     })
 }
 
-fn print_report(
-    out: &mut impl io::Write,
-    kind: Kind,
-    guessed: Option<&str>,
-    decoded: &Decoded<'_>,
-    findings: &[Finding],
-) -> io::Result<()> {
-    match guessed {
-        Some(reason) => writeln!(
-            out,
-            "Kind: {} (guessed: {reason}; pass --kind to choose)",
-            kind.name()
-        )?,
-        None => writeln!(out, "Kind: {}", kind.name())?,
-    }
-    let pretty = |map: &Map<String, Value>| {
-        serde_json::to_string_pretty(map).unwrap_or_else(|_| "(unprintable)".to_owned())
-    };
-    writeln!(out, "Header:\n{}", pretty(&decoded.header))?;
-    writeln!(out, "Claims:\n{}", pretty(&decoded.claims))?;
-    writeln!(out, "Checks:")?;
-    for finding in findings {
-        writeln!(out, "{finding}")?;
-    }
-    let count = |verdict| findings.iter().filter(|f| f.verdict == verdict).count();
-    let (problems, passed) = (count(Verdict::Problem), count(Verdict::Ok));
-    if problems == 0 {
-        writeln!(out, "Result: all {passed} checks passed")?;
-    } else {
-        let plural = if problems == 1 { "" } else { "s" };
-        writeln!(
-            out,
-            "Result: {problems} problem{plural} found, {passed} checks passed"
-        )?;
-    }
-    out.flush()
-}
-
 fn read_stdin() -> Result<String, String> {
     let mut input = String::new();
     io::stdin()
@@ -284,399 +252,9 @@ fn now_secs() -> i64 {
     i64::try_from(now_unix()).unwrap_or(i64::MAX)
 }
 
-/// A compact JWS split and decoded; the signature is kept as text.
-struct Decoded<'a> {
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
-    signing_input: &'a str,
-    signature: &'a str,
-}
-
-impl<'a> Decoded<'a> {
-    fn parse(token: &'a str) -> Result<Self, String> {
-        if token.is_empty() {
-            return Err("the token is empty".to_owned());
-        }
-        let parts: Vec<&str> = token.split('.').collect();
-        let [header, claims, signature] = parts[..] else {
-            return Err(format!(
-                "this is not a JWT: a signed token has three parts separated by dots, this has {}",
-                parts.len()
-            ));
-        };
-        Ok(Self {
-            header: decode_part(header, "header")?,
-            claims: decode_part(claims, "claims")?,
-            signing_input: &token[..header.len() + 1 + claims.len()],
-            signature,
-        })
-    }
-}
-
-fn decode_part(part: &str, name: &str) -> Result<Map<String, Value>, String> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| {
-            format!("the {name} part is not unpadded base64url, as RFC 7515 requires for a JWT")
-        })?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(format!("the {name} part is JSON but not an object")),
-        Err(_) => Err(format!("the {name} part does not decode to JSON")),
-    }
-}
-
-/// Aha! claims carry `jti` and names; Kustomer's carry only `email` and `iat`.
-fn guess_kind(claims: &Map<String, Value>) -> (Kind, String) {
-    let aha_only: Vec<&str> = ["jti", "first_name", "last_name"]
-        .into_iter()
-        .filter(|name| claims.contains_key(*name))
-        .collect();
-    if aha_only.is_empty() {
-        (
-            Kind::Kustomer,
-            "no jti, first_name or last_name claim".to_owned(),
-        )
-    } else {
-        (Kind::Aha, format!("{} present", aha_only.join(", ")))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Ok,
-    Problem,
-    Note,
-}
-
-/// One line of the report.
-#[derive(Debug)]
-struct Finding {
-    verdict: Verdict,
-    text: String,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let label = match self.verdict {
-            Verdict::Ok => "OK",
-            Verdict::Problem => "PROBLEM",
-            Verdict::Note => "NOTE",
-        };
-        write!(f, "{label:<8}{}", self.text)
-    }
-}
-
-#[derive(Default)]
-struct Findings(Vec<Finding>);
-
-impl Findings {
-    fn ok(&mut self, text: impl Into<String>) {
-        self.push(Verdict::Ok, text);
-    }
-    fn problem(&mut self, text: impl Into<String>) {
-        self.push(Verdict::Problem, text);
-    }
-    fn note(&mut self, text: impl Into<String>) {
-        self.push(Verdict::Note, text);
-    }
-    fn push(&mut self, verdict: Verdict, text: impl Into<String>) {
-        self.0.push(Finding {
-            verdict,
-            text: text.into(),
-        });
-    }
-}
-
-/// Every check for `kind`, in the order a reader would go through the token.
-fn check(
-    decoded: &Decoded<'_>,
-    kind: Kind,
-    secret: Option<&(&str, Secret)>,
-    now: i64,
-) -> Vec<Finding> {
-    let mut findings = Findings::default();
-    check_header(&decoded.header, &mut findings);
-    check_signature(decoded, secret, &mut findings);
-    match kind {
-        Kind::Kustomer => check_kustomer(&decoded.claims, now, &mut findings),
-        Kind::Aha => check_aha(&decoded.claims, now, &mut findings),
-    }
-    findings.0
-}
-
-fn check_header(header: &Map<String, Value>, findings: &mut Findings) {
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == "HS256" => findings.ok("header alg is HS256"),
-        Some(other) => findings.problem(format!(
-            "header alg is {other}, but both vendors require HS256"
-        )),
-        None => findings.problem("header has no alg; both vendors require HS256"),
-    }
-    match header.get("typ") {
-        Some(Value::String(typ)) if typ == "JWT" => findings.ok("header typ is JWT"),
-        Some(other) => findings.problem(format!(
-            "header typ is {other}, but the vendors require JWT"
-        )),
-        None => findings.problem("header has no typ; the vendors require typ JWT"),
-    }
-}
-
-fn check_signature(
-    decoded: &Decoded<'_>,
-    secret: Option<&(&str, Secret)>,
-    findings: &mut Findings,
-) {
-    if decoded.signature.is_empty() {
-        findings.problem("the token has no signature; both vendors require an HS256 signature");
-        return;
-    }
-    let Some((var, secret)) = secret else {
-        findings.note("signature not checked: pass --secret-env VAR to check it");
-        return;
-    };
-    let valid = jsonwebtoken::crypto::verify(
-        decoded.signature,
-        decoded.signing_input.as_bytes(),
-        &DecodingKey::from_secret(secret.expose()),
-        Algorithm::HS256,
-    )
-    .unwrap_or(false);
-    if valid {
-        findings.ok(format!(
-            "signature is valid (HS256 with the secret in {var})"
-        ));
-    } else {
-        findings.problem(format!(
-            "signature is invalid: the token was not signed with the secret in {var}, \
-             or it was changed after signing"
-        ));
-    }
-}
-
-/// `iat` as whole seconds, or a plain-language problem.
-fn read_iat(claims: &Map<String, Value>) -> Result<i64, String> {
-    match claims.get("iat") {
-        None => Err("iat is missing: it must be the signing time in seconds since 1970".to_owned()),
-        Some(Value::Number(number)) => number
-            .as_i64()
-            .ok_or_else(|| format!("iat is {number}, not a whole number of seconds since 1970")),
-        Some(Value::String(_)) => Err(
-            "iat is a string; it must be a JSON integer (seconds since 1970), not quoted"
-                .to_owned(),
-        ),
-        Some(_) => {
-            Err("iat is not a number; it must be an integer (seconds since 1970)".to_owned())
-        }
-    }
-}
-
-/// "3 min 20 s" for a count of seconds.
-fn span(secs: i64) -> String {
-    let secs = secs.unsigned_abs();
-    match (secs / 3600, secs % 3600 / 60, secs % 60) {
-        (0, 0, s) => format!("{s} s"),
-        (0, m, s) => format!("{m} min {s} s"),
-        (h, m, _) => format!("{h} h {m} min"),
-    }
-}
-
-/// A hint for an `iat` that seems to be in milliseconds.
-fn millis_hint(iat: i64) -> &'static str {
-    if iat > 100_000_000_000 {
-        " (it looks like milliseconds; iat must be in seconds)"
-    } else {
-        ""
-    }
-}
-
-fn check_string(claims: &Map<String, Value>, name: &str, non_empty: bool, findings: &mut Findings) {
-    match claims.get(name) {
-        Some(Value::String(value)) if non_empty && value.is_empty() => {
-            findings.problem(format!("{name} is an empty string; it must not be empty"));
-        }
-        Some(Value::String(value)) if value.is_empty() => {
-            findings.ok(format!("{name} is a string (empty)"));
-        }
-        Some(Value::String(_)) => findings.ok(format!("{name} is a string")),
-        Some(_) => findings.problem(format!("{name} is not a string; it must be a JSON string")),
-        None => findings.problem(format!("{name} is missing")),
-    }
-}
-
-fn check_kustomer(claims: &Map<String, Value>, now: i64, findings: &mut Findings) {
-    match claims.get("email") {
-        Some(Value::String(email)) if email.contains('@') => {
-            findings.ok("email is present");
-        }
-        Some(Value::String(email)) if email.is_empty() => {
-            findings.problem("email is an empty string; Kustomer signs the user in by it");
-        }
-        Some(Value::String(_)) => {
-            findings.problem("email does not look like an address (no @)");
-        }
-        Some(_) => findings.problem("email is not a string; it must be the user's address"),
-        None => findings.problem("email is missing; Kustomer signs the user in by it"),
-    }
-    let iat = match read_iat(claims) {
-        Ok(iat) => iat,
-        Err(problem) => return findings.problem(problem),
-    };
-    findings.ok("iat is an integer");
-    let age = now.saturating_sub(iat);
-    if age < -CLOCK_LEEWAY_SECS {
-        findings.problem(format!(
-            "iat is {} in the future{}; the signing machine's clock is probably ahead",
-            span(age),
-            millis_hint(iat)
-        ));
-    } else if age > KUSTOMER_WINDOW_SECS {
-        findings.problem(format!(
-            "the token is {} old; Kustomer accepts a token only for 15 minutes after its iat",
-            span(age)
-        ));
-    } else {
-        findings.ok(format!(
-            "issued {} ago, inside Kustomer's 15-minute window ({} left)",
-            span(age.max(0)),
-            span(KUSTOMER_WINDOW_SECS - age.max(0))
-        ));
-    }
-}
-
-fn check_aha(claims: &Map<String, Value>, now: i64, findings: &mut Findings) {
-    match read_iat(claims) {
-        Ok(iat) => {
-            let age = now.saturating_sub(iat);
-            if age < -CLOCK_LEEWAY_SECS {
-                findings.ok("iat is an integer");
-                findings.note(format!(
-                    "iat is {} in the future{}; Aha! documents no window, but check the clock",
-                    span(age),
-                    millis_hint(iat)
-                ));
-            } else {
-                findings.ok(format!(
-                    "iat is an integer (issued {} ago)",
-                    span(age.max(0))
-                ));
-            }
-        }
-        Err(problem) => findings.problem(problem),
-    }
-    check_string(claims, "jti", true, findings);
-    check_string(claims, "first_name", false, findings);
-    check_string(claims, "last_name", false, findings);
-    check_string(claims, "email", false, findings);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: i64 = 1_800_000_000;
-
-    fn token(header: &str, claims: &str, signature: &str) -> String {
-        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        format!(
-            "{}.{}.{signature}",
-            engine.encode(header),
-            engine.encode(claims)
-        )
-    }
-
-    fn problems(kind: Kind, claims: &str) -> Vec<String> {
-        let token = token(r#"{"alg":"HS256","typ":"JWT"}"#, claims, "c2ln");
-        let decoded = Decoded::parse(&token).unwrap();
-        check(&decoded, kind, None, NOW)
-            .into_iter()
-            .filter(|finding| finding.verdict == Verdict::Problem)
-            .map(|finding| finding.text)
-            .collect()
-    }
-
-    #[test]
-    fn kustomer_window_edges() {
-        let at = |iat: i64| {
-            problems(
-                Kind::Kustomer,
-                &format!(r#"{{"email":"a@b.c","iat":{iat}}}"#),
-            )
-        };
-        assert!(at(NOW).is_empty());
-        assert!(at(NOW - KUSTOMER_WINDOW_SECS).is_empty());
-        assert!(at(NOW + CLOCK_LEEWAY_SECS).is_empty());
-        assert!(at(NOW - KUSTOMER_WINDOW_SECS - 1)[0].contains("15 minutes"));
-        assert!(at(NOW + CLOCK_LEEWAY_SECS + 1)[0].contains("in the future"));
-        assert!(at(NOW * 1000)[0].contains("milliseconds"));
-    }
-
-    #[test]
-    fn iat_must_be_an_integer() {
-        for (iat, expected) in [
-            (r#""1800000000""#, "string"),
-            ("1800000000.5", "whole number"),
-            ("null", "not a number"),
-        ] {
-            let found = problems(
-                Kind::Kustomer,
-                &format!(r#"{{"email":"a@b.c","iat":{iat}}}"#),
-            );
-            assert!(found[0].contains(expected), "{iat}: {found:?}");
-        }
-    }
-
-    #[test]
-    fn aha_requires_every_claim() {
-        let found = problems(Kind::Aha, r#"{"iat":1800000000,"jti":""}"#);
-        assert_eq!(found.len(), 4, "{found:?}");
-        assert!(found[0].contains("jti is an empty string"));
-        assert!(found[1].contains("first_name is missing"));
-        assert!(found[2].contains("last_name is missing"));
-        assert!(found[3].contains("email is missing"));
-        assert!(
-            problems(
-                Kind::Aha,
-                r#"{"iat":1,"jti":"x","first_name":"","last_name":"","email":"a@b.c"}"#
-            )
-            .is_empty()
-        );
-    }
-
-    #[test]
-    fn kind_is_guessed_from_claims() {
-        let claims = |json: &str| serde_json::from_str::<Map<String, Value>>(json).unwrap();
-        assert_eq!(
-            guess_kind(&claims(r#"{"email":"a","iat":1}"#)).0,
-            Kind::Kustomer
-        );
-        assert_eq!(guess_kind(&claims(r#"{"jti":"x","iat":1}"#)).0, Kind::Aha);
-    }
-
-    #[test]
-    fn malformed_tokens_are_refused() {
-        assert!(Decoded::parse("").is_err());
-        assert!(Decoded::parse("abc").is_err());
-        assert!(Decoded::parse("a.b").is_err());
-        assert!(Decoded::parse("a.b.c.d").is_err());
-        assert!(Decoded::parse("!!.e30.x").is_err());
-        assert!(Decoded::parse(&token("[1]", "{}", "x")).is_err());
-        assert!(Decoded::parse(&token("{}", "{}", "")).is_ok());
-    }
-
-    #[test]
-    fn header_is_checked() {
-        let decoded_token = token(r#"{"alg":"none"}"#, r#"{"email":"a@b.c","iat":1}"#, "");
-        let decoded = Decoded::parse(&decoded_token).unwrap();
-        let found: Vec<String> = check(&decoded, Kind::Kustomer, None, 1)
-            .into_iter()
-            .filter(|finding| finding.verdict == Verdict::Problem)
-            .map(|finding| finding.text)
-            .collect();
-        assert!(found[0].contains("alg is \"none\""), "{found:?}");
-        assert!(found[1].contains("no typ"), "{found:?}");
-        assert!(found[2].contains("no signature"), "{found:?}");
-    }
 
     #[test]
     fn token_arg_debug_hides_the_token() {

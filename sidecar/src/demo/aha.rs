@@ -14,9 +14,10 @@ use http::{HeaderMap, StatusCode, Uri};
 
 use super::page::{self, AHA, claims_block, escape};
 use super::session::{Memory, Sessions, Visitor};
-use super::verify::{Kind, MAX_AGE_SECS, verify};
+use super::verify::{REPLAY_WINDOW_SECS, verify};
 use super::{Sites, query_param, random_hex};
 use crate::now_unix;
+use crate::token_rules::Vendor;
 use portal_sso::is_same_site_path;
 use portal_sso::{Identity, Secret};
 
@@ -39,8 +40,8 @@ pub(crate) fn router(sites: Arc<Sites>, secret: Secret) -> Router {
     let state = Arc::new(KnowledgeBase {
         secret,
         sessions: Sessions::new(SESSION_COOKIE),
-        states: Memory::new(MAX_AGE_SECS),
-        seen_jti: Memory::new(MAX_AGE_SECS),
+        states: Memory::new(REPLAY_WINDOW_SECS),
+        seen_jti: Memory::new(REPLAY_WINDOW_SECS),
         sites,
     });
     Router::new()
@@ -143,18 +144,7 @@ async fn callback(State(kb): State<Arc<KnowledgeBase>>, uri: Uri) -> Response {
              older than 15 minutes).",
         );
     }
-    let verified = match verify(
-        &token,
-        &kb.secret,
-        &[
-            ("iat", Kind::Integer),
-            ("jti", Kind::String),
-            ("first_name", Kind::String),
-            ("last_name", Kind::String),
-            ("email", Kind::String),
-        ],
-        now,
-    ) {
+    let verified = match verify(&token, &kb.secret, Vendor::Aha, now) {
         Ok(verified) => verified,
         Err(problem) => return refused(&problem),
     };

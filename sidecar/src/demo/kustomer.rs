@@ -14,9 +14,10 @@ use http::{HeaderMap, StatusCode, Uri};
 
 use super::page::{self, KUSTOMER, claims_block, escape};
 use super::session::{Sessions, Visitor};
-use super::verify::{Kind, verify};
+use super::verify::verify;
 use super::{Sites, query_param, random_hex};
 use crate::now_unix;
+use crate::token_rules::Vendor;
 use portal_sso::{Identity, Secret};
 
 /// The mock portal's session cookie (names differ per site: cookies ignore ports).
@@ -106,12 +107,7 @@ async fn login(State(portal): State<Arc<Portal>>, headers: HeaderMap, uri: Uri) 
         Err(problem) => return refused(&portal.sites, &problem),
     };
     let now = now_unix();
-    let verified = match verify(
-        &token,
-        &portal.secret,
-        &[("email", Kind::String), ("iat", Kind::Integer)],
-        now,
-    ) {
+    let verified = match verify(&token, &portal.secret, Vendor::Kustomer, now) {
         Ok(verified) => verified,
         Err(problem) => return refused(&portal.sites, &problem),
     };

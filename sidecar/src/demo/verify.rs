@@ -1,21 +1,18 @@
-//! Token checks as the vendors make them: HS256 signature with the shared secret, the
-//! required claims present and typed, `iat` no older than 15 minutes and not in the future.
+//! Token checks as the mock portals make them: the vendor's rules ([`token_rules`]: HS256
+//! with the shared secret, header `typ` `JWT`, the required claims present and typed,
+//! Kustomer's 15-minute window), each refusal a sentence for the page.
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::token_rules::{self, Age, Claim, Expect, Problem, Vendor};
 use portal_sso::Secret;
 
-/// How old a token may be: both vendors give 15 minutes.
-pub(crate) const MAX_AGE_SECS: u64 = 15 * 60;
-
-/// The JSON type a claim must have.
-#[derive(Clone, Copy)]
-pub(crate) enum Kind {
-    String,
-    Integer,
-}
+/// How long the mocks remember the Aha! `state`s they issued and the `jti`s they took.
+/// Aha! documents no time limit for a token, but a token older than this memory could be
+/// replayed, so the mock Aha! takes none older.
+pub(crate) const REPLAY_WINDOW_SECS: u64 = 15 * 60;
 
 /// A token that passed every check.
 pub(crate) struct Verified {
@@ -24,78 +21,100 @@ pub(crate) struct Verified {
     pub(crate) claims: Value,
 }
 
-/// Checks `token`; the error is a sentence for the refusal page (never the token itself).
+/// Checks `token` against `vendor`'s rules; the error is a sentence for the refusal page
+/// (never the token itself).
 pub(crate) fn verify(
     token: &str,
     secret: &Secret,
-    required: &[(&str, Kind)],
+    vendor: Vendor,
     now: u64,
 ) -> Result<Verified, String> {
-    if let Some(alg) = header_alg(token).filter(|alg| alg != "HS256") {
-        let alg: String = alg.chars().take(16).collect();
-        return Err(format!(
-            "The token's header says alg `{alg}`: this portal accepts only HS256-signed tokens."
-        ));
+    // The header is read before anything is trusted, to say why an unsigned (`none`) or
+    // otherwise signed token is refused; a token without one fails to decode below.
+    if let Some(header) = header(token) {
+        token_rules::check_alg(&header)
+            .map_err(|found| header_refusal("alg", found, "only HS256-signed tokens"))?;
+        token_rules::check_typ(&header)
+            .map_err(|found| header_refusal("typ", found, "only tokens of typ JWT"))?;
     }
     let mut validation = Validation::new(Algorithm::HS256);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
     validation.validate_nbf = false;
     validation.validate_aud = false;
-    let data = jsonwebtoken::decode::<Value>(
+    let data = jsonwebtoken::decode::<Map<String, Value>>(
         token,
         &DecodingKey::from_secret(secret.expose()),
         &validation,
     )
     .map_err(|err| explain(err.kind()))?;
-    for (name, kind) in required {
-        let Some(value) = data.claims.get(*name) else {
-            return Err(format!("The required claim `{name}` is missing."));
-        };
-        let typed = match kind {
-            Kind::String => value.is_string(),
-            Kind::Integer => value.is_u64() || value.is_i64(),
-        };
-        if !typed {
-            let expected = match kind {
-                Kind::String => "a string",
-                Kind::Integer => "an integer (seconds since the Unix epoch)",
-            };
-            return Err(format!("The claim `{name}` must be {expected}."));
-        }
+    for claim in vendor.claims() {
+        token_rules::check_claim(&data.claims, *claim)
+            .map_err(|problem| claim_refusal(*claim, &problem))?;
     }
-    if let Some(iat) = data.claims.get("iat").and_then(Value::as_i64) {
-        let iat = u64::try_from(iat).map_err(|_| "The claim `iat` is negative.".to_owned())?;
-        if iat > now {
-            return Err(format!(
-                "The token was issued {} seconds in the future (`iat` is after this portal's clock).",
-                iat - now
-            ));
-        }
-        if now - iat > MAX_AGE_SECS {
-            return Err(format!(
-                "The token was issued {} seconds ago; tokens are only valid for 15 minutes.",
-                now - iat
-            ));
-        }
+    let iat = token_rules::issued_at(&data.claims).map_err(|problem| {
+        let iat = Claim {
+            name: "iat",
+            expect: Expect::Seconds,
+        };
+        claim_refusal(iat, &problem)
+    })?;
+    let window = vendor
+        .window_secs()
+        .unwrap_or(REPLAY_WINDOW_SECS.cast_signed());
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    match token_rules::age(iat, now, Some(window)) {
+        Age::Fresh(_) => Ok(Verified {
+            alg: data.header.alg,
+            typ: data.header.typ,
+            claims: Value::Object(data.claims),
+        }),
+        Age::Expired(age) => Err(format!(
+            "The token was issued {age} seconds ago; tokens are only valid for {} minutes.",
+            window / 60
+        )),
+        Age::Ahead(ahead) => Err(format!(
+            "The token was issued {ahead} seconds in the future (`iat` is after this portal's \
+             clock)."
+        )),
     }
-    Ok(Verified {
-        alg: data.header.alg,
-        typ: data.header.typ,
-        claims: data.claims,
-    })
 }
 
-/// The `alg` a token's header names, read before anything is trusted, to say why an
-/// unsigned (`none`) or differently signed token is refused.
-fn header_alg(token: &str) -> Option<String> {
+/// The token's header, decoded without checking anything else.
+fn header(token: &str) -> Option<Map<String, Value>> {
     use base64::Engine as _;
     let header = token.split('.').next()?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(header)
         .ok()?;
-    let json: Value = serde_json::from_slice(&bytes).ok()?;
-    json.get("alg")?.as_str().map(str::to_owned)
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn header_refusal(field: &str, found: Option<&Value>, accepted: &str) -> String {
+    match found {
+        Some(value) => {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            let shown: String = text.chars().take(16).collect();
+            format!("The token's header says {field} `{shown}`: this portal accepts {accepted}.")
+        }
+        None => format!("The token's header has no {field}: this portal accepts {accepted}."),
+    }
+}
+
+fn claim_refusal(claim: Claim, problem: &Problem) -> String {
+    let name = claim.name;
+    let expected = match claim.expect {
+        Expect::Seconds => "an integer (seconds since the Unix epoch)",
+        Expect::Address | Expect::Text | Expect::NonEmptyText => "a string",
+    };
+    match problem {
+        Problem::Missing => format!("The required claim `{name}` is missing."),
+        Problem::Empty => format!("The claim `{name}` must not be empty."),
+        Problem::NotAnAddress => format!("The claim `{name}` is not an email address."),
+        _ => format!("The claim `{name}` must be {expected}."),
+    }
 }
 
 fn explain(kind: &ErrorKind) -> String {
@@ -130,7 +149,6 @@ mod tests {
 
     const SECRET: &str = "a-shared-secret-of-at-least-32-bytes!!";
     const NOW: u64 = 1_800_000_000;
-    const KUSTOMER: &[(&str, Kind)] = &[("email", Kind::String), ("iat", Kind::Integer)];
 
     fn sign(claims: &Value, secret: &str) -> String {
         jsonwebtoken::encode(
@@ -142,7 +160,7 @@ mod tests {
     }
 
     fn check(token: &str) -> Result<Verified, String> {
-        verify(token, &Secret::new(SECRET), KUSTOMER, NOW)
+        verify(token, &Secret::new(SECRET), Vendor::Kustomer, NOW)
     }
 
     #[test]
@@ -179,7 +197,11 @@ mod tests {
                 "`iat` must be an integer",
             ),
             (
-                sign(&json!({"email": "a@b.c", "iat": NOW + 30}), SECRET),
+                sign(&json!({"email": "alice", "iat": NOW}), SECRET),
+                "`email` is not an email address",
+            ),
+            (
+                sign(&json!({"email": "a@b.c", "iat": NOW + 61}), SECRET),
                 "in the future",
             ),
             (
@@ -188,7 +210,7 @@ mod tests {
             ),
             (
                 sign(&json!({"email": "a@b.c", "iat": -5}), SECRET),
-                "negative",
+                "only valid for 15 minutes",
             ),
             ("not-a-jwt".to_owned(), "not a well-formed JWT"),
         ];
@@ -202,10 +224,7 @@ mod tests {
                 "the token never appears in the reason"
             );
         }
-        let at_limit = sign(
-            &json!({"email": "a@b.c", "iat": NOW - MAX_AGE_SECS}),
-            SECRET,
-        );
+        let at_limit = sign(&json!({"email": "a@b.c", "iat": NOW - 900}), SECRET);
         assert!(check(&at_limit).is_ok());
     }
 
@@ -223,5 +242,45 @@ mod tests {
         )
         .unwrap();
         assert!(check(&hs512).err().unwrap().contains("HS256"));
+    }
+
+    #[test]
+    fn refuses_a_header_without_typ_jwt() {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = None;
+        let token = jsonwebtoken::encode(
+            &header,
+            &json!({"email": "a@b.c", "iat": NOW}),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        let err = check(&token).err().unwrap();
+        assert!(err.contains("no typ"), "{err}");
+    }
+
+    #[test]
+    fn aha_tokens_carry_every_claim_and_are_taken_within_the_replay_window() {
+        let aha = |claims: &Value| {
+            verify(
+                &sign(claims, SECRET),
+                &Secret::new(SECRET),
+                Vendor::Aha,
+                NOW,
+            )
+        };
+        let claims = |iat: u64, jti: &str| json!({"iat": iat, "jti": jti, "first_name": "", "last_name": "", "email": "a@b.c"});
+        assert!(aha(&claims(NOW - REPLAY_WINDOW_SECS, "x")).is_ok());
+        let refusals = [
+            (claims(NOW, ""), "`jti` must not be empty"),
+            (claims(NOW - REPLAY_WINDOW_SECS - 1, "x"), "15 minutes"),
+            (
+                json!({"iat": NOW, "jti": "x", "email": "a@b.c"}),
+                "`first_name` is missing",
+            ),
+        ];
+        for (claims, reason) in refusals {
+            let err = aha(&claims).err().unwrap();
+            assert!(err.contains(reason), "{err:?} should say {reason:?}");
+        }
     }
 }

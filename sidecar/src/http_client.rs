@@ -1,0 +1,39 @@
+//! The client for the sidecar's own requests: introspection's "who am I" calls and
+//! `portal-sso kustomer-secret`'s call to Kustomer. The proxy keeps its own pool.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// A client for `http://` URLs, sending bodiless requests.
+pub(crate) fn http(connect_timeout: Duration) -> Client<HttpConnector, Empty<Bytes>> {
+    Client::builder(TokioExecutor::new()).build(tcp(connect_timeout))
+}
+
+/// A client for `https://` URLs (rustls, trusting the webpki roots) and `http://` ones,
+/// sending bodiless requests. Fails only when rustls cannot be set up.
+pub(crate) fn https(
+    connect_timeout: Duration,
+) -> Result<Client<HttpsConnector<HttpConnector>, Empty<Bytes>>, rustls::Error> {
+    let mut tcp = tcp(connect_timeout);
+    // The TLS connector reads the scheme; the TCP one below it must let https through.
+    tcp.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+fn tcp(connect_timeout: Duration) -> HttpConnector {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(connect_timeout));
+    connector
+}
