@@ -120,7 +120,7 @@ impl TokenSigner {
     }
 
     /// A signer for `algorithm`: `key` is the shared secret's bytes for HS256/384/512, and
-    /// a PEM private key for RS256 (RSA), ES256 (P-256) and EdDSA (Ed25519).
+    /// a PEM private key for RS256 (RSA), ES256 (P-256) and `EdDSA` (Ed25519).
     ///
     /// The key is tried once on an empty claim set, so a key that cannot sign under
     /// `algorithm` (a P-384 key for ES256, a public key, a PEM text given as an HMAC

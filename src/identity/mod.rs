@@ -111,10 +111,9 @@ impl Identity {
     pub fn with_field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         let name = name.into();
         match (name.as_str(), value.into()) {
-            ("email", _) => {}
             ("first_name", Value::String(first)) => self.first_name = first,
             ("last_name", Value::String(last)) => self.last_name = last,
-            ("first_name" | "last_name", _) => {}
+            ("email" | "first_name" | "last_name", _) => {}
             (_, value) => {
                 self.fields.insert(name, value);
             }
@@ -175,13 +174,6 @@ impl Identity {
             check_strings(name, value)?;
         }
         Ok(value)
-    }
-
-    /// Checks the names, as [`checked_field`](Identity::checked_field) does.
-    pub(crate) fn check_fields(&self) -> Result<(), IdentityError> {
-        self.checked_field("first_name")?;
-        self.checked_field("last_name")?;
-        Ok(())
     }
 }
 
