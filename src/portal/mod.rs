@@ -4,10 +4,19 @@
 
 pub(crate) mod aha;
 mod builder;
+mod canny;
 mod claim;
 pub(crate) mod engine;
 mod form_post;
+mod freshworks;
+mod gitbook;
+mod helpdocs;
+mod helpjuice;
+mod helpscout;
 pub(crate) mod kustomer;
+mod mintlify;
+mod readme;
+mod zendesk;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
