@@ -9,6 +9,7 @@ mod claim;
 pub(crate) mod engine;
 mod form_post;
 mod freshworks;
+mod frill;
 mod gitbook;
 mod helpdocs;
 mod helpjuice;
