@@ -6,20 +6,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use super::Begin;
-use super::login_loop::Trips;
-use crate::config::{Config, PortalEntry};
-use crate::events::{EventKind, MaskedEmail};
-use crate::identity::{Identity, IdentityError, IdentityErrorKind, IdentityResolver};
-use crate::portal::engine::{Issued, Prepared};
-use crate::portal::{ClaimError, Refusal};
-use crate::query;
-use crate::response::{Written, page, redirect, set_cookie};
 use http::header::{ALLOW, COOKIE};
 use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, StatusCode, Uri};
 use pin_project_lite::pin_project;
+
+use super::Begin;
+use super::login_loop::Trips;
+use crate::config::{Config, PortalEntry};
+use crate::events::{EventKind, MaskedEmail};
+use crate::identity::{Identity, IdentityError, IdentityErrorKind, IdentityResolver};
+use crate::portal::{ClaimError, Issued, Prepared, Refusal};
+use crate::query;
+use crate::response::{Written, page, redirect, set_cookie};
 
 /// A login waiting for its resolver's answer, boxed once with what happens next: only
 /// SSO routes pay for it.

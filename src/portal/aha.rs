@@ -207,7 +207,8 @@ impl<'a> Claims<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::portal::engine::{Engine, Issued};
+    use crate::portal::Issued;
+    use crate::portal::engine::Engine;
     use crate::token::TokenSigner;
 
     #[test]

@@ -2,6 +2,7 @@
 //! ([`PassParam`]) and how it travels ([`TokenIn`]), and the claims made for one sign-in.
 
 use std::fmt::Write as _;
+use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -37,6 +38,18 @@ impl TokenIn {
     }
 }
 
+impl FromStr for TokenIn {
+    type Err = String;
+
+    /// Reads `query`, `fragment` or `form_post`.
+    fn from_str(name: &str) -> Result<Self, String> {
+        [TokenIn::Query, TokenIn::Fragment, TokenIn::FormPost]
+            .into_iter()
+            .find(|way| way.name() == name)
+            .ok_or_else(|| format!("`{name}` is not one of query, fragment, form_post"))
+    }
+}
+
 /// The unit of a time claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -45,6 +58,19 @@ pub enum TimeUnit {
     Seconds,
     /// Milliseconds since the Unix epoch (Helpjuice's `iat`).
     Milliseconds,
+}
+
+impl FromStr for TimeUnit {
+    type Err = String;
+
+    /// Reads `seconds` or `milliseconds`.
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "seconds" => Ok(TimeUnit::Seconds),
+            "milliseconds" => Ok(TimeUnit::Milliseconds),
+            _ => Err(format!("`{name}` is not one of seconds, milliseconds")),
+        }
+    }
 }
 
 /// Where one claim's value comes from, for [`JwtPortal::with_claim`].
@@ -324,57 +350,6 @@ pub(crate) fn random_hex() -> Result<String, SignError> {
     Ok(hex)
 }
 
-/// Whether a claim of this name must never come from a request parameter: it names the
-/// user, grants privileges, or is a registered claim whose value the portal trusts.
-pub(crate) fn is_trusted_claim(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "iss",
-        "sub",
-        "aud",
-        "exp",
-        "nbf",
-        "iat",
-        "jti",
-        "email",
-        "emailverified",
-        "name",
-        "firstname",
-        "lastname",
-        "givenname",
-        "familyname",
-        "id",
-        "uid",
-        "userid",
-        "username",
-        "externalid",
-        "phone",
-        "organization",
-        "organizations",
-        "organizationid",
-        "organizationids",
-        "company",
-        "tags",
-        "userfields",
-        "locale",
-        "localeid",
-        "apikey",
-        "keys",
-        "content",
-        "expiresat",
-        "avatar",
-        "avatarurl",
-        "remotephotourl",
-        "imageurl",
-    ];
-    const PARTS: &[&str] = &["admin", "role", "group", "perm", "scope", "access", "priv"];
-    let folded: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    EXACT.contains(&folded.as_str()) || PARTS.iter().any(|part| folded.contains(part))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,30 +414,16 @@ mod tests {
     }
 
     #[test]
-    fn claims_that_name_the_user_or_grant_privileges_are_trusted() {
-        for name in [
-            "sub",
-            "email",
-            "role",
-            "role_id",
-            "isAdmin",
-            "is_admin",
-            "groups",
-            "group_names",
-            "custom_role_id",
-            "aud",
-            "exp",
-            "iat",
-            "jti",
-            "external_id",
-            "user_fields",
-            "Scope",
-        ] {
-            assert!(is_trusted_claim(name), "{name}");
+    fn transports_and_units_read_back_from_their_config_names() {
+        for way in [TokenIn::Query, TokenIn::Fragment, TokenIn::FormPost] {
+            assert_eq!(way.name().parse::<TokenIn>(), Ok(way));
         }
-        for name in ["nonce", "state", "brand", "return_to"] {
-            assert!(!is_trusted_claim(name), "{name}");
-        }
+        assert!("post".parse::<TokenIn>().is_err());
+        assert_eq!(
+            "milliseconds".parse::<TimeUnit>(),
+            Ok(TimeUnit::Milliseconds)
+        );
+        assert!("ms".parse::<TimeUnit>().is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod helpscout;
 pub(crate) mod kustomer;
 mod mintlify;
 mod readme;
+mod request;
 mod zendesk;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,6 +30,7 @@ pub use builder::{DEFAULT_TOKEN_TTL_SECS, JwtPortal};
 pub use claim::{Claim, PassParam, TimeUnit, TokenIn};
 pub(crate) use claim::{ClaimError, random_hex};
 pub use kustomer::KustomerPortal;
+pub(crate) use request::{Issued, Prepared};
 
 /// The longest same-site path passed on (`return_to`, `location`...).
 pub const MAX_PATH_PARAM_LEN: usize = 2048;
