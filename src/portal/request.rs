@@ -66,10 +66,7 @@ impl Engine {
                     .clone()
                     .ok_or(Refusal::MissingRedirect(name.clone()))?,
                 Some(raw) => {
-                    let url = self
-                        .origins
-                        .check(&read_url(raw)?)
-                        .map_err(Refusal::Redirect)?;
+                    let url = self.allowed_url(raw)?;
                     self.check_target(&url)?;
                     url
                 }
@@ -99,10 +96,7 @@ impl Engine {
                 PassKind::Echo => Some(value.into_owned()),
                 PassKind::Path => is_same_site_path(&value).then(|| value.into_owned()),
                 PassKind::Url => {
-                    let url = self
-                        .origins
-                        .check(&read_url(raw)?)
-                        .map_err(Refusal::Redirect)?;
+                    let url = self.allowed_url(raw)?;
                     if carries_param(&url, &self.token_param) {
                         return Err(Refusal::TargetCarries(self.token_param.clone()));
                     }
@@ -196,6 +190,13 @@ impl Engine {
             target_origin: prepared.target.origin().ascii_serialization(),
             reason,
         }
+    }
+
+    /// A URL-valued parameter, read as sent ([`read_url`]) and on the redirect origins.
+    fn allowed_url(&self, raw: &str) -> Result<Url, Refusal> {
+        self.origins
+            .check(&read_url(raw)?)
+            .map_err(Refusal::Redirect)
     }
 
     /// A request-supplied target must not already carry what the sign-in adds: a second
