@@ -9,8 +9,7 @@ use url::Url;
 use crate::events::{EventKind, EventObserver, SsoEvent};
 use crate::handler::DynResolver;
 use crate::layer::SessionCookie;
-use crate::portal::aha::Aha;
-use crate::portal::kustomer::Kustomer;
+use crate::portal::engine::Engine;
 use crate::token::TokenSigner;
 
 /// Everything the service needs, validated and shared.
@@ -71,16 +70,12 @@ pub(crate) enum Route {
     AppLogout,
 }
 
+/// One portal: its name for events, its key, its checked settings.
 pub(crate) struct PortalEntry {
     pub(crate) name: String,
     pub(crate) signer: TokenSigner,
-    pub(crate) vendor: Vendor,
+    pub(crate) engine: Engine,
     pub(crate) logout_redirect: String,
-}
-
-pub(crate) enum Vendor {
-    Kustomer(Kustomer),
-    Aha(Aha),
 }
 
 pub(crate) struct AppLogout {

@@ -32,11 +32,14 @@ pub enum EventKind {
     Logout,
     /// The app's own logout was followed by the portals' logout.
     AppLogout,
+    /// The portal reported that a sign-in failed (Zendesk's `kind=error` on the remote
+    /// logout URL): shown to the user, nothing else done.
+    PortalError,
 }
 
 impl EventKind {
     /// Every kind, for pre-registering metrics.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::TokenIssued,
         EventKind::LoginRequired,
         EventKind::LoginLoop,
@@ -46,6 +49,7 @@ impl EventKind {
         EventKind::IdentityRejected,
         EventKind::Logout,
         EventKind::AppLogout,
+        EventKind::PortalError,
     ];
 
     /// The stable name used in logs and metrics, e.g. `token_issued`.
@@ -60,6 +64,7 @@ impl EventKind {
             EventKind::IdentityRejected => "identity_rejected",
             EventKind::Logout => "logout",
             EventKind::AppLogout => "app_logout",
+            EventKind::PortalError => "portal_error",
         }
     }
 }
@@ -77,7 +82,7 @@ pub struct SsoEvent {
     pub kind: EventKind,
     /// When.
     pub at: SystemTime,
-    /// The portal's name (by default its kind, `kustomer` or `aha`).
+    /// The portal's name (by default its kind, `kustomer`, `aha`, `zendesk`...).
     pub portal: String,
     /// The route that was asked for, without its query.
     pub path: String,
@@ -149,7 +154,8 @@ fn level(kind: EventKind) -> Level {
         EventKind::RedirectRejected
         | EventKind::BadRequest
         | EventKind::IdentityRejected
-        | EventKind::LoginLoop => Level::Warn,
+        | EventKind::LoginLoop
+        | EventKind::PortalError => Level::Warn,
         EventKind::IdentityError => Level::Error,
     }
 }

@@ -7,14 +7,13 @@ use std::time::Duration;
 use tower_layer::Layer;
 use url::Url;
 
-use crate::config::{AppLogout, Config, LoopGuard, PortalEntry, Route, Vendor};
+use crate::config::{AppLogout, Config, LoopGuard, PortalEntry, Route};
 use crate::error::ConfigError;
 use crate::events::EventObserver;
 use crate::handler::DynResolver;
 use crate::identity::IdentityResolver;
-use crate::portal::Portal;
-use crate::portal::aha::Aha;
-use crate::portal::kustomer::Kustomer;
+use crate::portal::JwtPortal;
+use crate::portal::engine::Engine;
 use crate::secret::MIN_SECRET_LEN;
 use crate::service::Sso;
 use crate::token::TokenSigner;
@@ -24,7 +23,7 @@ pub const DEFAULT_MAX_COOKIE_BYTES: usize = 8 * 1024;
 
 /// Adds portal single sign-on to a service.
 ///
-/// Requests to a portal's routes (`/sso/kustomer`, `/sso/aha`, `/sso/aha/logout`, ...) are
+/// Requests to a portal's routes (`/sso/kustomer`, `/sso/zendesk`, `/sso/aha/logout`, ...) are
 /// answered by the layer; every other request goes to the inner service untouched. Build
 /// it with [`SsoLayer::builder`].
 ///
@@ -164,7 +163,7 @@ impl SessionCookie {
 #[must_use]
 pub struct SsoLayerBuilder {
     identity: Option<Arc<dyn DynResolver>>,
-    portals: Vec<Portal>,
+    portals: Vec<JwtPortal>,
     login_url: String,
     return_param: String,
     observers: Vec<Arc<dyn EventObserver>>,
@@ -222,9 +221,11 @@ impl SsoLayerBuilder {
         self
     }
 
-    /// Adds a portal. Several are allowed, of either kind (one per Kustomer brand, say),
-    /// each on its own path.
-    pub fn with_portal(mut self, portal: impl Into<Portal>) -> Self {
+    /// Adds a portal: a [`JwtPortal`] (a preset such as `JwtPortal::zendesk`, or one
+    /// described field by field), a [`KustomerPortal`](crate::KustomerPortal) or an
+    /// [`AhaPortal`](crate::AhaPortal). Several are allowed, of any kinds (one per
+    /// Kustomer brand, say), each on its own path.
+    pub fn with_portal(mut self, portal: impl Into<JwtPortal>) -> Self {
         self.portals.push(portal.into());
         self
     }
@@ -351,61 +352,38 @@ impl SsoLayerBuilder {
         let mut portal_logout_urls = Vec::new();
         for (index, portal) in self.portals.iter().enumerate() {
             let field = format!("portals[{index}]");
-            let (name, path, secret, vendor) = match portal {
-                Portal::Kustomer(k) => {
-                    let vendor = Vendor::Kustomer(Kustomer::build(k, &field)?);
-                    (&k.name, &k.path, &k.secret, vendor)
-                }
-                Portal::Aha(a) => {
-                    let vendor = Vendor::Aha(Aha::build(a, &field)?);
-                    if let Some(logout_path) = &a.logout_path {
-                        add_route(
-                            logout_path,
-                            Route::Logout(index),
-                            format!("{field}.logout_path"),
-                        )?;
-                        check_local_or_absolute(&a.logout_redirect)
-                            .map_err(|p| ConfigError::new(format!("{field}.logout_redirect"), p))?;
-                    }
-                    if let Some(url) = &a.portal_logout_url {
-                        let parsed = Url::parse(url)
-                            .ok()
-                            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
-                            .ok_or_else(|| {
-                                ConfigError::new(
-                                    format!("{field}.portal_logout_url"),
-                                    "must be an absolute https:// URL, e.g. https://acme.aha.site/portal_session/logout",
-                                )
-                            })?;
-                        portal_logout_urls.push(parsed);
-                    }
-                    (&a.name, &a.path, &a.secret, vendor)
-                }
-            };
-            if secret.is_empty() {
-                return Err(ConfigError::new(format!("{field}.secret"), "is empty"));
+            let engine = Engine::build(portal, &field)?;
+            if let Some(logout_path) = &portal.logout_path {
+                add_route(
+                    logout_path,
+                    Route::Logout(index),
+                    format!("{field}.logout_path"),
+                )?;
+                check_local_or_absolute(&portal.logout_redirect)
+                    .map_err(|p| ConfigError::new(format!("{field}.logout_redirect"), p))?;
             }
-            if secret.len() < MIN_SECRET_LEN && !self.allow_short_secrets {
-                return Err(ConfigError::new(
-                    format!("{field}.secret"),
-                    format!(
-                        "is {} bytes; at least {MIN_SECRET_LEN} are required (allow_short_secrets overrides)",
-                        secret.len()
-                    ),
-                ));
+            if let Some(url) = &portal.portal_logout_url {
+                let parsed = Url::parse(url)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            format!("{field}.portal_logout_url"),
+                            "must be an absolute https:// URL, e.g. https://acme.aha.site/portal_session/logout",
+                        )
+                    })?;
+                portal_logout_urls.push(parsed);
             }
-            if name.is_empty() {
+            let signer = signer(portal, &field, self.allow_short_secrets)?;
+            if portal.name.is_empty() {
                 return Err(ConfigError::new(format!("{field}.name"), "is empty"));
             }
-            add_route(path, Route::Login(index), format!("{field}.path"))?;
+            add_route(&portal.path, Route::Login(index), format!("{field}.path"))?;
             portals.push(PortalEntry {
-                name: name.clone(),
-                signer: TokenSigner::hs256(secret),
-                vendor,
-                logout_redirect: match portal {
-                    Portal::Aha(a) => a.logout_redirect.clone(),
-                    Portal::Kustomer(_) => String::new(),
-                },
+                name: portal.name.clone(),
+                signer,
+                engine,
+                logout_redirect: portal.logout_redirect.clone(),
             });
         }
 
@@ -452,6 +430,36 @@ impl SsoLayerBuilder {
             }),
         })
     }
+}
+
+/// The portal's signer, once its key is known to fit: a shared secret of at least
+/// [`MIN_SECRET_LEN`] bytes (unless `allow_short`) for HS*, a PEM private key of the
+/// algorithm's type otherwise.
+fn signer(portal: &JwtPortal, field: &str, allow_short: bool) -> Result<TokenSigner, ConfigError> {
+    let key_field = if portal.algorithm.uses_secret() {
+        format!("{field}.secret")
+    } else {
+        format!("{field}.private_key")
+    };
+    let secret = &portal.key;
+    if secret.is_empty() {
+        return Err(ConfigError::new(key_field, "is empty"));
+    }
+    if portal.algorithm.uses_secret() && secret.len() < MIN_SECRET_LEN && !allow_short {
+        return Err(ConfigError::new(
+            key_field,
+            format!(
+                "is {} bytes; at least {MIN_SECRET_LEN} are required (allow_short_secrets overrides)",
+                secret.len()
+            ),
+        ));
+    }
+    TokenSigner::new(portal.algorithm, secret).map_err(|error| {
+        ConfigError::new(
+            key_field,
+            format!("{} ({})", error.problem(), portal.algorithm),
+        )
+    })
 }
 
 /// A route path: starts with a single `/`, nothing but path characters.

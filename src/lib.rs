@@ -114,11 +114,15 @@ pub use identity::{
 };
 pub use layer::{DEFAULT_MAX_COOKIE_BYTES, SessionCookie, SsoLayer, SsoLayerBuilder};
 pub use origins::{RedirectOrigins, RedirectRejection};
-pub use portal::aha::is_same_site_path;
-pub use portal::{AhaPortal, KustomerPortal, Portal};
+pub use portal::is_same_site_path;
+pub use portal::{
+    AhaPortal, Claim, DEFAULT_TOKEN_TTL_SECS, JwtPortal, KustomerPortal, PassParam, Portal,
+    TimeUnit, TokenIn,
+};
 pub use query::append_query_param;
 pub use secret::{MIN_SECRET_LEN, Secret};
 pub use service::Sso;
+pub use token::JwtAlgorithm;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -11,29 +11,20 @@ use std::borrow::Cow;
 /// The longest query string an SSO route reads.
 pub(crate) const MAX_QUERY_LEN: usize = 8 * 1024;
 
-/// One parameter's value, raw and decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Param<'q> {
-    /// As it stood in the query, still percent-encoded.
-    pub(crate) raw: &'q str,
-    /// Percent-decoded, `+` read as a space.
-    pub(crate) decoded: Cow<'q, str>,
-}
-
 /// Why a query was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum QueryError {
     /// Longer than [`MAX_QUERY_LEN`].
     TooLong,
     /// A parameter the route reads appears more than once.
-    Duplicate(&'static str),
+    Duplicate(String),
     /// A `%` escape is broken or the bytes are not UTF-8.
     BadEncoding,
 }
 
 impl QueryError {
     /// A sentence for the error page.
-    pub(crate) fn explain(self) -> String {
+    pub(crate) fn explain(&self) -> String {
         match self {
             QueryError::TooLong => "The query string is too long.".to_owned(),
             QueryError::Duplicate(name) => {
@@ -46,43 +37,25 @@ impl QueryError {
     }
 }
 
-/// Picks the parameters called `names` out of `query`, refusing duplicates among them and
-/// bad encoding anywhere.
+/// Picks the parameters called `names` out of `query`, each value as it stood in the
+/// query (decode it with [`decode`], which cannot fail on these), refusing duplicates among
+/// them and bad encoding anywhere.
 ///
 /// A name written in another ASCII case (`State`, `%53tate`) is not read, but it does count
 /// as a second one: whichever spelling another reader honours, it would not be the value
 /// checked here.
-pub(crate) fn pick<'q, const N: usize>(
+pub(crate) fn pick_raw<'q>(
     query: Option<&'q str>,
-    names: [&'static str; N],
-) -> Result<[Option<Param<'q>>; N], QueryError> {
-    let raw = pick_raw(query, names)?;
-    let mut found: [Option<Param<'q>>; N] = std::array::from_fn(|_| None);
-    for (slot, raw) in found.iter_mut().zip(raw) {
-        if let Some(raw) = raw {
-            *slot = Some(Param {
-                raw,
-                decoded: decode(raw)?,
-            });
-        }
-    }
-    Ok(found)
-}
-
-/// [`pick`], giving each parameter's value as it stood in the query: checked exactly as
-/// strictly, but decoded only if the caller asks ([`decode`] cannot fail on these values).
-pub(crate) fn pick_raw<'q, const N: usize>(
-    query: Option<&'q str>,
-    names: [&'static str; N],
-) -> Result<[Option<&'q str>; N], QueryError> {
-    let mut found: [Option<&'q str>; N] = [None; N];
+    names: &[&str],
+) -> Result<Vec<Option<&'q str>>, QueryError> {
+    let mut found: Vec<Option<&'q str>> = vec![None; names.len()];
     let Some(query) = query else {
         return Ok(found);
     };
     if query.len() > MAX_QUERY_LEN {
         return Err(QueryError::TooLong);
     }
-    let mut seen = [false; N];
+    let mut seen = vec![false; names.len()];
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(raw_key)?;
@@ -94,7 +67,7 @@ pub(crate) fn pick_raw<'q, const N: usize>(
             .position(|name| name.eq_ignore_ascii_case(&key))
         {
             if seen[slot] {
-                return Err(QueryError::Duplicate(names[slot]));
+                return Err(QueryError::Duplicate(names[slot].to_owned()));
             }
             seen[slot] = true;
             if names[slot] == key {
@@ -231,79 +204,69 @@ pub(crate) fn query_param_place(url: &str) -> (&str, &'static str, &str) {
 mod tests {
     use super::*;
 
+    fn pick(query: &str, names: &[&str]) -> Result<Vec<Option<String>>, QueryError> {
+        let raw = pick_raw(Some(query), names)?;
+        raw.into_iter()
+            .map(|value| value.map(|v| decode(v).map(Cow::into_owned)).transpose())
+            .collect()
+    }
+
     #[test]
-    fn picks_decoded_values_and_keeps_raw() {
-        let [a, b, c] = pick(Some("a=x%2By&b=1+2&other=%41"), ["a", "b", "c"]).unwrap();
-        let a = a.unwrap();
-        assert_eq!(a.raw, "x%2By");
-        assert_eq!(a.decoded, "x+y");
-        assert_eq!(b.unwrap().decoded, "1 2");
-        assert_eq!(c, None);
+    fn picks_raw_values_that_decode() {
+        assert_eq!(
+            pick_raw(Some("a=x%2By&b=1+2&other=%41"), &["a", "b", "c"]),
+            Ok(vec![Some("x%2By"), Some("1+2"), None])
+        );
+        assert_eq!(
+            pick("a=x%2By&b=1+2", &["a", "b"]),
+            Ok(vec![Some("x+y".to_owned()), Some("1 2".to_owned())])
+        );
     }
 
     #[test]
     fn refuses_duplicates_of_wanted_names_only() {
         assert_eq!(
-            pick(Some("a=1&a=2"), ["a"]),
-            Err(QueryError::Duplicate("a"))
+            pick("a=1&a=2", &["a"]),
+            Err(QueryError::Duplicate("a".to_owned()))
         );
         assert_eq!(
-            pick(Some("%61=1&a=2"), ["a"]),
-            Err(QueryError::Duplicate("a"))
+            pick("%61=1&a=2", &["a"]),
+            Err(QueryError::Duplicate("a".to_owned()))
         );
-        assert!(pick(Some("x=1&x=2&a=3"), ["a"]).is_ok());
+        assert!(pick("x=1&x=2&a=3", &["a"]).is_ok());
     }
 
     #[test]
     fn other_spellings_count_as_duplicates_but_are_not_read() {
         for query in ["state=1&State=2", "STATE=1&state=2", "%53tate=1&state=2"] {
             assert_eq!(
-                pick(Some(query), ["state"]),
-                Err(QueryError::Duplicate("state")),
+                pick(query, &["state"]),
+                Err(QueryError::Duplicate("state".to_owned())),
                 "{query}"
             );
         }
-        assert_eq!(pick(Some("State=1"), ["state"]), Ok([None]));
+        assert_eq!(pick("State=1", &["state"]), Ok(vec![None]));
     }
 
     #[test]
     fn refuses_broken_escapes_and_non_utf8() {
-        for query in ["a=%", "a=%4", "a=%zz", "a=%ff", "a=%C3%28", "x=%G0&a=1"] {
-            assert_eq!(
-                pick(Some(query), ["a"]),
-                Err(QueryError::BadEncoding),
-                "{query}"
-            );
-        }
-    }
-
-    #[test]
-    fn raw_picks_refuse_what_picks_refuse() {
         for query in [
-            "a=1&a=2",
-            "%61=1&a=2",
             "a=%",
-            "x=%G0&a=1",
+            "a=%4",
+            "a=%zz",
+            "a=%ff",
             "a=%C3%28",
-            "A=1&a=2",
+            "x=%G0&a=1",
             "a=%2F&b=%ff",
         ] {
-            assert_eq!(
-                pick_raw(Some(query), ["a", "b"]).map(drop),
-                pick(Some(query), ["a", "b"]).map(drop),
-                "{query}"
-            );
+            assert_eq!(pick(query, &["a"]), Err(QueryError::BadEncoding), "{query}");
         }
-        assert_eq!(
-            pick_raw(Some("a=x%2Fy&b=1+2"), ["a", "b", "c"]),
-            Ok([Some("x%2Fy"), Some("1+2"), None])
-        );
     }
 
     #[test]
     fn refuses_long_queries() {
         let query = format!("a={}", "x".repeat(MAX_QUERY_LEN));
-        assert_eq!(pick(Some(&query), ["a"]), Err(QueryError::TooLong));
+        assert_eq!(pick(&query, &["a"]), Err(QueryError::TooLong));
     }
 
     #[test]

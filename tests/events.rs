@@ -48,6 +48,7 @@ fn the_names_are_stable() {
             "identity_rejected",
             "logout",
             "app_logout",
+            "portal_error",
         ]
     );
     assert_eq!(EventKind::TokenIssued.to_string(), "token_issued");

@@ -11,16 +11,13 @@ use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, StatusCode, Uri};
 use pin_project_lite::pin_project;
-use url::Url;
 
 use super::Begin;
 use super::login_loop::Trips;
-use crate::config::{Config, PortalEntry, Vendor};
+use crate::config::{Config, PortalEntry};
 use crate::events::{EventKind, MaskedEmail};
 use crate::identity::{Identity, IdentityError, IdentityErrorKind, IdentityResolver};
-use crate::portal::aha::{self, Passed};
-use crate::portal::kustomer::{self, Kustomer};
-use crate::portal::{Refusal, now_unix};
+use crate::portal::{ClaimError, Issued, Prepared, Refusal};
 use crate::query;
 use crate::response::{Written, page, redirect, set_cookie};
 
@@ -84,12 +81,6 @@ where
     }
 }
 
-/// The request's parameters, checked before anyone is looked up.
-enum Prepared {
-    Kustomer(Url),
-    Aha(Passed),
-}
-
 pub(super) fn begin(config: &Arc<Config>, index: usize, parts: Parts) -> Begin {
     let portal = &config.portals[index];
     let path = parts.uri.path();
@@ -110,12 +101,7 @@ pub(super) fn begin(config: &Arc<Config>, index: usize, parts: Parts) -> Begin {
     if let Some(response) = refuse_oversized_cookies(config, portal, &parts) {
         return Begin::Respond(response);
     }
-    let query = parts.uri.query();
-    let prepared = match &portal.vendor {
-        Vendor::Kustomer(k) => k.prepare(query).map(Prepared::Kustomer),
-        Vendor::Aha(_) => aha::Aha::prepare(query).map(Prepared::Aha),
-    };
-    let prepared = match prepared {
+    let prepared = match portal.engine.prepare(parts.uri.query()) {
         Ok(prepared) => prepared,
         Err(refusal) => return Begin::Respond(refuse(config, portal, path, &refusal)),
     };
@@ -193,10 +179,7 @@ fn complete(
     let path = uri.path();
     let return_to = uri.path_and_query().map_or(path, PathAndQuery::as_str);
     match answer {
-        Ok(Some(identity)) => match identity.check_fields() {
-            Ok(()) => issue(&config, portal, path, &prepared, &identity, &trips),
-            Err(error) => identity_failed(&config, portal, path, &error),
-        },
+        Ok(Some(identity)) => issue(&config, portal, path, &prepared, &identity, &trips),
         Ok(None) => login_required(&config, portal, path, return_to, "no_session", &trips),
         Err(error) if error.kind() == IdentityErrorKind::Conflict => {
             login_required(&config, portal, path, return_to, error.message(), &trips)
@@ -213,40 +196,35 @@ fn issue(
     identity: &Identity,
     trips: &Trips,
 ) -> Written {
-    let iat = now_unix();
-    let (signed, target, mut reason) = match (prepared, &portal.vendor) {
-        (Prepared::Kustomer(target), Vendor::Kustomer(_)) => {
-            let token = portal.signer.sign(&kustomer::Claims::new(identity, iat));
-            let signed = token.map(|token| Kustomer::location(target, &token));
-            (signed, target, None)
+    let (mut response, target_origin, reason) = match portal.engine.issue(
+        &portal.signer,
+        prepared,
+        identity,
+    ) {
+        Issued::Sent {
+            response,
+            target_origin,
+            reason,
+        } => (response, target_origin, reason),
+        Issued::Refused(ClaimError::Identity(error)) => {
+            return identity_failed(config, portal, path, &error);
         }
-        (Prepared::Aha(passed), Vendor::Aha(aha)) => {
-            let token = aha::Claims::new(identity, iat).and_then(|c| portal.signer.sign(&c));
-            let signed = token.map(|token| aha.location(passed, &token));
-            let reason = passed
-                .return_to_dropped
-                .then(|| "return_to_dropped".to_owned());
-            (signed, aha.callback(), reason)
+        Issued::Refused(ClaimError::Sign(_)) => {
+            config.record(EventKind::IdentityError, &portal.name, path, |event| {
+                event.reason = Some("signing_failed".to_owned());
+            });
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in failed",
+                "The sign-in token could not be created. The operator can find the cause in the log.",
+            );
         }
-        _ => unreachable!("a portal's request is prepared by its own vendor"),
-    };
-    let Ok(location) = signed else {
-        reason = Some("signing_failed".to_owned());
-        config.record(EventKind::IdentityError, &portal.name, path, |event| {
-            event.reason = reason;
-        });
-        return page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Sign-in failed",
-            "The sign-in token could not be created. The operator can find the cause in the log.",
-        );
     };
     config.record(EventKind::TokenIssued, &portal.name, path, |event| {
         event.email = Some(MaskedEmail(identity.email()).to_string());
-        event.target_origin = Some(target.origin().ascii_serialization());
+        event.target_origin = Some(target_origin);
         event.reason = reason;
     });
-    let mut response = redirect(location, true);
     if trips.count > 0 {
         set_cookie(&mut response, &Trips::removal(path));
     }

@@ -6,20 +6,30 @@ use http::header::{
     CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, TRANSFER_ENCODING,
 };
 use http::request::Parts;
-use http::{HeaderName, Response};
+use http::{HeaderName, Response, StatusCode};
 
-use crate::config::Config;
+use crate::config::{Config, PortalEntry};
 use crate::events::EventKind;
 use crate::identity::find_cookie;
-use crate::response::{Written, redirect, set_cookie};
+use crate::query;
+use crate::response::{Written, page, redirect, set_cookie};
+
+/// The most characters of a portal's error message shown and recorded.
+const MAX_MESSAGE_CHARS: usize = 300;
 
 /// Set by remote logout when it sends the browser through the app's logout, so the app
 /// logout route does not bounce it on to the portal it just came from.
 const REMOTE_LOGOUT_COOKIE: &str = "portal_sso_remote_logout";
 
-/// The "Remote logout URL": end the app session and land on the configured page.
+/// The "Remote logout URL": end the app session and land on the configured page; or, for
+/// a portal that reports sign-in errors here, show the error and do nothing else.
 pub(super) fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
     let portal = &config.portals[index];
+    if portal.engine.logout_errors
+        && let Some(answer) = portal_error(config, portal, parts)
+    {
+        return answer;
+    }
     config.resolver.forget(parts);
     config.record(EventKind::Logout, &portal.name, parts.uri.path(), |event| {
         if config.app_logout_url.is_some() {
@@ -44,6 +54,74 @@ pub(super) fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Wri
         set_cookie(&mut response, &session.removal());
     }
     response
+}
+
+/// Zendesk sends a failed sign-in to the remote logout URL as `kind=error&message=…`
+/// ("clock drifts, rate limits being hit, and invalid tokens"). Ending the session or
+/// signing in again would only loop, so the message is shown and recorded, and the
+/// session kept. `None` for an ordinary logout.
+fn portal_error(config: &Config, portal: &PortalEntry, parts: &Parts) -> Option<Written> {
+    let path = parts.uri.path();
+    let read = query::pick_raw(parts.uri.query(), &["kind", "message"]).and_then(|values| {
+        let kind = values[0].map(query::decode).transpose()?;
+        let message = values[1].map(query::decode).transpose()?;
+        Ok((kind, message))
+    });
+    let message = match read {
+        Ok((Some(kind), message)) if kind == "error" => shown(message.as_deref().unwrap_or("")),
+        Ok(_) => return None,
+        Err(error) => {
+            config.record(EventKind::BadRequest, &portal.name, path, |event| {
+                event.reason = Some(crate::portal::Refusal::Query(error.clone()).reason());
+            });
+            return Some(page(
+                StatusCode::BAD_REQUEST,
+                "Request refused",
+                &error.explain(),
+            ));
+        }
+    };
+    config.record(EventKind::PortalError, &portal.name, path, |event| {
+        event.reason = Some(message.clone());
+    });
+    Some(page(
+        StatusCode::BAD_GATEWAY,
+        "Help center sign-in failed",
+        &format!(
+            "The help center could not sign you in and said: \u{201c}{message}\u{201d}. \
+             Signing in again will fail the same way until the cause is fixed; the \
+             operator can find this message in the log."
+        ),
+    ))
+}
+
+/// A portal's message as it may be shown and logged: control and invisible characters
+/// as spaces, anything that looks like a JWT replaced, at most [`MAX_MESSAGE_CHARS`]
+/// characters.
+fn shown(message: &str) -> String {
+    let plain: String = message
+        .chars()
+        .map(|c| {
+            if crate::text::is_control_or_invisible(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut out: Vec<&str> = Vec::new();
+    for word in plain.split_whitespace() {
+        out.push(if word.contains("eyJ") {
+            "[token]"
+        } else {
+            word
+        });
+    }
+    let joined = out.join(" ");
+    match joined.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &joined[..cut]),
+        None => joined,
+    }
 }
 
 /// Whether the app's logout was reached through remote logout (then it is not sent on).
@@ -94,4 +172,24 @@ pub(crate) fn remote_logout_marker_removal() -> Cookie<'static> {
         .path("/")
         .max_age(cookie::time::Duration::ZERO)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_plain_short_and_carry_no_token() {
+        assert_eq!(
+            shown("Invalid JWT:\r\n iat too old"),
+            "Invalid JWT: iat too old"
+        );
+        assert_eq!(
+            shown("bad token eyJhbGciOiJIUzI1NiJ9.eyJ4IjoxfQ.sig here"),
+            "bad token [token] here"
+        );
+        assert_eq!(shown("a\u{202E}b"), "a b");
+        let long = shown(&"x".repeat(1000));
+        assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
 }

@@ -16,10 +16,13 @@ mod cookies;
 mod jwt_cookie;
 mod signed_cookie;
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 
 use http::request::Parts;
+use serde_json::Value;
 
 pub use claims::ClaimPointers;
 pub use cookies::{find_cookie, find_cookies};
@@ -32,7 +35,9 @@ const MAX_EMAIL_LEN: usize = 254;
 /// A signed-in user as the portals see them.
 ///
 /// The email is required and must be exactly one plain address; names default to empty
-/// strings, which both vendors accept.
+/// strings, which Kustomer and Aha! accept. Any other field a portal's claims name (`name`,
+/// `external_id`, `id`, `avatar_url`, `groups`...) is set with
+/// [`with_field`](Identity::with_field).
 ///
 /// ```
 /// use portal_sso::Identity;
@@ -50,6 +55,7 @@ pub struct Identity {
     email: String,
     first_name: String,
     last_name: String,
+    fields: BTreeMap<String, Value>,
 }
 
 impl Identity {
@@ -64,6 +70,7 @@ impl Identity {
             email,
             first_name: String::new(),
             last_name: String::new(),
+            fields: BTreeMap::new(),
         })
     }
 
@@ -81,6 +88,66 @@ impl Identity {
         self
     }
 
+    /// Sets the field `name` (a stable `id`, `external_id`, `avatar_url`, `groups`, a
+    /// `name` other than first and last name joined...), for the portals whose claims read
+    /// it. Default: no such field.
+    ///
+    /// `first_name` and `last_name` given as strings set the names; `email` is only ever
+    /// the address given to [`Identity::new`], which checked it, so it is not set here.
+    ///
+    /// ```
+    /// use portal_sso::Identity;
+    /// use serde_json::json;
+    ///
+    /// let alice = Identity::new("alice@example.com")?
+    ///     .with_field("id", json!(42))
+    ///     .with_field("groups", json!(["beta", "admins"]));
+    /// assert_eq!(alice.field("id"), Some(json!(42)));
+    /// assert_eq!(alice.field("groups"), Some(json!(["beta", "admins"])));
+    /// assert_eq!(alice.field("avatar_url"), None);
+    /// # Ok::<(), portal_sso::IdentityError>(())
+    /// ```
+    #[must_use]
+    pub fn with_field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        let name = name.into();
+        match (name.as_str(), value.into()) {
+            ("first_name", Value::String(first)) => self.first_name = first,
+            ("last_name", Value::String(last)) => self.last_name = last,
+            ("email" | "first_name" | "last_name", _) => {}
+            (_, value) => {
+                self.fields.insert(name, value);
+            }
+        }
+        self
+    }
+
+    /// The field `name` as a portal's claim would carry it: `email`, `first_name` and
+    /// `last_name` always (names possibly empty); `name` as set, else the first and last
+    /// names joined by a space when either is known; any other field as set.
+    ///
+    /// ```
+    /// use portal_sso::Identity;
+    /// use serde_json::json;
+    ///
+    /// let alice = Identity::new("alice@example.com")?.with_first_name("Alice").with_last_name("Liddell");
+    /// assert_eq!(alice.field("name"), Some(json!("Alice Liddell")));
+    /// assert_eq!(Identity::new("bob@example.com")?.field("name"), None);
+    /// # Ok::<(), portal_sso::IdentityError>(())
+    /// ```
+    pub fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "email" => Some(Value::String(self.email.clone())),
+            "first_name" => Some(Value::String(self.first_name.clone())),
+            "last_name" => Some(Value::String(self.last_name.clone())),
+            "name" if !self.fields.contains_key("name") => {
+                let joined = format!("{} {}", self.first_name, self.last_name);
+                let joined = joined.trim();
+                (!joined.is_empty()).then(|| Value::String(joined.to_owned()))
+            }
+            _ => self.fields.get(name).cloned(),
+        }
+    }
+
     /// The email address.
     pub fn email(&self) -> &str {
         &self.email
@@ -96,28 +163,42 @@ impl Identity {
         &self.last_name
     }
 
-    /// Checks every field that goes into a claim: no control or invisible character
-    /// (zero-width space, soft hyphen, bidi override, tag characters...) and no white
-    /// space but the plain space in names, so that no account can pass for another on
-    /// the portal. The email was checked when the identity was made.
-    pub(crate) fn check_fields(&self) -> Result<(), IdentityError> {
-        for (field, value) in [
-            ("first_name", &self.first_name),
-            ("last_name", &self.last_name),
-        ] {
+    /// [`field`](Identity::field), checked for a claim: every string in it (in arrays and
+    /// objects too) has no control or invisible character (zero-width space, soft hyphen,
+    /// bidi override, tag characters...) and no white space but the plain space, so that
+    /// no account can pass for another on the portal. The email was checked when the
+    /// identity was made.
+    pub(crate) fn checked_field(&self, name: &str) -> Result<Option<Value>, IdentityError> {
+        let value = self.field(name);
+        if let Some(value) = &value {
+            check_strings(name, value)?;
+        }
+        Ok(value)
+    }
+}
+
+/// Refuses the first look-alike character in any string of `value`, naming `field`.
+fn check_strings(field: &str, value: &Value) -> Result<(), IdentityError> {
+    match value {
+        Value::String(text) => {
             let odd = |c: char| {
                 crate::text::is_control_or_invisible(c) || (c.is_whitespace() && c != ' ')
             };
-            if let Some(c) = value.chars().find(|&c| odd(c)) {
-                return Err(IdentityError::invalid(format!(
+            match text.chars().find(|&c| odd(c)) {
+                None => Ok(()),
+                Some(c) => Err(IdentityError::invalid(format!(
                     "the {} contains a control, invisible or unusual space character (U+{:04X})",
                     field.replace('_', " "),
                     u32::from(c)
                 ))
-                .in_field(field));
+                .in_field(field.to_owned())),
             }
         }
-        Ok(())
+        Value::Array(items) => items.iter().try_for_each(|item| check_strings(field, item)),
+        Value::Object(members) => members
+            .values()
+            .try_for_each(|member| check_strings(field, member)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
     }
 }
 
@@ -173,7 +254,7 @@ fn validate_email(email: &str) -> Result<(), IdentityError> {
 pub struct IdentityError {
     kind: IdentityErrorKind,
     message: String,
-    field: Option<&'static str>,
+    field: Option<Cow<'static, str>>,
 }
 
 /// What went wrong while finding the user.
@@ -217,14 +298,14 @@ impl IdentityError {
 
     /// Names the identity field the error is about (`email`, `first_name`, ...).
     #[must_use]
-    pub fn in_field(mut self, field: &'static str) -> Self {
-        self.field = Some(field);
+    pub fn in_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.field = Some(field.into());
         self
     }
 
     /// The identity field the error is about, when it is about one.
-    pub fn field(&self) -> Option<&'static str> {
-        self.field
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
     }
 
     /// Which kind of failure this is.
@@ -356,5 +437,39 @@ mod tests {
         assert!(Identity::new("é@ü.example").is_ok());
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(Identity::new(long).is_err());
+    }
+
+    #[test]
+    fn fields_are_checked_wherever_a_string_sits() {
+        let alice = Identity::new("alice@example.com")
+            .unwrap()
+            .with_first_name("Zoë Anne")
+            .with_field("groups", serde_json::json!(["beta", "ad\u{200B}min"]))
+            .with_field("content", serde_json::json!({"plan": {"tier": "pro\n"}}))
+            .with_field("id", 7);
+        assert!(alice.checked_field("first_name").is_ok());
+        assert!(alice.checked_field("id").is_ok());
+        assert_eq!(alice.checked_field("avatar_url"), Ok(None));
+        for field in ["groups", "content"] {
+            let error = alice.checked_field(field).unwrap_err();
+            assert_eq!(error.field(), Some(field));
+            assert_eq!(error.kind(), IdentityErrorKind::Invalid);
+        }
+    }
+
+    #[test]
+    fn name_is_the_names_joined_unless_set() {
+        let only_last = Identity::new("a@example.com")
+            .unwrap()
+            .with_last_name("Liddell");
+        assert_eq!(only_last.field("name"), Some("Liddell".into()));
+        let set = only_last.with_field("name", "Alice L.");
+        assert_eq!(set.field("name"), Some("Alice L.".into()));
+        let reserved = Identity::new("a@example.com")
+            .unwrap()
+            .with_field("email", "b@example.com")
+            .with_field("first_name", "Alice");
+        assert_eq!(reserved.email(), "a@example.com");
+        assert_eq!(reserved.first_name(), "Alice");
     }
 }

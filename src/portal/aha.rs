@@ -6,26 +6,17 @@
 //! configured callback with `jwt=<token>`, `state` as received, and `return_to` when it is a
 //! path on the knowledge base.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
-use url::Url;
 
-use super::{Refusal, carries_param};
-use crate::error::ConfigError;
+use super::{Claim, JwtPortal, PassParam, TimeUnit, random_hex};
 use crate::identity::Identity;
-use crate::query::{self, append_query_param};
 use crate::secret::Secret;
-use crate::token::SignError;
+use crate::token::{JwtAlgorithm, SignError};
 
 /// The "Remote login URL" route, unless [`AhaPortal::with_path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/sso/aha";
 /// The "Remote logout URL" route, unless [`AhaPortal::with_logout_path`] says otherwise.
 pub const DEFAULT_LOGOUT_PATH: &str = "/sso/aha/logout";
-/// The longest `state` passed on.
-pub const MAX_STATE_LEN: usize = 1024;
-/// The longest `return_to` passed on.
-pub const MAX_RETURN_TO_LEN: usize = 2048;
 
 /// Settings for one Aha! knowledge base or ideas portal.
 ///
@@ -108,111 +99,76 @@ impl AhaPortal {
         self.portal_logout_url = Some(url.into());
         self
     }
+
+    /// The "Remote login URL" route.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The callback the browser is sent to with the token.
+    pub fn callback_url(&self) -> &str {
+        &self.callback_url
+    }
 }
 
-/// The parameters the layer adds to the callback.
-const ADDED_PARAMS: [&str; 3] = ["jwt", "state", "return_to"];
-
-/// An Aha! portal, validated.
-#[derive(Debug)]
-pub(crate) struct Aha {
-    callback: Url,
+impl JwtPortal {
+    /// Aha! knowledge base (or ideas portal) JWT single sign-on: `{"iat", "jti",
+    /// "first_name", "last_name", "email"}` (HS256, names possibly empty strings) with
+    /// the shared secret, to `callback_url` as `jwt`, with `state` as received and
+    /// `return_to` when it is a path on the knowledge base. Routes: `/sso/aha`, and the
+    /// Remote logout URL `/sso/aha/logout`. [`AhaPortal`] builds the same portal.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use portal_sso::{Identity, JwtPortal, Secret, SsoLayer};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// let sso = SsoLayer::builder()
+    ///     .with_identity(|_: &http::request::Parts| async { Ok(Some(Identity::new("alice@example.com")?)) })
+    ///     .with_portal(JwtPortal::aha(
+    ///         Secret::new("the-shared-secret-from-the-aha-jwt-screen"),
+    ///         "https://acme.aha.site/auth/jwt/callback",
+    ///     ))
+    ///     .build()?;
+    /// let response = sso
+    ///     .layer(axum::Router::new())
+    ///     .oneshot(http::Request::get("/sso/aha?state=kb1&return_to=/ideas/APP-I-469").body(axum::body::Body::empty())?)
+    ///     .await?;
+    /// assert_eq!(response.status(), 302);
+    /// let location = response.headers()["location"].to_str()?;
+    /// assert!(location.starts_with("https://acme.aha.site/auth/jwt/callback?jwt=ey"));
+    /// assert!(location.ends_with("&state=kb1&return_to=%2Fideas%2FAPP-I-469"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn aha(secret: Secret, callback_url: impl Into<String>) -> Self {
+        Self::preset("aha", JwtAlgorithm::HS256, secret)
+            .with_callback_url(callback_url)
+            .with_token_param("jwt")
+            .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
+            .with_claim("jti", Claim::random())
+            .with_claim("first_name", Claim::identity("first_name"))
+            .with_claim("last_name", Claim::identity("last_name"))
+            .with_claim("email", Claim::identity("email"))
+            .with_pass_param(PassParam::echo("state"))
+            .with_pass_param(PassParam::path("return_to"))
+            .with_logout_path(Some(DEFAULT_LOGOUT_PATH))
+    }
 }
 
-/// The parameters passed on to the callback, checked.
-#[derive(Debug)]
-pub(crate) struct Passed {
-    state: Option<String>,
-    return_to: Option<String>,
-    /// `return_to` was given but is not a path on the knowledge base, so it was left out.
-    pub(crate) return_to_dropped: bool,
-}
-
-impl Aha {
-    pub(crate) fn build(portal: &AhaPortal, field: &str) -> Result<Self, ConfigError> {
-        let callback = Url::parse(&portal.callback_url)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "https" | "http") && url.host().is_some())
-            .filter(|url| url.username().is_empty() && url.password().is_none())
-            .ok_or_else(|| {
-                ConfigError::new(
-                    format!("{field}.callback_url"),
-                    "must be an absolute https:// URL, e.g. https://acme.aha.site/auth/jwt/callback",
-                )
-            })?;
-        // The callback gets `jwt`, `state` and `return_to`: one already there, in any
-        // spelling a parser reads as it, could be the one Aha! reads.
-        if let Some(name) = ADDED_PARAMS
-            .into_iter()
-            .find(|name| carries_param(&callback, name))
-        {
-            return Err(ConfigError::new(
-                format!("{field}.callback_url"),
-                format!("already carries a parameter that reads as `{name}`, which sign-in adds"),
-            ));
+impl From<AhaPortal> for JwtPortal {
+    fn from(portal: AhaPortal) -> Self {
+        let mut engine = JwtPortal::aha(portal.secret, portal.callback_url)
+            .with_name(portal.name)
+            .with_path(portal.path)
+            .with_logout_path(portal.logout_path)
+            .with_logout_redirect(portal.logout_redirect);
+        if let Some(url) = portal.portal_logout_url {
+            engine = engine.with_portal_logout_url(url);
         }
-        Ok(Self { callback })
+        engine
     }
-
-    pub(crate) fn callback(&self) -> &Url {
-        &self.callback
-    }
-
-    pub(crate) fn prepare(query: Option<&str>) -> Result<Passed, Refusal> {
-        let [state, return_to] =
-            query::pick(query, ["state", "return_to"]).map_err(Refusal::Query)?;
-        let state = state.map(|param| param.decoded.into_owned());
-        if state
-            .as_ref()
-            .is_some_and(|state| state.len() > MAX_STATE_LEN)
-        {
-            return Err(Refusal::StateTooLong);
-        }
-        let given = return_to.is_some();
-        let return_to = return_to
-            .map(|param| param.decoded.into_owned())
-            .filter(|path| is_same_site_path(path));
-        Ok(Passed {
-            return_to_dropped: given && return_to.is_none(),
-            state,
-            return_to,
-        })
-    }
-
-    /// The callback with `jwt=<token>`, then `state` and `return_to` when passed on, each
-    /// added to the query with every existing byte kept.
-    pub(crate) fn location(&self, passed: &Passed, token: &str) -> String {
-        let mut location = append_query_param(self.callback.as_str(), "jwt", token);
-        for (name, value) in [("state", &passed.state), ("return_to", &passed.return_to)] {
-            if let Some(value) = value {
-                location = append_query_param(&location, name, &query::encode(value).to_string());
-            }
-        }
-        location
-    }
-}
-
-/// A path on the same site, safe to pass on: starts with `/`; no backslash, white space,
-/// control or invisible character anywhere; and in the path part (before any `?` or `#`,
-/// which may carry URLs) no `//`, no `.` or `..` segment (raw or `%2e`-escaped) and no
-/// `%2F` or `%5C`. Removing dot segments turns
-/// `/..//evil.com` into `//evil.com`, which a browser reads as another host.
-pub fn is_same_site_path(path: &str) -> bool {
-    let path_part = path.split(['?', '#']).next().unwrap_or_default();
-    let escaped_separator = ["%2f", "%5c"].iter().any(|escape| {
-        path_part
-            .as_bytes()
-            .windows(3)
-            .any(|three| three.eq_ignore_ascii_case(escape.as_bytes()))
-    });
-    path.starts_with('/')
-        && path.len() <= MAX_RETURN_TO_LEN
-        && !path_part.contains("//")
-        && !path
-            .chars()
-            .any(|c| c == '\\' || c.is_whitespace() || crate::text::is_control_or_invisible(c))
-        && !escaped_separator
-        && !crate::origins::has_dot_segment(path_part)
 }
 
 /// The claims Aha! reads: `iat`, a fresh random `jti` and the user's names and email, all
@@ -238,7 +194,7 @@ impl<'a> Claims<'a> {
     pub fn new(identity: &'a Identity, iat: u64) -> Result<Self, SignError> {
         Ok(Self {
             iat,
-            jti: random_jti()?,
+            jti: random_hex()?,
             first_name: identity.first_name(),
             last_name: identity.last_name(),
             email: identity.email(),
@@ -246,20 +202,13 @@ impl<'a> Claims<'a> {
     }
 }
 
-/// 128 random bits from the operating system, as 32 hex digits.
-fn random_jti() -> Result<String, SignError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| SignError)?;
-    let mut hex = String::with_capacity(32);
-    for byte in bytes {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    Ok(hex)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::portal::Issued;
+    use crate::portal::engine::Engine;
+    use crate::portal::is_same_site_path;
+    use crate::token::TokenSigner;
 
     #[test]
     fn return_to_must_be_a_plain_path() {
@@ -300,6 +249,9 @@ mod tests {
 
     #[test]
     fn location_adds_jwt_then_state_then_return_to() {
+        let identity = Identity::new("a@example.com").unwrap();
+        let secret = Secret::new("k".repeat(32));
+        let signer = TokenSigner::hs256(&secret);
         for (callback, expected) in [
             (
                 "https://acme.aha.site/auth/jwt/callback",
@@ -314,35 +266,19 @@ mod tests {
                 "https://acme.aha.site/cb?jwt=T&state=a%20b%26c%3D%2F%C3%A9&return_to=%2Fkb#frag",
             ),
         ] {
-            let aha =
-                Aha::build(&AhaPortal::new(Secret::new("k".repeat(32)), callback), "p").unwrap();
-            let passed = Passed {
-                state: Some("a b&c=/é".to_owned()),
-                return_to: Some("/kb".to_owned()),
-                return_to_dropped: false,
+            let aha = Engine::build(&AhaPortal::new(secret.clone(), callback).into(), "p").unwrap();
+            let prepared = aha
+                .prepare(Some("state=a+b%26c%3D%2F%C3%A9&return_to=%2Fkb"))
+                .unwrap();
+            let Issued::Sent { response, .. } = aha.issue(&signer, &prepared, &identity) else {
+                panic!("signed");
             };
-            assert_eq!(aha.location(&passed, "T"), expected);
-            let bare = Passed {
-                state: None,
-                return_to: None,
-                return_to_dropped: false,
-            };
-            assert_eq!(
-                aha.location(&bare, "T"),
-                append_query_param(aha.callback.as_str(), "jwt", "T")
-            );
+            let location = response.headers()[http::header::LOCATION].to_str().unwrap();
+            let token = location
+                .split(['?', '&', '#'])
+                .find_map(|pair| pair.strip_prefix("jwt="))
+                .unwrap();
+            assert_eq!(location.replace(token, "T"), expected);
         }
-    }
-
-    #[test]
-    fn jti_is_128_bits_of_hex_and_never_repeats() {
-        let drawn: std::collections::HashSet<_> =
-            (0..10_000).map(|_| random_jti().unwrap()).collect();
-        assert_eq!(drawn.len(), 10_000);
-        assert!(
-            drawn
-                .iter()
-                .all(|jti| jti.len() == 32 && jti.bytes().all(|b| b.is_ascii_hexdigit()))
-        );
     }
 }

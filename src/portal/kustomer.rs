@@ -6,17 +6,12 @@
 //! browser is sent to `kustomerRedirectUri` (or the configured default) with
 //! `externalToken=<jwt>` added to its query.
 
-use std::borrow::Cow;
-
 use serde::Serialize;
-use url::Url;
 
-use super::{Refusal, carries_param};
-use crate::error::ConfigError;
+use super::{Claim, JwtPortal, TimeUnit};
 use crate::identity::Identity;
-use crate::origins::RedirectOrigins;
-use crate::query;
 use crate::secret::Secret;
+use crate::token::JwtAlgorithm;
 
 /// The route Kustomer's "Redirect URI" points at, unless [`KustomerPortal::with_path`]
 /// says otherwise.
@@ -92,88 +87,73 @@ impl KustomerPortal {
         self.default_redirect = Some(url.into());
         self
     }
+
+    /// The login route.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The origins `kustomerRedirectUri` may point at.
+    pub fn redirect_origins(&self) -> &[String] {
+        &self.redirect_origins
+    }
 }
 
 /// The parameter the token is added as.
 const TOKEN_PARAM: &str = "externalToken";
 
-/// A Kustomer portal, validated.
-#[derive(Debug)]
-pub(crate) struct Kustomer {
-    origins: RedirectOrigins,
-    default_redirect: Option<Url>,
+impl JwtPortal {
+    /// Kustomer custom sign-on: `{"email", "iat"}` (HS256) with the knowledge base's
+    /// secret, `externalToken` added to the `kustomerRedirectUri` the portal sends (on one
+    /// of [`with_redirect_origins`](JwtPortal::with_redirect_origins), else the
+    /// [default](JwtPortal::with_default_redirect)), every byte of it kept. Route:
+    /// `/sso/kustomer`. [`KustomerPortal`] builds the same portal.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use portal_sso::{Identity, JwtPortal, Secret, SsoLayer};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// let sso = SsoLayer::builder()
+    ///     .with_identity(|_: &http::request::Parts| async { Ok(Some(Identity::new("alice@example.com")?)) })
+    ///     .with_portal(
+    ///         JwtPortal::kustomer(Secret::new("the-kustomer-knowledge-base-secret"))
+    ///             .with_redirect_origins(["https://acme.kustomer.help"]),
+    ///     )
+    ///     .build()?;
+    /// let response = sso
+    ///     .layer(axum::Router::new())
+    ///     .oneshot(
+    ///         http::Request::get("/sso/kustomer?trackingToken=x&kustomerRedirectUri=https://acme.kustomer.help/login?r=%2F")
+    ///             .body(axum::body::Body::empty())?,
+    ///     )
+    ///     .await?;
+    /// assert_eq!(response.status(), 302);
+    /// let location = response.headers()["location"].to_str()?;
+    /// assert!(location.starts_with("https://acme.kustomer.help/login?r=%2F&externalToken=ey"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn kustomer(secret: Secret) -> Self {
+        Self::preset("kustomer", JwtAlgorithm::HS256, secret)
+            .with_target_param("kustomerRedirectUri")
+            .with_token_param(TOKEN_PARAM)
+            .with_claim("email", Claim::identity("email"))
+            .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
+    }
 }
 
-impl Kustomer {
-    pub(crate) fn build(portal: &KustomerPortal, field: &str) -> Result<Self, ConfigError> {
-        let origins = RedirectOrigins::parse(&portal.redirect_origins)
-            .map_err(|problem| ConfigError::new(format!("{field}.redirect_origins"), problem))?;
-        let default_redirect = match &portal.default_redirect {
-            None => None,
-            Some(raw) => Some(origins.check(raw).map_err(|rejection| {
-                ConfigError::new(
-                    format!("{field}.default_redirect"),
-                    format!("`{raw}` is refused: {rejection}"),
-                )
-            })?),
-        };
-        if default_redirect
-            .as_ref()
-            .is_some_and(|target| carries_param(target, TOKEN_PARAM))
-        {
-            return Err(ConfigError::new(
-                format!("{field}.default_redirect"),
-                format!("already carries a parameter that reads as `{TOKEN_PARAM}`"),
-            ));
+impl From<KustomerPortal> for JwtPortal {
+    fn from(portal: KustomerPortal) -> Self {
+        let mut engine = JwtPortal::kustomer(portal.secret)
+            .with_name(portal.name)
+            .with_path(portal.path)
+            .with_redirect_origins(portal.redirect_origins);
+        if let Some(default) = portal.default_redirect {
+            engine = engine.with_default_redirect(default);
         }
-        if origins.is_empty() && default_redirect.is_none() {
-            return Err(ConfigError::new(
-                format!("{field}.redirect_origins"),
-                "is empty: give the portal's origin, e.g. https://acme.kustomer.help",
-            ));
-        }
-        Ok(Self {
-            origins,
-            default_redirect,
-        })
-    }
-
-    /// Reads and checks the request's parameters before anyone is looked up: where the
-    /// browser goes back to, checked against the configured origins.
-    pub(crate) fn prepare(&self, query: Option<&str>) -> Result<Url, Refusal> {
-        let [target] = query::pick_raw(query, ["kustomerRedirectUri"]).map_err(Refusal::Query)?;
-        let Some(raw) = target else {
-            return self
-                .default_redirect
-                .clone()
-                .ok_or(Refusal::MissingRedirect);
-        };
-        // Sent as the vendor's example shows (`...&kustomerRedirectUri=https://...`, not
-        // escaped), the raw bytes are the URL: decoding them would turn the `%2F` of its
-        // own `referralUrl` into `/`. Escaped (its scheme's `:` is `%3A`), it is decoded
-        // once, even if an inner URL was left unescaped.
-        let sent_as_url = ["https://", "http://"].iter().any(|scheme| {
-            raw.get(..scheme.len())
-                .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
-        });
-        let target = if sent_as_url {
-            Cow::Borrowed(raw)
-        } else {
-            query::decode(raw).map_err(Refusal::Query)?
-        };
-        let url = self.origins.check(&target).map_err(Refusal::Redirect)?;
-        // A second `externalToken`, in any spelling a parser reads as one, would leave it
-        // to the portal which one it reads: a planted token could sign in the wrong user.
-        if carries_param(&url, TOKEN_PARAM) {
-            return Err(Refusal::TargetCarries(TOKEN_PARAM));
-        }
-        Ok(url)
-    }
-
-    /// Where the browser goes with the token: `target` with `externalToken=<jwt>` added
-    /// to its query, every existing byte kept.
-    pub(crate) fn location(target: &Url, token: &str) -> String {
-        query::append_query_param(target.as_str(), TOKEN_PARAM, token)
+        engine
     }
 }
 
@@ -200,12 +180,12 @@ impl<'a> Claims<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::portal::engine::Engine;
 
-    fn portal() -> Kustomer {
+    fn portal() -> Engine {
         let portal = KustomerPortal::new(Secret::new("k".repeat(32)))
             .with_redirect_origins(["https://acme.kustomer.help"]);
-        Kustomer::build(&portal, "portal").unwrap()
+        Engine::build(&portal.into(), "portal").unwrap()
     }
 
     #[test]
@@ -213,12 +193,12 @@ mod tests {
         let portal = portal();
         let sent = "kustomerRedirectUri=https://ACME.kustomer.help./login?r=%2F";
         assert_eq!(
-            portal.prepare(Some(sent)).unwrap().as_str(),
+            portal.prepare(Some(sent)).unwrap().target().as_str(),
             "https://acme.kustomer.help/login?r=%2F"
         );
         let escaped = "kustomerRedirectUri=https%3A%2F%2Facme.kustomer.help%2Flogin";
         assert_eq!(
-            portal.prepare(Some(escaped)).unwrap().as_str(),
+            portal.prepare(Some(escaped)).unwrap().target().as_str(),
             "https://acme.kustomer.help/login"
         );
     }
@@ -240,24 +220,20 @@ mod tests {
     }
 
     #[test]
-    fn locations_carry_the_token_before_the_fragment() {
-        for (url, expected) in [
-            ("https://a.example/l", "https://a.example/l?externalToken=T"),
-            (
-                "https://a.example/l?r=%2F#top",
-                "https://a.example/l?r=%2F&externalToken=T#top",
-            ),
-            (
-                "https://a.example/l?",
-                "https://a.example/l?externalToken=T",
-            ),
-            (
-                "https://a.example/l?a&",
-                "https://a.example/l?a&externalToken=T",
-            ),
-        ] {
-            let target = Url::parse(url).unwrap();
-            assert_eq!(Kustomer::location(&target, "T"), expected, "{url}");
-        }
+    fn the_claims_are_the_vendors_shape() {
+        let alice = Identity::new("alice@example.com").unwrap();
+        let portal = JwtPortal::kustomer(Secret::new("k".repeat(32)));
+        let made = crate::portal::claim::render(
+            &portal.claims,
+            &alice,
+            |_| None,
+            60,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_763_700_000),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::Value::Object(made),
+            serde_json::to_value(Claims::new(&alice, 1_763_700_000)).unwrap()
+        );
     }
 }

@@ -1,8 +1,24 @@
-//! The vendors: what each one's login URL receives, which claims it signs, and where the
-//! browser goes next. One file per vendor.
+//! The portals: one JWT-redirect engine ([`JwtPortal`], checked into `engine::Engine`)
+//! and each vendor as a preset of it, one file per vendor: what its login URL receives,
+//! which claims it signs, where the browser goes next and what comes back with it.
 
 pub(crate) mod aha;
+mod builder;
+mod canny;
+mod claim;
+pub(crate) mod engine;
+mod form_post;
+mod freshworks;
+mod frill;
+mod gitbook;
+mod helpdocs;
+mod helpjuice;
+mod helpscout;
 pub(crate) mod kustomer;
+mod mintlify;
+mod readme;
+mod request;
+mod zendesk;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,9 +26,17 @@ use crate::origins::RedirectRejection;
 use crate::query::QueryError;
 
 pub use aha::AhaPortal;
+pub use builder::{DEFAULT_TOKEN_TTL_SECS, JwtPortal};
+pub use claim::{Claim, PassParam, TimeUnit, TokenIn};
+pub(crate) use claim::{ClaimError, random_hex};
 pub use kustomer::KustomerPortal;
+pub(crate) use request::{Issued, Prepared};
 
-/// A portal to configure on the layer: either vendor's builder converts into it.
+/// The longest same-site path passed on (`return_to`, `location`...).
+pub const MAX_PATH_PARAM_LEN: usize = 2048;
+
+/// A Kustomer or Aha! portal, as configured before the engine; the layer takes either,
+/// like any [`JwtPortal`].
 #[derive(Debug, Clone)]
 pub enum Portal {
     /// A Kustomer knowledge-base portal (one per brand).
@@ -33,6 +57,15 @@ impl From<AhaPortal> for Portal {
     }
 }
 
+impl From<Portal> for JwtPortal {
+    fn from(portal: Portal) -> Self {
+        match portal {
+            Portal::Kustomer(kustomer) => kustomer.into(),
+            Portal::Aha(aha) => aha.into(),
+        }
+    }
+}
+
 /// Whether `url`'s query or fragment has a parameter that a common parser reads as
 /// `name` ([`query::reads_as`]).
 pub(crate) fn carries_param(url: &url::Url, name: &str) -> bool {
@@ -49,16 +82,43 @@ pub(crate) fn now_unix() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
+/// A path on the same site, safe to pass on: starts with `/`; no backslash, white space,
+/// control or invisible character anywhere; and in the path part (before any `?` or `#`,
+/// which may carry URLs) no `//`, no `.` or `..` segment (raw or `%2e`-escaped) and no
+/// `%2F` or `%5C`. Removing dot segments turns
+/// `/..//evil.com` into `//evil.com`, which a browser reads as another host.
+pub fn is_same_site_path(path: &str) -> bool {
+    let path_part = path.split(['?', '#']).next().unwrap_or_default();
+    let escaped_separator = ["%2f", "%5c"].iter().any(|escape| {
+        path_part
+            .as_bytes()
+            .windows(3)
+            .any(|three| three.eq_ignore_ascii_case(escape.as_bytes()))
+    });
+    path.starts_with('/')
+        && path.len() <= MAX_PATH_PARAM_LEN
+        && !path_part.contains("//")
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || crate::text::is_control_or_invisible(c))
+        && !escaped_separator
+        && !crate::origins::has_dot_segment(path_part)
+}
+
 /// Why a request to a portal's route was refused before anyone was looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
     Query(QueryError),
     Redirect(RedirectRejection),
-    MissingRedirect,
-    StateTooLong,
+    /// No target parameter (named) and no default.
+    MissingRedirect(String),
+    /// An echoed parameter (named) is over 1 KiB.
+    TooLong(String),
     /// The return address already has a parameter a common parser reads as this one,
     /// which the layer adds.
-    TargetCarries(&'static str),
+    TargetCarries(String),
+    /// The return address has a fragment, where the token goes.
+    TargetHasFragment,
 }
 
 impl Refusal {
@@ -68,9 +128,10 @@ impl Refusal {
             Refusal::Query(QueryError::TooLong) => "query_too_long".to_owned(),
             Refusal::Query(QueryError::BadEncoding) => "bad_encoding".to_owned(),
             Refusal::Redirect(rejection) => rejection.code().to_owned(),
-            Refusal::MissingRedirect => "missing_redirect".to_owned(),
-            Refusal::StateTooLong => "state_too_long".to_owned(),
+            Refusal::MissingRedirect(_) => "missing_redirect".to_owned(),
+            Refusal::TooLong(name) => format!("{name}_too_long"),
             Refusal::TargetCarries(name) => format!("target_carries_{name}"),
+            Refusal::TargetHasFragment => "target_has_fragment".to_owned(),
         }
     }
 
@@ -78,22 +139,27 @@ impl Refusal {
         match self {
             Refusal::Query(error) => error.explain(),
             Refusal::Redirect(rejection) => rejection.to_string(),
-            Refusal::MissingRedirect => {
-                "The request has no kustomerRedirectUri and no default return address is configured."
-                    .to_owned()
+            Refusal::MissingRedirect(name) => {
+                format!("The request has no {name} and no default return address is configured.")
             }
-            Refusal::StateTooLong => "The state parameter is longer than 1 KiB.".to_owned(),
+            Refusal::TooLong(name) => format!("The {name} parameter is longer than 1 KiB."),
             Refusal::TargetCarries(name) => format!(
                 "The return address already carries a parameter that reads as `{name}`, \
                  which this sign-in adds: the portal might read that one instead."
             ),
+            Refusal::TargetHasFragment => {
+                "The return address has a fragment, where this sign-in puts its token.".to_owned()
+            }
         }
     }
 
     pub(crate) fn is_redirect(&self) -> bool {
         matches!(
             self,
-            Refusal::Redirect(_) | Refusal::MissingRedirect | Refusal::TargetCarries(_)
+            Refusal::Redirect(_)
+                | Refusal::MissingRedirect(_)
+                | Refusal::TargetCarries(_)
+                | Refusal::TargetHasFragment
         )
     }
 }

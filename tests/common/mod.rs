@@ -4,6 +4,9 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod attacks;
+pub mod tokens;
+
 use std::future::{Ready, ready};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -304,16 +307,22 @@ impl Counts {
     /// A builder whose identity source (alice@example.com, first name Alice) and event
     /// observer count into these counts; portals are for the caller to add.
     pub fn builder(&self) -> SsoLayerBuilder {
+        self.builder_for(
+            Identity::new("alice@example.com")
+                .expect("an address")
+                .with_first_name("Alice"),
+        )
+    }
+
+    /// [`builder`](Counts::builder), signing `identity` in.
+    pub fn builder_for(&self, identity: Identity) -> SsoLayerBuilder {
         let calls = Arc::clone(&self.identity_calls);
         let issued = Arc::clone(&self.tokens_issued);
         SsoLayer::builder()
             .with_identity(move |_parts: &Parts| {
                 calls.fetch_add(1, Ordering::SeqCst);
-                async {
-                    Ok(Some(
-                        Identity::new("alice@example.com")?.with_first_name("Alice"),
-                    ))
-                }
+                let identity = identity.clone();
+                async move { Ok(Some(identity)) }
             })
             .with_observer(move |event: &SsoEvent| {
                 if event.kind == EventKind::TokenIssued {

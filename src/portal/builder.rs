@@ -1,0 +1,334 @@
+//! [`JwtPortal`]: one portal described as data, the engine's builder. The vendors'
+//! constructors (`JwtPortal::zendesk`, ...) are in their own files and start from here.
+
+// Vendor names (GitBook, HelpDocs, ReadMe) are prose here, not code.
+#![allow(clippy::doc_markdown)]
+
+use super::claim::{Claim, PassParam, Source, TokenIn};
+use crate::secret::Secret;
+use crate::token::JwtAlgorithm;
+
+/// The token lifetime of [`JwtPortal::new`] and most presets: one hour.
+pub const DEFAULT_TOKEN_TTL_SECS: u64 = 3600;
+
+/// One portal that signs a JWT for the signed-in user and sends the browser back with it:
+/// the algorithm and key, the claims, where the browser goes, how the token travels and
+/// which request parameters come back. Every vendor is a constructor filling these in
+/// (`JwtPortal::zendesk`, `JwtPortal::gitbook`, ...); `new` starts an empty one for a
+/// portal no preset covers. [`SsoLayerBuilder::build`](crate::SsoLayerBuilder::build)
+/// checks it.
+///
+/// ```
+/// use portal_sso::{Claim, JwtAlgorithm, JwtPortal, PassParam, Secret, TimeUnit, TokenIn};
+///
+/// // HelpCenter.io: `/sso/jwt?jwt=<token>` on the help center, HS256.
+/// let portal = JwtPortal::new(JwtAlgorithm::HS256, Secret::new("the-help-center-secret-0123456789"))
+///     .with_name("helpcenter")
+///     .with_path("/sso/helpcenter")
+///     .with_callback_url("https://help.acme.example/sso/jwt")
+///     .with_token_param("jwt")
+///     .with_token_in(TokenIn::Query)
+///     .with_claim("email", Claim::identity("email"))
+///     .with_claim("name", Claim::identity_if_known("name"))
+///     .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
+///     .with_pass_param(PassParam::path("return_to"));
+/// assert_eq!(portal.required_fields(), ["email"]);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct JwtPortal {
+    pub(crate) kind: &'static str,
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) algorithm: JwtAlgorithm,
+    pub(crate) key: Secret,
+    pub(crate) callback_url: Option<String>,
+    pub(crate) target_param: Option<String>,
+    pub(crate) path_param: Option<String>,
+    pub(crate) redirect_origins: Vec<String>,
+    pub(crate) default_redirect: Option<String>,
+    pub(crate) token_param: String,
+    pub(crate) token_in: TokenIn,
+    pub(crate) pass_params: Vec<PassParam>,
+    pub(crate) claims: Vec<(String, Claim)>,
+    pub(crate) token_ttl_secs: u64,
+    pub(crate) logout_path: Option<String>,
+    pub(crate) logout_redirect: String,
+    pub(crate) portal_logout_url: Option<String>,
+    pub(crate) logout_errors: bool,
+    pub(crate) form_action_origins: Vec<String>,
+}
+
+impl JwtPortal {
+    /// A portal of kind `jwt` on `/sso/jwt` signing with `algorithm`: `key` is the shared
+    /// secret for HS256/384/512 and a PEM private key for RS256, ES256 and `EdDSA`. It has
+    /// no claims and no target yet: give it claims and a
+    /// [`callback_url`](JwtPortal::with_callback_url) or a
+    /// [`target_param`](JwtPortal::with_target_param).
+    pub fn new(algorithm: JwtAlgorithm, key: Secret) -> Self {
+        Self::preset("jwt", algorithm, key)
+    }
+
+    /// A portal of `kind`, named so, on `/sso/<kind>`, with the defaults each setter names.
+    pub(crate) fn preset(kind: &'static str, algorithm: JwtAlgorithm, key: Secret) -> Self {
+        Self {
+            kind,
+            name: kind.to_owned(),
+            path: format!("/sso/{kind}"),
+            algorithm,
+            key,
+            callback_url: None,
+            target_param: None,
+            path_param: None,
+            redirect_origins: Vec::new(),
+            default_redirect: None,
+            token_param: "jwt".to_owned(),
+            token_in: TokenIn::Query,
+            pass_params: Vec::new(),
+            claims: Vec::new(),
+            token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
+            logout_path: None,
+            logout_redirect: "/".to_owned(),
+            portal_logout_url: None,
+            logout_errors: false,
+            form_action_origins: Vec::new(),
+        }
+    }
+
+    /// Sets the name used in events and metrics. Default: the kind (`jwt`, `zendesk`...).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets the login route the portal sends the browser to. Default: `/sso/<kind>`.
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets the algorithm, keeping the key (Mintlify moved from ES256 to `EdDSA` once
+    /// already). Default: the preset's, or the one given to [`new`](JwtPortal::new).
+    pub fn with_algorithm(mut self, algorithm: JwtAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Sets the fixed address the browser is sent to with the token. Default: the
+    /// preset's argument, or none.
+    pub fn with_callback_url(mut self, url: impl Into<String>) -> Self {
+        self.callback_url = Some(url.into());
+        self
+    }
+
+    /// Takes the address the browser is sent to from this request parameter instead of a
+    /// fixed callback (Kustomer's `kustomerRedirectUri`, Frill's `redirect`). Default: none.
+    ///
+    /// # Security
+    /// The address must be on one of [`redirect_origins`](JwtPortal::with_redirect_origins),
+    /// under the same rules `kustomerRedirectUri` is checked by, and must not already carry
+    /// a parameter the sign-in adds; otherwise the answer is a 400 page and nothing is
+    /// signed.
+    pub fn with_target_param(mut self, name: impl Into<String>) -> Self {
+        self.target_param = Some(name.into());
+        self
+    }
+
+    /// Joins the same-site path in this request parameter to the callback URL (GitBook's
+    /// `location`): `https://docs.acme.com` and `location=guides/setup` send the browser to
+    /// `https://docs.acme.com/guides/setup`. A value that is not a plain path is left out
+    /// and the callback itself is used. Default: none.
+    pub fn with_path_param(mut self, name: impl Into<String>) -> Self {
+        self.path_param = Some(name.into());
+        self
+    }
+
+    /// Sets the origins a request-supplied address may be on (the target parameter and
+    /// [`PassParam::url`] parameters), e.g. `https://acme.frill.co`. Default: none.
+    ///
+    /// # Security
+    /// Each entry is an exact origin; `https://*.example.com` allows any subdomain and
+    /// only when written so.
+    pub fn with_redirect_origins<I, T>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.redirect_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets where the browser goes when the request has no target parameter. It must be
+    /// on the redirect origins. Default: none (such requests get a 400).
+    pub fn with_default_redirect(mut self, url: impl Into<String>) -> Self {
+        self.default_redirect = Some(url.into());
+        self
+    }
+
+    /// Sets the name the token travels under (`jwt`, `ssoToken`, `id_token`...). With
+    /// [`TokenIn::Fragment`] an empty name puts the bare token in the fragment.
+    /// Default: the preset's, else `jwt`.
+    pub fn with_token_param(mut self, name: impl Into<String>) -> Self {
+        self.token_param = name.into();
+        self
+    }
+
+    /// Sets how the token travels. Default: the preset's, else [`TokenIn::Query`].
+    pub fn with_token_in(mut self, token_in: TokenIn) -> Self {
+        self.token_in = token_in;
+        self
+    }
+
+    /// Adds a request parameter to carry back beside the token (replacing one of the same
+    /// name). Default: the preset's, else none.
+    pub fn with_pass_param(mut self, param: PassParam) -> Self {
+        self.pass_params.retain(|p| p.name != param.name);
+        self.pass_params.push(param);
+        self
+    }
+
+    /// Removes the carried-back parameter `name`.
+    pub fn without_pass_param(mut self, name: &str) -> Self {
+        self.pass_params.retain(|p| p.name != name);
+        self
+    }
+
+    /// Adds the claim `name` (replacing one of the same name). Default: the preset's
+    /// claims, else none.
+    ///
+    /// # Security
+    /// A claim that grants privileges (`role`, `isAdmin`, ...) should be a
+    /// [`Claim::value`] or a [`Claim::identity`] field the app sets; it is refused at build
+    /// time as a [`Claim::param`].
+    pub fn with_claim(mut self, name: impl Into<String>, claim: Claim) -> Self {
+        let name = name.into();
+        match self.claims.iter_mut().find(|(taken, _)| *taken == name) {
+            Some(slot) => slot.1 = claim,
+            None => self.claims.push((name, claim)),
+        }
+        self
+    }
+
+    /// Removes the claim `name`.
+    pub fn without_claim(mut self, name: &str) -> Self {
+        self.claims.retain(|(taken, _)| taken != name);
+        self
+    }
+
+    /// Sets the `aud` claim to `audience` (HelpDocs wants the docs site's origin).
+    /// Default: the preset's, else no `aud`.
+    pub fn with_audience(self, audience: impl Into<String>) -> Self {
+        self.with_claim("aud", Claim::value(audience.into()))
+    }
+
+    /// Sets the lifetime [`Claim::expiry`] adds to the time of signing, from 1 second to
+    /// 30 days. Default: 3600 (GitBook: 7200, as its sample sets).
+    pub fn with_token_ttl_secs(mut self, secs: u64) -> Self {
+        self.token_ttl_secs = secs;
+        self
+    }
+
+    /// Sets the portal's "Remote logout URL" route, which ends the app session, or `None`
+    /// for no such route. Default: the preset's (`/sso/aha/logout`,
+    /// `/sso/zendesk/logout`), else none.
+    pub fn with_logout_path(mut self, path: Option<impl Into<String>>) -> Self {
+        self.logout_path = path.map(Into::into);
+        self
+    }
+
+    /// Sets the page the remote logout route lands on: a path of the app or an absolute
+    /// URL, never taken from the request. Default: `/`.
+    pub fn with_logout_redirect(mut self, url: impl Into<String>) -> Self {
+        self.logout_redirect = url.into();
+        self
+    }
+
+    /// Sets the portal's own logout URL, where the browser is sent after the app's own
+    /// logout when [`SsoLayerBuilder::with_app_logout_path`] is set. Default: none.
+    ///
+    /// [`SsoLayerBuilder::with_app_logout_path`]: crate::SsoLayerBuilder::with_app_logout_path
+    pub fn with_portal_logout_url(mut self, url: impl Into<String>) -> Self {
+        self.portal_logout_url = Some(url.into());
+        self
+    }
+
+    /// Reads `kind=error&message=…` on the remote logout route as the portal reporting a
+    /// failed sign-in, as Zendesk does: the message is shown on a page and recorded as a
+    /// `portal_error` event; the session is kept and no new sign-in starts, which could
+    /// only fail the same way again. Default: the preset's (Zendesk: on), else off.
+    pub fn with_logout_errors(mut self, on: bool) -> Self {
+        self.logout_errors = on;
+        self
+    }
+
+    /// Adds origins a [`TokenIn::FormPost`] page may post to besides the target's own
+    /// (the form's `Content-Security-Policy: form-action`, which browsers also apply to
+    /// the redirects that follow the post: a Zendesk help center on a host-mapped domain).
+    /// Default: none.
+    pub fn with_form_action_origins<I, T>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.form_action_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The preset this portal was made from (`zendesk`, `kustomer`...), or `jwt`.
+    pub fn kind(&self) -> &str {
+        self.kind
+    }
+
+    /// The name used in events and metrics.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The login route.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The signing algorithm.
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.algorithm
+    }
+
+    /// The fixed callback URL, when the portal has one.
+    pub fn callback_url(&self) -> Option<&str> {
+        self.callback_url.as_deref()
+    }
+
+    /// The configured redirect origins.
+    pub fn redirect_origins(&self) -> &[String] {
+        &self.redirect_origins
+    }
+
+    /// The identity fields every sign-in needs, in claim order: an identity without one
+    /// of them is refused with a 403 page naming it. `email`, `first_name` and
+    /// `last_name` are always known (names may be empty); `name` is the names joined
+    /// unless the app sets it. A config checker can compare this with the fields its
+    /// session source maps ([`ClaimPointers::supplies`](crate::ClaimPointers::supplies)).
+    ///
+    /// ```
+    /// use portal_sso::{JwtPortal, Secret};
+    ///
+    /// let aha = JwtPortal::aha(Secret::new("an-aha-jwt-shared-secret-0123456789"), "https://acme.aha.site/auth/jwt/callback");
+    /// assert_eq!(aha.required_fields(), ["first_name", "last_name", "email"]);
+    /// ```
+    pub fn required_fields(&self) -> Vec<&str> {
+        let mut fields: Vec<&str> = Vec::new();
+        for (_, claim) in &self.claims {
+            if let Source::Identity {
+                field,
+                required: true,
+                ..
+            } = &claim.source
+                && !fields.contains(&field.as_str())
+            {
+                fields.push(field);
+            }
+        }
+        fields
+    }
+}
