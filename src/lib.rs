@@ -1,5 +1,6 @@
-//! Single sign-on from your web app into hosted knowledge-base portals (Kustomer, Aha!),
-//! as a tower [`Layer`](tower_layer::Layer) around any hyper or axum service.
+//! Single sign-on from your web app into hosted help centers, knowledge bases, docs sites
+//! and feedback boards, as a tower [`Layer`](tower_layer::Layer) around any hyper or axum
+//! service.
 //!
 //! A portal sends the browser to a login URL on your side. [`SsoLayer`] answers that
 //! route itself: it asks your app who is signed in (an [`IdentityResolver`]: a closure
@@ -59,9 +60,14 @@
 //!
 //! # Portals
 //!
-//! [`KustomerPortal`] (custom sign-on: `externalToken` added to `kustomerRedirectUri`)
-//! and [`AhaPortal`] (JWT single sign-on: `jwt` on the configured callback, with `state`
-//! and `return_to`, and the remote logout route). [`token`] signs exactly what a portal
+//! Every portal is one [`JwtPortal`]: its algorithm and key, its claims ([`Claim`]), where
+//! the browser goes (a fixed callback, a request-supplied target checked against the
+//! configured origins, or a same-site path), how the token travels ([`TokenIn`]) and which
+//! request parameters come back ([`PassParam`]). Presets build it as each vendor documents:
+//! [`KustomerPortal`] (custom sign-on: `externalToken` added to `kustomerRedirectUri`),
+//! [`AhaPortal`] (`jwt` on the callback, with `state`, `return_to` and remote logout), and
+//! `JwtPortal::zendesk`, `gitbook`, `canny`, `helpscout`, `frill`, `readme`, `mintlify`,
+//! `helpjuice`, `helpdocs` and `freshworks`. [`token`] signs exactly what a portal
 //! receives, for tools and tests.
 //!
 //! # Security
