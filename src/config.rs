@@ -1,14 +1,17 @@
 //! The validated settings the service reads on every request, built once by
 //! [`SsoLayerBuilder::build`](crate::SsoLayerBuilder::build) and shared in an `Arc`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::request::Parts;
 use url::Url;
 
+use crate::error::ConfigError;
 use crate::events::{EventKind, EventObserver, SsoEvent};
-use crate::handler::DynResolver;
-use crate::layer::SessionCookie;
+use crate::identity::{Identity, IdentityError, IdentityResolver};
 use crate::portal::engine::Engine;
 use crate::token::TokenSigner;
 
@@ -88,4 +91,111 @@ pub(crate) struct LoopGuard {
     pub(crate) key: cookie::Key,
     pub(crate) limit: u32,
     pub(crate) window: Duration,
+}
+
+/// The identity source's answer, boxed, so the layer is not generic over the source.
+pub(crate) type BoxIdentityFuture =
+    Pin<Box<dyn Future<Output = Result<Option<Identity>, IdentityError>> + Send + 'static>>;
+
+/// Object-safe face of [`IdentityResolver`], as the config keeps it.
+pub(crate) trait DynResolver: Send + Sync + 'static {
+    /// [`IdentityResolver::resolve`], boxed.
+    fn resolve(&self, parts: &Parts) -> BoxIdentityFuture;
+
+    /// [`IdentityResolver::forget`].
+    fn forget(&self, parts: &Parts);
+}
+
+impl<R: IdentityResolver> DynResolver for R {
+    fn resolve(&self, parts: &Parts) -> BoxIdentityFuture {
+        Box::pin(IdentityResolver::resolve(self, parts))
+    }
+
+    fn forget(&self, parts: &Parts) {
+        IdentityResolver::forget(self, parts);
+    }
+}
+
+/// The app's session cookie, as the layer needs to know it: to name it on the login-loop
+/// page and to expire it on remote logout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCookie {
+    name: String,
+    path: String,
+    domain: Option<String>,
+    secure: bool,
+}
+
+impl SessionCookie {
+    /// The cookie called `name`, with `Path=/` and no `Domain`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            path: "/".to_owned(),
+            domain: None,
+            secure: false,
+        }
+    }
+
+    /// Sets the `Path` the app gives the cookie. Default: `/`.
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets the `Domain` the app gives the cookie. Default: none (host-only).
+    #[must_use]
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// Says the app sets the cookie with `Secure`. Default: `false`, but a cookie whose
+    /// name starts with `__Host-` or `__Secure-` is always treated as secure.
+    ///
+    /// # Security
+    /// A browser ignores a `Set-Cookie` without `Secure` for such a cookie, so remote
+    /// logout could not end the session: the expiring cookie carries `Secure` whenever
+    /// the app's does.
+    #[must_use]
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// The cookie's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the app's cookie is `Secure`: configured so, or required by its prefix.
+    pub fn is_secure(&self) -> bool {
+        self.secure || self.name.starts_with("__Host-") || self.name.starts_with("__Secure-")
+    }
+
+    /// A `__Host-` cookie must have `Path=/` and no `Domain`, or browsers refuse it.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if self.name.starts_with("__Host-") && (self.path != "/" || self.domain.is_some()) {
+            return Err(ConfigError::new(
+                "session_cookie",
+                "a `__Host-` cookie has Path=/ and no Domain: set neither",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A `Set-Cookie` that deletes it.
+    pub(crate) fn removal(&self) -> cookie::Cookie<'static> {
+        let mut builder = cookie::Cookie::build((self.name.clone(), ""))
+            .path(self.path.clone())
+            .max_age(cookie::time::Duration::ZERO)
+            .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+            .http_only(true)
+            .secure(self.is_secure());
+        if let Some(domain) = &self.domain {
+            builder = builder.domain(domain.clone());
+        }
+        builder.build()
+    }
 }

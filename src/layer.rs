@@ -7,10 +7,10 @@ use std::time::Duration;
 use tower_layer::Layer;
 use url::Url;
 
-use crate::config::{AppLogout, Config, LoopGuard, PortalEntry, Route};
+use crate::config::{AppLogout, Config, DynResolver, LoopGuard, PortalEntry, Route, SessionCookie};
 use crate::error::ConfigError;
 use crate::events::EventObserver;
-use crate::handler::DynResolver;
+
 use crate::identity::IdentityResolver;
 use crate::portal::JwtPortal;
 use crate::portal::engine::Engine;
@@ -72,90 +72,6 @@ impl fmt::Debug for SsoLayer {
         f.debug_struct("SsoLayer")
             .field("routes", &self.routes().collect::<Vec<_>>())
             .finish_non_exhaustive()
-    }
-}
-
-/// The app's session cookie, as the layer needs to know it: to name it on the login-loop
-/// page and to expire it on remote logout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionCookie {
-    name: String,
-    path: String,
-    domain: Option<String>,
-    secure: bool,
-}
-
-impl SessionCookie {
-    /// The cookie called `name`, with `Path=/` and no `Domain`.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            path: "/".to_owned(),
-            domain: None,
-            secure: false,
-        }
-    }
-
-    /// Sets the `Path` the app gives the cookie. Default: `/`.
-    #[must_use]
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// Sets the `Domain` the app gives the cookie. Default: none (host-only).
-    #[must_use]
-    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
-        self.domain = Some(domain.into());
-        self
-    }
-
-    /// Says the app sets the cookie with `Secure`. Default: `false`, but a cookie whose
-    /// name starts with `__Host-` or `__Secure-` is always treated as secure.
-    ///
-    /// # Security
-    /// A browser ignores a `Set-Cookie` without `Secure` for such a cookie, so remote
-    /// logout could not end the session: the expiring cookie carries `Secure` whenever
-    /// the app's does.
-    #[must_use]
-    pub fn with_secure(mut self, secure: bool) -> Self {
-        self.secure = secure;
-        self
-    }
-
-    /// The cookie's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether the app's cookie is `Secure`: configured so, or required by its prefix.
-    pub fn is_secure(&self) -> bool {
-        self.secure || self.name.starts_with("__Host-") || self.name.starts_with("__Secure-")
-    }
-
-    /// A `__Host-` cookie must have `Path=/` and no `Domain`, or browsers refuse it.
-    fn check(&self) -> Result<(), ConfigError> {
-        if self.name.starts_with("__Host-") && (self.path != "/" || self.domain.is_some()) {
-            return Err(ConfigError::new(
-                "session_cookie",
-                "a `__Host-` cookie has Path=/ and no Domain: set neither",
-            ));
-        }
-        Ok(())
-    }
-
-    /// A `Set-Cookie` that deletes it.
-    pub(crate) fn removal(&self) -> cookie::Cookie<'static> {
-        let mut builder = cookie::Cookie::build((self.name.clone(), ""))
-            .path(self.path.clone())
-            .max_age(cookie::time::Duration::ZERO)
-            .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
-            .http_only(true)
-            .secure(self.is_secure());
-        if let Some(domain) = &self.domain {
-            builder = builder.domain(domain.clone());
-        }
-        builder.build()
     }
 }
 

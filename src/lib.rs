@@ -111,6 +111,7 @@ mod text;
 pub mod token;
 
 pub use body::SsoBody;
+pub use config::SessionCookie;
 pub use error::ConfigError;
 pub use events::{EventKind, EventObserver, SsoEvent};
 pub use future::{ResponseFuture, SsoAnswered};
@@ -118,7 +119,7 @@ pub use identity::{
     ClaimPointers, Identity, IdentityError, IdentityErrorKind, IdentityResolver, JwtCookie,
     SignedCookie, SignedCookieMode, find_cookie, find_cookies,
 };
-pub use layer::{DEFAULT_MAX_COOKIE_BYTES, SessionCookie, SsoLayer, SsoLayerBuilder};
+pub use layer::{DEFAULT_MAX_COOKIE_BYTES, SsoLayer, SsoLayerBuilder};
 pub use origins::{RedirectOrigins, RedirectRejection};
 pub use portal::is_same_site_path;
 pub use portal::{

@@ -8,6 +8,7 @@
 //! Each answers `GET` and `HEAD`; any other method gets 405, any other path 404.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract;
@@ -19,7 +20,24 @@ use tokio::net::TcpListener;
 
 use crate::metrics::Metrics;
 use crate::recent::Recent;
-use crate::server::State;
+
+/// What the admin listener reports, shared with the server.
+#[derive(Debug, Default)]
+pub struct State {
+    draining: AtomicBool,
+}
+
+impl State {
+    /// Whether the server has begun to shut down (`/readyz` answers 503).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Says the server has begun to shut down.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+}
 
 /// What the admin routes read.
 #[derive(Clone)]

@@ -5,7 +5,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -20,26 +19,13 @@ use tokio_io_timeout::TimeoutStream;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::admin;
+use crate::admin::{self, State};
 use crate::config::{ServerSettings, SidecarConfig};
 use crate::host;
 use crate::metrics::{Metrics, RouteClass};
 use crate::proxy::{ProxyBody, Upstream};
 use crate::recent::Recent;
 use crate::runtimes::Runtimes;
-
-/// What the admin listener reports, shared with the server.
-#[derive(Debug, Default)]
-pub struct State {
-    draining: AtomicBool,
-}
-
-impl State {
-    /// Whether the server has begun to shut down (`/readyz` answers 503).
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Acquire)
-    }
-}
 
 /// Runs the sidecar until `shutdown` completes, then stops accepting connections and lets
 /// in-flight requests and open tunnels finish within the configured grace period.
@@ -128,7 +114,7 @@ where
         runtimes.spawn(connection.serve(stream, peer, service));
     }
 
-    state.draining.store(true, Ordering::Release);
+    state.set_draining();
     drop(listener);
     let in_flight = settings.max_connections - connections.available_permits();
     tracing::info!(

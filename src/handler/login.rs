@@ -16,7 +16,7 @@ use super::Begin;
 use super::login_loop::Trips;
 use crate::config::{Config, PortalEntry};
 use crate::events::{EventKind, MaskedEmail};
-use crate::identity::{Identity, IdentityError, IdentityErrorKind, IdentityResolver};
+use crate::identity::{Identity, IdentityError, IdentityErrorKind};
 use crate::portal::{ClaimError, Issued, Prepared, Refusal};
 use crate::query;
 use crate::response::{Written, page, redirect, set_cookie};
@@ -24,29 +24,6 @@ use crate::response::{Written, page, redirect, set_cookie};
 /// A login waiting for its resolver's answer, boxed once with what happens next: only
 /// SSO routes pay for it.
 pub(crate) type BoxLoginFuture = Pin<Box<dyn Future<Output = Written> + Send + 'static>>;
-
-/// Object-safe face of [`IdentityResolver`], so the layer is not generic over it.
-pub(crate) trait DynResolver: Send + Sync + 'static {
-    /// Asks who is behind `parts`, then finishes `pending` with the answer.
-    fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture;
-
-    /// [`IdentityResolver::forget`].
-    fn forget(&self, parts: &Parts);
-}
-
-impl<R: IdentityResolver> DynResolver for R {
-    fn login(&self, parts: Parts, pending: Pending) -> BoxLoginFuture {
-        let future = self.resolve(&parts);
-        Box::pin(Login {
-            future,
-            then: Some((parts.uri, pending)),
-        })
-    }
-
-    fn forget(&self, parts: &Parts) {
-        IdentityResolver::forget(self, parts);
-    }
-}
 
 /// A login request waiting for the identity source.
 pub(crate) struct Pending {
@@ -111,7 +88,11 @@ pub(super) fn begin(config: &Arc<Config>, index: usize, parts: Parts) -> Begin {
         prepared,
         trips: Trips::read(config, &parts.headers),
     };
-    Begin::Resolve(config.resolver.login(parts, pending))
+    let future = config.resolver.resolve(&parts);
+    Begin::Resolve(Box::pin(Login {
+        future,
+        then: Some((parts.uri, pending)),
+    }))
 }
 
 fn refuse_oversized_cookies(

@@ -14,7 +14,7 @@ use http::request::Parts;
 use crate::config::{Config, Route};
 use crate::response::Written;
 
-pub(crate) use login::{BoxLoginFuture, DynResolver};
+pub(crate) use login::BoxLoginFuture;
 pub(crate) use logout::{after_app_logout, came_from_remote_logout, remote_logout_marker_removal};
 
 /// The first step on an SSO route.
