@@ -331,41 +331,6 @@ async fn chunked_responses_arrive_in_order() {
     assert_eq!(&body[..], b"part0;part1;part2;");
 }
 
-/// Opens a WebSocket through the sidecar: the 101 head, lower-cased, and the stream.
-async fn open_websocket(sidecar: &Sidecar) -> (String, tokio::net::TcpStream) {
-    let mut stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
-    stream
-        .write_all(
-            b"GET /ws HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            stream.read(&mut byte).await.unwrap(),
-            1,
-            "closed during the head"
-        );
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
-    (head, stream)
-}
-
-/// Sends `message` down the tunnel and reads it back from the app's echo.
-async fn echo(stream: &mut tokio::net::TcpStream, message: &[u8]) {
-    stream.write_all(message).await.unwrap();
-    let mut echoed = vec![0u8; message.len()];
-    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
-        .await
-        .expect("echo within 5 s")
-        .unwrap();
-    assert_eq!(echoed, message);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_upgrade_is_passed_through() {
     let (_upstream, sidecar) = setup().await;
@@ -378,7 +343,7 @@ async fn websocket_upgrade_is_passed_through() {
         "{head}"
     );
     for message in [&b"hello"[..], &b"second message, longer"[..]] {
-        echo(&mut stream, message).await;
+        echo_through(&mut stream, message).await;
     }
 }
 
@@ -389,10 +354,10 @@ async fn sigterm_lets_an_open_websocket_finish_then_exits_0() {
     let (_upstream, sidecar) = setup_with("", "shutdown_grace_secs = 20").await;
     let (head, mut stream) = open_websocket(&sidecar).await;
     assert!(head.starts_with("http/1.1 101"), "{head}");
-    echo(&mut stream, b"before").await;
+    echo_through(&mut stream, b"before").await;
     sidecar.terminate();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    echo(&mut stream, b"while draining").await;
+    echo_through(&mut stream, b"while draining").await;
     let closed = Instant::now();
     drop(stream);
     assert_eq!(exit_status(sidecar).await.code(), Some(0));

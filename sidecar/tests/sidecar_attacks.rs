@@ -252,48 +252,13 @@ async fn class8_request_trailers_are_not_forwarded() {
     );
 }
 
-/// Opens a WebSocket through the sidecar; the stream once the 101 head has been read.
-async fn open_websocket(sidecar: &Sidecar) -> TcpStream {
-    let mut stream = TcpStream::connect(sidecar.addr).await.unwrap();
-    stream
-        .write_all(
-            b"GET /ws HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte))
-            .await
-            .expect("the 101 within 5 s")
-            .unwrap();
-        assert_eq!(read, 1, "closed during the head");
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-    stream
-}
-
-/// Sends `message` down the tunnel and reads it back from the app's echo.
-async fn echo(stream: &mut TcpStream, message: &[u8]) {
-    stream.write_all(message).await.unwrap();
-    let mut echoed = vec![0u8; message.len()];
-    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
-        .await
-        .expect("echo within 5 s")
-        .unwrap();
-    assert_eq!(echoed, message);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn class9_tunnels_count_against_max_connections() {
     let (_upstream, sidecar) = setup_with("", "max_connections = 2").await;
-    let mut first = open_websocket(&sidecar).await;
-    let mut second = open_websocket(&sidecar).await;
-    echo(&mut first, b"one").await;
-    echo(&mut second, b"two").await;
+    let mut first = upgraded_websocket(&sidecar).await;
+    let mut second = upgraded_websocket(&sidecar).await;
+    echo_through(&mut first, b"one").await;
+    echo_through(&mut second, b"two").await;
 
     // Both slots are held by the tunnels: a third connection waits.
     let mut third = TcpStream::connect(sidecar.addr).await.unwrap();
@@ -320,14 +285,14 @@ async fn class9_tunnels_count_against_max_connections() {
         "{:?}",
         String::from_utf8_lossy(&answer)
     );
-    echo(&mut second, b"still open").await;
+    echo_through(&mut second, b"still open").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn class9_an_idle_tunnel_is_closed_and_a_busy_one_is_kept() {
     let (_upstream, sidecar) = setup_with("", "tunnel_idle_timeout_secs = 1").await;
-    let mut idle = open_websocket(&sidecar).await;
-    let mut busy = open_websocket(&sidecar).await;
+    let mut idle = upgraded_websocket(&sidecar).await;
+    let mut busy = upgraded_websocket(&sidecar).await;
     let opened = Instant::now();
 
     let closed = tokio::spawn(async move {
@@ -336,10 +301,10 @@ async fn class9_an_idle_tunnel_is_closed_and_a_busy_one_is_kept() {
         (read.map(|r| r.map_err(|e| e.kind())), opened.elapsed())
     });
     while opened.elapsed() < Duration::from_millis(2500) {
-        echo(&mut busy, b"ping").await;
+        echo_through(&mut busy, b"ping").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    echo(&mut busy, b"still open").await;
+    echo_through(&mut busy, b"still open").await;
 
     let (read, after) = closed.await.unwrap();
     assert!(
@@ -369,4 +334,11 @@ async fn an_h2c_upgrade_is_forwarded_as_a_plain_request() {
     for name in ["upgrade", "http2-settings", "connection"] {
         assert!(h.get(name).is_none(), "{name} reached the app: {h:?}");
     }
+}
+
+/// A WebSocket opened through the sidecar, once its 101 head has arrived.
+async fn upgraded_websocket(sidecar: &Sidecar) -> TcpStream {
+    let (head, stream) = open_websocket(sidecar).await;
+    assert!(head.starts_with("http/1.1 101"), "{head:?}");
+    stream
 }

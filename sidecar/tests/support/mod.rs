@@ -628,3 +628,43 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// Opens a WebSocket through the sidecar (the app's `/ws` is a byte echo): the response
+/// head, lower-cased, and the stream after it.
+pub async fn open_websocket(sidecar: &Sidecar) -> (String, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte))
+            .await
+            .expect("the response head within 5 s")
+            .unwrap();
+        assert_eq!(read, 1, "closed during the head");
+        head.push(byte[0]);
+    }
+    (
+        String::from_utf8(head).unwrap().to_ascii_lowercase(),
+        stream,
+    )
+}
+
+/// Sends `message` down a tunnel and reads it back from the app's echo.
+pub async fn echo_through(stream: &mut tokio::net::TcpStream, message: &[u8]) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    stream.write_all(message).await.unwrap();
+    let mut echoed = vec![0u8; message.len()];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
+        .await
+        .expect("echo within 5 s")
+        .unwrap();
+    assert_eq!(echoed, message);
+}
