@@ -377,11 +377,11 @@ redirect_origins = ["https://help.acme.com"]
     assert_eq!(claims["last_name"], "Liddell");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_jwt_portal_signs_each_claim_source_and_travels_as_configured() {
-    let upstream = Upstream::start().await;
-    let config = preset_config(
-        &upstream,
+/// Two `kind = "jwt"` portals: every claim source, the target in the request and the
+/// token in the fragment; and a fixed callback joined with a path, the token posted.
+fn jwt_config(upstream: &Upstream) -> String {
+    preset_config(
+        upstream,
         "uid = \"/email\"",
         r#"
 [[portal]]
@@ -421,8 +421,13 @@ token_in = "form_post"
 [portal.claims]
 email = { identity = "email" }
 "#,
-    );
-    let sidecar = Sidecar::start_with_env(&config, &env());
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwt_portal_signs_each_claim_source_into_the_fragment() {
+    let upstream = Upstream::start().await;
+    let sidecar = Sidecar::start_with_env(&jwt_config(&upstream), &env());
     let (status, headers, _) = get(
         &sidecar.url(
             "/sso/jwt?lang=en%20GB&nonce=n%2B1&return=https%3A%2F%2Fhelp.acme.example%2Fa%3Fb%3D1&state=x%26y",
@@ -463,7 +468,12 @@ email = { identity = "email" }
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwt_portal_posts_the_token_to_its_callback_joined_with_the_path() {
+    let upstream = Upstream::start().await;
+    let sidecar = Sidecar::start_with_env(&jwt_config(&upstream), &env());
     let (status, headers, body) = get(
         &sidecar.url("/sso/forum?to=%2Ft%2Fwelcome%2F12"),
         Some(&alice()),

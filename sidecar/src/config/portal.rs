@@ -54,7 +54,7 @@ pub(super) enum PortalFile {
     #[serde(deserialize_with = "keyed")]
     Freshworks(FreshworksFile),
     #[serde(deserialize_with = "keyed")]
-    Jwt(JwtFile),
+    Jwt(Box<JwtFile>),
 }
 
 /// A checked `[[portal]]`: the layer's portal, and what the summary shows of it.

@@ -2,6 +2,9 @@
 //! key, where the browser goes and how the token travels, which parameters come back,
 //! and each claim in `[portal.claims]`.
 
+// Vendor names (GitBook, HelpDocs, ReadMe) and EdDSA are prose here, not code.
+#![allow(clippy::doc_markdown)]
+
 use std::collections::BTreeMap;
 use std::str::FromStr;
 

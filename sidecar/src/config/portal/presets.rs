@@ -3,6 +3,9 @@
 //! is refused by name while the file is read; all of them are then checked and built the
 //! same way, from the [`Keys`] they hold.
 
+// Vendor names (GitBook, HelpDocs, ReadMe) and EdDSA are prose here, not code.
+#![allow(clippy::doc_markdown)]
+
 use std::str::FromStr;
 
 use serde::Deserialize;
