@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::Kind;
 use crate::token_rules::{self, Age, Expect, Problem, Vendor};
+use portal_sso::JwtAlgorithm;
 use portal_sso::Secret;
 
 /// Writes the report: the kind, the header and claims, one line per check, the result.
@@ -80,6 +81,29 @@ impl<'a> Decoded<'a> {
     }
 }
 
+impl Decoded<'_> {
+    /// The decoded header.
+    pub(super) fn header(&self) -> &Map<String, Value> {
+        &self.header
+    }
+
+    /// Whether the signature is `algorithm`'s HMAC with `secret`.
+    pub(super) fn verify_hmac(&self, algorithm: JwtAlgorithm, secret: &Secret) -> bool {
+        let algorithm = match algorithm {
+            JwtAlgorithm::HS384 => Algorithm::HS384,
+            JwtAlgorithm::HS512 => Algorithm::HS512,
+            _ => Algorithm::HS256,
+        };
+        jsonwebtoken::crypto::verify(
+            self.signature,
+            self.signing_input.as_bytes(),
+            &DecodingKey::from_secret(secret.expose()),
+            algorithm,
+        )
+        .unwrap_or(false)
+    }
+}
+
 fn decode_part(part: &str, name: &str) -> Result<Map<String, Value>, String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part)
@@ -134,6 +158,26 @@ pub(super) struct Finding {
     text: String,
 }
 
+impl Finding {
+    /// A check that passed or found a problem.
+    pub(super) fn new(passed: bool, text: String) -> Self {
+        let verdict = if passed {
+            Verdict::Ok
+        } else {
+            Verdict::Problem
+        };
+        Self { verdict, text }
+    }
+
+    /// A note, neither passed nor failed.
+    pub(super) fn note(text: &str) -> Self {
+        Self {
+            verdict: Verdict::Note,
+            text: text.to_owned(),
+        }
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.verdict {
@@ -169,14 +213,14 @@ impl Findings {
 /// Every check for `kind`, in the order a reader would go through the token.
 pub(super) fn check(
     decoded: &Decoded<'_>,
-    kind: Kind,
+    vendor: Vendor,
     secret: Option<&(&str, Secret)>,
     now: i64,
 ) -> Vec<Finding> {
     let mut findings = Findings::default();
     check_header(&decoded.header, &mut findings);
     check_signature(decoded, secret, &mut findings);
-    check_claims(kind.vendor(), &decoded.claims, now, &mut findings);
+    check_claims(vendor, &decoded.claims, now, &mut findings);
     findings.0
 }
 
@@ -364,7 +408,7 @@ mod tests {
     fn problems(kind: Kind, claims: &str) -> Vec<String> {
         let token = token(r#"{"alg":"HS256","typ":"JWT"}"#, claims, "c2ln");
         let decoded = Decoded::parse(&token).unwrap();
-        check(&decoded, kind, None, NOW)
+        check(&decoded, kind.vendor().unwrap(), None, NOW)
             .into_iter()
             .filter(|finding| finding.verdict == Verdict::Problem)
             .map(|finding| finding.text)
@@ -450,7 +494,7 @@ mod tests {
     fn header_is_checked() {
         let decoded_token = token(r#"{"alg":"none"}"#, r#"{"email":"a@b.c","iat":1}"#, "");
         let decoded = Decoded::parse(&decoded_token).unwrap();
-        let found: Vec<String> = check(&decoded, Kind::Kustomer, None, 1)
+        let found: Vec<String> = check(&decoded, Vendor::Kustomer, None, 1)
             .into_iter()
             .filter(|finding| finding.verdict == Verdict::Problem)
             .map(|finding| finding.text)
