@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 
 use super::Kind;
 use crate::token_rules::{self, Age, Expect, Problem, Vendor};
-use portal_sso::JwtAlgorithm;
 use portal_sso::Secret;
 
 /// Writes the report: the kind, the header and claims, one line per check, the result.
@@ -54,10 +53,10 @@ pub(super) fn print_report(
 
 /// A compact JWS split and decoded; the signature is kept as text.
 pub(super) struct Decoded<'a> {
-    header: Map<String, Value>,
+    pub(super) header: Map<String, Value>,
     pub(super) claims: Map<String, Value>,
-    signing_input: &'a str,
-    signature: &'a str,
+    pub(super) signing_input: &'a str,
+    pub(super) signature: &'a str,
 }
 
 impl<'a> Decoded<'a> {
@@ -78,29 +77,6 @@ impl<'a> Decoded<'a> {
             signing_input: &token[..header.len() + 1 + claims.len()],
             signature,
         })
-    }
-}
-
-impl Decoded<'_> {
-    /// The decoded header.
-    pub(super) fn header(&self) -> &Map<String, Value> {
-        &self.header
-    }
-
-    /// Whether the signature is `algorithm`'s HMAC with `secret`.
-    pub(super) fn verify_hmac(&self, algorithm: JwtAlgorithm, secret: &Secret) -> bool {
-        let algorithm = match algorithm {
-            JwtAlgorithm::HS384 => Algorithm::HS384,
-            JwtAlgorithm::HS512 => Algorithm::HS512,
-            _ => Algorithm::HS256,
-        };
-        jsonwebtoken::crypto::verify(
-            self.signature,
-            self.signing_input.as_bytes(),
-            &DecodingKey::from_secret(secret.expose()),
-            algorithm,
-        )
-        .unwrap_or(false)
     }
 }
 

@@ -11,11 +11,13 @@ use std::future::{Ready, ready};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 use tower_layer::Layer as _;
 use tower_service::Service;
 
 use super::Kind;
+use super::check::Decoded;
 use portal_sso::{Identity, JwtAlgorithm, JwtPortal, Secret, SsoLayer, TokenIn};
 
 /// The origin every target of a signed-for-inspection sign-in is on.
@@ -261,4 +263,22 @@ pub(super) fn check(
 /// The preset's algorithm: HS* presets' signatures can be checked with `--secret-env`.
 pub(super) fn algorithm(kind: Kind) -> JwtAlgorithm {
     rules(kind).0
+}
+
+impl Decoded<'_> {
+    /// Whether the signature is `algorithm`'s HMAC with `secret`.
+    pub(super) fn verify_hmac(&self, algorithm: JwtAlgorithm, secret: &Secret) -> bool {
+        let algorithm = match algorithm {
+            JwtAlgorithm::HS384 => Algorithm::HS384,
+            JwtAlgorithm::HS512 => Algorithm::HS512,
+            _ => Algorithm::HS256,
+        };
+        jsonwebtoken::crypto::verify(
+            self.signature,
+            self.signing_input.as_bytes(),
+            &DecodingKey::from_secret(secret.expose()),
+            algorithm,
+        )
+        .unwrap_or(false)
+    }
 }
