@@ -503,6 +503,118 @@ async fn a_jwt_portal_posts_the_token_to_its_callback_joined_with_the_path() {
     assert_eq!(claims, json!({"email": "alice@example.com"}));
 }
 
+/// The browser's target split at the token parameter `param`: what comes before, the
+/// token, and what comes after (`&...`, or empty).
+fn split_token<'a>(target: &'a str, param: &str) -> (&'a str, &'a str, &'a str) {
+    let (base, rest) = target
+        .split_once(&format!("?{param}="))
+        .unwrap_or_else(|| panic!("no {param} in {target}"));
+    let (token, after) = rest.split_once('&').map_or((rest, ""), |(t, a)| (t, a));
+    (base, token, after)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_sites_and_frill_send_their_tokens_where_their_vendors_read_them() {
+    const DOCS_SECRET: &str = "docs-sites-shared-secret-0123456789abcdef";
+    let upstream = Upstream::start().await;
+    let config = preset_config(
+        &upstream,
+        "id = \"/email\"",
+        r#"
+[[portal]]
+kind = "gitbook"
+secret = { env = "DOCS_SECRET" }
+callback_url = "https://docs.acme.com"
+token_ttl_secs = 600
+
+[[portal]]
+kind = "helpscout"
+secret = { env = "DOCS_SECRET" }
+callback_url = "https://docs.acme.com/authcallback"
+
+[[portal]]
+kind = "readme"
+secret = { env = "DOCS_SECRET" }
+callback_url = "https://docs.acme.com/"
+
+[[portal]]
+kind = "helpdocs"
+secret = { env = "DOCS_SECRET" }
+callback_url = "https://acme.helpdocs.io/"
+
+[[portal]]
+kind = "frill"
+secret = { env = "DOCS_SECRET" }
+redirect_origins = ["https://acme.frill.co"]
+"#,
+    );
+    let mut env = env();
+    env.push(("DOCS_SECRET", DOCS_SECRET));
+    let sidecar = Sidecar::start_with_env(&config, &env);
+    let key = hs(DOCS_SECRET);
+    let now = now();
+    let follow = |path: &'static str| {
+        let url = sidecar.url(path);
+        async move {
+            let (status, headers, _) = get(&url, Some(&alice())).await;
+            assert_eq!(status, StatusCode::FOUND, "{path}");
+            location(&headers)
+        }
+    };
+
+    let target = follow("/sso/gitbook?location=guides%2Fsetup").await;
+    let (base, token, after) = split_token(&target, "jwt_token");
+    assert_eq!((base, after), ("https://docs.acme.com/guides/setup", ""));
+    let claims = verify(token, Algorithm::HS256, &key);
+    assert_names(&claims, &["iat", "exp", "email", "name"]);
+    assert_near(&claims["exp"], now + 600, 1);
+
+    let target = follow("/sso/helpscout?returnTo=%2Farticle%2F12-billing").await;
+    let (base, token, after) = split_token(&target, "token");
+    assert_eq!(
+        (base, after),
+        (
+            "https://docs.acme.com/authcallback",
+            "returnTo=%2Farticle%2F12-billing"
+        )
+    );
+    let claims = verify(token, Algorithm::HS512, &key);
+    assert_names(&claims, &["sub", "exp"]);
+    assert_eq!(claims["sub"], "alice@example.com");
+    assert_near(&claims["exp"], now + 3600, 1);
+
+    let target = follow("/sso/readme?redirect=%2Fdocs%2Fgetting-started").await;
+    let (base, token, after) = split_token(&target, "auth_token");
+    assert_eq!(
+        (base, after),
+        (
+            "https://docs.acme.com/",
+            "redirect=%2Fdocs%2Fgetting-started"
+        )
+    );
+    let claims = verify(token, Algorithm::HS256, &key);
+    assert_eq!(
+        claims,
+        json!({"name": "Alice Liddell", "email": "alice@example.com"})
+    );
+
+    let target = follow("/sso/helpdocs").await;
+    let (base, token, after) = split_token(&target, "jwt");
+    assert_eq!((base, after), ("https://acme.helpdocs.io/", ""));
+    let claims = verify(token, Algorithm::HS256, &key);
+    assert_names(&claims, &["iat", "exp", "aud"]);
+    assert_eq!(claims["aud"], "https://acme.helpdocs.io");
+
+    let target = follow("/sso/frill?redirect=https%3A%2F%2Facme.frill.co%2Fb%2Froadmap").await;
+    let (base, token, after) = split_token(&target, "ssoToken");
+    assert_eq!((base, after), ("https://acme.frill.co/b/roadmap", ""));
+    let claims = verify(token, Algorithm::HS256, &key);
+    assert_eq!(
+        claims,
+        json!({"email": "alice@example.com", "id": "alice@example.com", "name": "Alice Liddell"})
+    );
+}
+
 /// `check-config` on `config`, with the test's secrets and the PEM keys in the
 /// environment.
 fn check_config(config: &str) -> std::process::Output {
