@@ -13,10 +13,17 @@
 //! `email`. Exit code 0 when every check passes, 1 when any fails, 2 when the input cannot
 //! be read or decoded.
 //!
+//! The other presets (`--kind zendesk`, `gitbook`, `canny`, `helpscout`, `frill`, `readme`,
+//! `mintlify`, `helpjuice`, `helpdocs`, `freshworks`) are signed by running one sign-in
+//! through the layer with the core's preset (`--field` adds identity fields, `--param`
+//! request parameters), and inspected for the header's `alg` and `typ`, the HS*
+//! signature when the secret is given, and each claim the preset always signs.
+//!
 //! Secrets are read from an environment variable named with `--secret-env` and are never
 //! printed; `Debug` of the arguments does not show the token.
 
 mod check;
+mod preset;
 
 use std::fmt;
 use std::io::{self, Read as _};
@@ -47,12 +54,34 @@ pub enum TokenCommand {
 }
 
 /// Which vendor a token is for.
+// Vendor names (GitBook, HelpDocs, ReadMe) are prose in the help text, not code.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
     /// Kustomer custom sign-on: `{"email", "iat"}`, valid for 15 minutes.
     Kustomer,
     /// Aha! JWT SSO: `{"iat", "jti", "first_name", "last_name", "email"}`.
     Aha,
+    /// Zendesk JWT SSO: `{"iat", "jti", "email", "name"}`, HS256.
+    Zendesk,
+    /// GitBook visitor authentication: `{"iat", "exp", "email"}`, HS256.
+    Gitbook,
+    /// Canny SSO: `{"email", "id", "name"}`, HS256.
+    Canny,
+    /// Help Scout Docs: `{"sub", "exp"}`, HS512.
+    Helpscout,
+    /// Frill SSO: `{"email", "id"}`, HS256.
+    Frill,
+    /// ReadMe custom login: `{"email"}` and `name`, HS256.
+    Readme,
+    /// Mintlify JWT auth: `{"exp", "expiresAt"}`, `EdDSA`.
+    Mintlify,
+    /// Helpjuice JWT SSO: `{"jti", "iat"}` (milliseconds) and `email`, HS256.
+    Helpjuice,
+    /// HelpDocs custom JWT: `{"iat", "exp", "aud"}`, HS256.
+    Helpdocs,
+    /// Freshworks custom JWT: `{"sub", "email", "iat", "nonce"}`, RS256.
+    Freshworks,
 }
 
 impl Kind {
@@ -60,13 +89,25 @@ impl Kind {
         match self {
             Kind::Kustomer => "kustomer",
             Kind::Aha => "aha",
+            Kind::Zendesk => "zendesk",
+            Kind::Gitbook => "gitbook",
+            Kind::Canny => "canny",
+            Kind::Helpscout => "helpscout",
+            Kind::Frill => "frill",
+            Kind::Readme => "readme",
+            Kind::Mintlify => "mintlify",
+            Kind::Helpjuice => "helpjuice",
+            Kind::Helpdocs => "helpdocs",
+            Kind::Freshworks => "freshworks",
         }
     }
 
-    fn vendor(self) -> Vendor {
+    /// Kustomer's and Aha!'s rules, checked in full; `None` for the other presets.
+    fn vendor(self) -> Option<Vendor> {
         match self {
-            Kind::Kustomer => Vendor::Kustomer,
-            Kind::Aha => Vendor::Aha,
+            Kind::Kustomer => Some(Vendor::Kustomer),
+            Kind::Aha => Some(Vendor::Aha),
+            _ => None,
         }
     }
 }
@@ -86,6 +127,7 @@ pub struct InspectArgs {
 }
 
 /// Arguments of `portal-sso token sign`.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, clap::Args)]
 pub struct SignArgs {
     /// The vendor to sign for.
@@ -100,9 +142,22 @@ pub struct SignArgs {
     /// The user's last name (Aha! only; default: empty).
     #[arg(long, value_name = "L")]
     pub last_name: Option<String>,
-    /// The environment variable holding the portal's secret.
+    /// The environment variable holding the portal's secret (HS*) or PEM private key
+    /// (Mintlify, Freshworks).
     #[arg(long, value_name = "VAR")]
     pub secret_env: String,
+    /// Another identity field, e.g. `id=1017` or `external_id=u-17` (JSON values are
+    /// read as JSON, anything else as a string); repeatable. Presets other than Kustomer
+    /// and Aha! only.
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// A parameter of the portal's request, e.g. `nonce=n-0S6`; repeatable. Presets
+    /// other than Kustomer and Aha! only.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The preset's callback URL (HelpDocs reads `aud` from it). Default: a placeholder.
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
 }
 
 /// A token given on the command line, or `-` for standard input. `Debug` hides it.
@@ -159,8 +214,61 @@ fn read_secret(var: &str) -> Result<Secret, String> {
     }
 }
 
+/// `NAME=VALUE` split, naming the option when there is no `=`.
+fn pair<'a>(option: &str, text: &'a str) -> Result<(&'a str, &'a str), String> {
+    text.split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("{option} takes NAME=VALUE, not `{text}`"))
+}
+
+/// A preset other than Kustomer and Aha!, signed by the layer itself.
+fn sign_preset(args: &SignArgs, secret: Secret) -> Result<ExitCode, String> {
+    let mut identity = Identity::new(args.email.clone())
+        .map_err(|error| format!("--email is not usable: {error}"))?
+        .with_first_name(args.first_name.clone().unwrap_or_default())
+        .with_last_name(args.last_name.clone().unwrap_or_default());
+    for field in &args.fields {
+        let (name, value) = pair("--field", field)?;
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::from(value.to_owned()));
+        identity = identity.with_field(name, value);
+    }
+    let params = args
+        .params
+        .iter()
+        .map(|param| pair("--param", param).map(|(n, v)| (n.to_owned(), v.to_owned())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let token = preset::sign(
+        args.kind,
+        secret,
+        identity,
+        args.callback_url.as_deref(),
+        &params,
+    )?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn sign(args: &SignArgs) -> Result<ExitCode, String> {
     let secret = read_secret(&args.secret_env)?;
+    if args.kind.vendor().is_none() {
+        if preset::algorithm(args.kind).uses_secret() && secret.len() < MIN_SECRET_LEN {
+            eprintln!(
+                "portal-sso token: warning: the secret in {} is {} bytes; the layer refuses \
+                 secrets shorter than {MIN_SECRET_LEN} bytes unless short secrets are allowed",
+                args.secret_env,
+                secret.len()
+            );
+        }
+        return sign_preset(args, secret);
+    }
+    if !args.fields.is_empty() || !args.params.is_empty() || args.callback_url.is_some() {
+        return Err(format!(
+            "--field, --param and --callback-url are for the other presets; {} tokens carry \
+             fixed claims",
+            args.kind.name()
+        ));
+    }
     if secret.len() < MIN_SECRET_LEN {
         eprintln!(
             "portal-sso token: warning: the secret in {} is {} bytes; the layer refuses \
@@ -175,22 +283,19 @@ fn sign(args: &SignArgs) -> Result<ExitCode, String> {
         .with_last_name(args.last_name.clone().unwrap_or_default());
     let signer = TokenSigner::hs256(&secret);
     let now = now_unix();
-    let result = match args.kind {
-        Kind::Kustomer => {
-            if args.first_name.is_some() || args.last_name.is_some() {
-                eprintln!(
-                    "portal-sso token: note: Kustomer tokens carry only email and iat; \
-                     the names are left out"
-                );
-            }
-            signer.sign(&KustomerClaims::new(&identity, now))
+    let result = if args.kind == Kind::Kustomer {
+        if args.first_name.is_some() || args.last_name.is_some() {
+            eprintln!(
+                "portal-sso token: note: Kustomer tokens carry only email and iat; \
+                 the names are left out"
+            );
         }
-        Kind::Aha => {
-            let claims = AhaClaims::new(&identity, now).map_err(|_| {
-                "the operating system's random source failed; no jti could be made".to_owned()
-            })?;
-            signer.sign(&claims)
-        }
+        signer.sign(&KustomerClaims::new(&identity, now))
+    } else {
+        let claims = AhaClaims::new(&identity, now).map_err(|_| {
+            "the operating system's random source failed; no jti could be made".to_owned()
+        })?;
+        signer.sign(&claims)
     };
     let token = result.map_err(|_| "signing failed".to_owned())?;
     println!("{token}");
@@ -214,7 +319,10 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
         let (kind, reason) = guess_kind(&decoded.claims);
         (kind, Some(reason))
     };
-    let findings = check(&decoded, kind, secret.as_ref(), now_secs());
+    let Some(vendor) = kind.vendor() else {
+        return inspect_preset(kind, guessed.as_deref(), &decoded, secret.as_ref());
+    };
+    let findings = check(&decoded, vendor, secret.as_ref(), now_secs());
     let problems = findings
         .iter()
         .filter(|finding| finding.verdict == Verdict::Problem)
@@ -227,6 +335,52 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
         &findings,
     )
     .map_err(|error| format!("could not write the report: {error}"))?;
+    Ok(if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `inspect` for a preset other than Kustomer and Aha!: the header, the signature when
+/// an HS* secret is given, and the claims the preset always signs.
+fn inspect_preset(
+    kind: Kind,
+    guessed: Option<&str>,
+    decoded: &Decoded<'_>,
+    secret: Option<&(&str, Secret)>,
+) -> Result<ExitCode, String> {
+    let algorithm = preset::algorithm(kind);
+    let signature = match secret {
+        Some((var, secret)) if algorithm.uses_secret() => {
+            Some((*var, decoded.verify_hmac(algorithm, secret)))
+        }
+        Some((var, _)) => {
+            return Err(format!(
+                "{} tokens are signed {algorithm} with a private key: the secret in {var} \
+                 cannot check them; leave --secret-env out",
+                kind.name()
+            ));
+        }
+        None => None,
+    };
+    let lines = preset::check(kind, &decoded.header, &decoded.claims, signature);
+    let findings: Vec<check::Finding> = lines
+        .into_iter()
+        .map(|(passed, text)| check::Finding::new(passed, text))
+        .collect();
+    let mut findings = findings;
+    if signature.is_none() {
+        findings.push(check::Finding::note(
+            "signature not checked: pass --secret-env VAR (HS* presets) to check it",
+        ));
+    }
+    let problems = findings
+        .iter()
+        .filter(|finding| finding.verdict == Verdict::Problem)
+        .count();
+    print_report(&mut io::stdout().lock(), kind, guessed, decoded, &findings)
+        .map_err(|error| format!("could not write the report: {error}"))?;
     Ok(if problems == 0 {
         ExitCode::SUCCESS
     } else {

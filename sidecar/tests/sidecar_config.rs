@@ -168,8 +168,8 @@ fn other_mistakes_name_their_key() {
         ),
         (
             "kind = \"aha\"",
-            "kind = \"zendesk\"",
-            "portal[1].kind: unknown variant `zendesk`",
+            "kind = \"zendsk\"",
+            "portal[1].kind: unknown variant `zendsk`",
         ),
         (
             "introspect = { url = \"http://127.0.0.1:3000/api/me\", cache_ttl_secs = 30 }",
@@ -247,11 +247,13 @@ fn each_portal_kind_takes_only_its_own_keys() {
 
 #[test]
 fn an_unknown_portal_kind_lists_the_known_ones() {
-    let config = VALID.replace("kind = \"aha\"", "kind = \"gitbook\"");
+    let config = VALID.replace("kind = \"aha\"", "kind = \"gitbok\"");
     assert_config_error(
         &config,
         &env(),
-        "portal[1].kind: unknown variant `gitbook`, expected `kustomer` or `aha`",
+        "portal[1].kind: unknown variant `gitbok`, expected one of `kustomer`, `aha`, `zendesk`, \
+         `gitbook`, `canny`, `helpscout`, `frill`, `readme`, `mintlify`, `helpjuice`, \
+         `helpdocs`, `freshworks`, `jwt`",
     );
     let config = VALID.replace("kind = \"aha\"\n", "");
     assert_config_error(&config, &env(), "portal[1].kind: is required");

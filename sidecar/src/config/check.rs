@@ -21,7 +21,9 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
 
     let mut portals = Vec::with_capacity(file.portal.len());
     for (index, entry) in file.portal.iter().enumerate() {
-        portals.push(entry.check(index)?);
+        let portal = entry.check(index)?;
+        portal.check_fields(index, &claims)?;
+        portals.push(portal);
     }
     if portals.is_empty() {
         return Err(ConfigFileError::new(
@@ -221,10 +223,12 @@ fn check_session(
             ));
         }
     };
-    let claims = ClaimPointers::default()
-        .with_email(&session.claims.email)
-        .with_first_name(&session.claims.first_name)
-        .with_last_name(&session.claims.last_name);
+    let claims = session
+        .claims
+        .iter()
+        .fold(ClaimPointers::default(), |claims, (name, pointer)| {
+            claims.with_field(name, pointer)
+        });
     claims.validate().map_err(|name| {
         ConfigFileError::new(
             format!("session.claims.{name}"),

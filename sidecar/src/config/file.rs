@@ -202,39 +202,11 @@ pub(super) enum ModeFile {
     Private,
 }
 
-/// `[session.claims]`: JSON pointers to the user's details in what the source gives.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ClaimsFile {
-    #[serde(default = "default_email_pointer")]
-    pub(super) email: String,
-    #[serde(default = "default_first_name_pointer")]
-    pub(super) first_name: String,
-    #[serde(default = "default_last_name_pointer")]
-    pub(super) last_name: String,
-}
-
-impl Default for ClaimsFile {
-    fn default() -> Self {
-        Self {
-            email: default_email_pointer(),
-            first_name: default_first_name_pointer(),
-            last_name: default_last_name_pointer(),
-        }
-    }
-}
-
-fn default_email_pointer() -> String {
-    "/email".to_owned()
-}
-
-fn default_first_name_pointer() -> String {
-    "/first_name".to_owned()
-}
-
-fn default_last_name_pointer() -> String {
-    "/last_name".to_owned()
-}
+/// `[session.claims]`: JSON pointers to the user's details in what the source gives, by
+/// identity field name. `email`, `first_name` and `last_name` default to `/email`,
+/// `/first_name` and `/last_name`; any other field (`name`, `external_id`, `id`,
+/// `avatar_url`, `groups`...) is there only once mapped.
+pub(super) type ClaimsFile = std::collections::BTreeMap<String, String>;
 
 /// `[login]`: where signed-out users are sent, and how they come back.
 #[derive(Debug, Deserialize)]

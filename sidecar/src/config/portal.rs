@@ -1,17 +1,28 @@
 //! The `[[portal]]` entries: `kind` picks the vendor, and each kind is a struct with only
 //! its own keys, so a key of another kind is refused by name while the file is read.
 //!
-//! A new kind is a struct here with its `check`, a variant of [`PortalFile`] and an arm
-//! in [`PortalFile::check`].
+//! `classic` holds Kustomer and Aha!, `presets` every other vendor preset of the core's
+//! JWT-redirect engine, `jwt` the portal described entirely in the file. A new preset is
+//! a struct in `presets` (its keys), a row of its table, a variant of [`PortalFile`] and an
+//! arm in [`PortalFile::check`].
+
+mod classic;
+mod jwt;
+mod presets;
 
 use serde::Deserialize;
 
-use portal_sso::origins::OriginPattern;
-use portal_sso::{AhaPortal, KustomerPortal, Portal};
+use portal_sso::{ClaimPointers, JwtPortal};
 
 use super::ConfigFileError;
 use super::file::keyed;
 use super::secret_ref::SecretRef;
+use classic::{AhaFile, KustomerFile};
+use jwt::JwtFile;
+use presets::{
+    CannyFile, FreshworksFile, FrillFile, GitbookFile, HelpdocsFile, HelpjuiceFile, HelpscoutFile,
+    MintlifyFile, ReadmeFile, ZendeskFile, check_preset,
+};
 
 /// One `[[portal]]` entry as written. Each variant is read through [`keyed`] so that an
 /// error inside it still names its key (`portal[1].secret`).
@@ -22,17 +33,44 @@ pub(super) enum PortalFile {
     Kustomer(KustomerFile),
     #[serde(deserialize_with = "keyed")]
     Aha(AhaFile),
+    #[serde(deserialize_with = "keyed")]
+    Zendesk(ZendeskFile),
+    #[serde(deserialize_with = "keyed")]
+    Gitbook(GitbookFile),
+    #[serde(deserialize_with = "keyed")]
+    Canny(CannyFile),
+    #[serde(deserialize_with = "keyed")]
+    Helpscout(HelpscoutFile),
+    #[serde(deserialize_with = "keyed")]
+    Frill(FrillFile),
+    #[serde(deserialize_with = "keyed")]
+    Readme(ReadmeFile),
+    #[serde(deserialize_with = "keyed")]
+    Mintlify(MintlifyFile),
+    #[serde(deserialize_with = "keyed")]
+    Helpjuice(HelpjuiceFile),
+    #[serde(deserialize_with = "keyed")]
+    Helpdocs(HelpdocsFile),
+    #[serde(deserialize_with = "keyed")]
+    Freshworks(FreshworksFile),
+    #[serde(deserialize_with = "keyed")]
+    Jwt(Box<JwtFile>),
 }
 
 /// A checked `[[portal]]`: the layer's portal, and what the summary shows of it.
 #[derive(Clone)]
 pub(super) struct PortalSettings {
-    pub(super) portal: Portal,
+    pub(super) portal: JwtPortal,
     /// The `kind` it was written with.
     pub(super) kind: &'static str,
-    pub(super) secret_from: SecretRef,
-    /// Its route and where it sends the browser: `/sso/aha -> https://...`.
-    pub(super) route: String,
+    /// Its login route.
+    pub(super) path: String,
+    /// Where it sends the browser: a URL, or `param on origins` when the request says.
+    pub(super) target: String,
+    /// Its claims, named.
+    pub(super) claims: String,
+    /// Where its secret or private key is read from.
+    pub(super) key_from: SecretRef,
 }
 
 impl PortalFile {
@@ -42,114 +80,53 @@ impl PortalFile {
         match self {
             PortalFile::Kustomer(entry) => entry.check(key),
             PortalFile::Aha(entry) => entry.check(key),
+            PortalFile::Zendesk(entry) => check_preset("zendesk", &entry.keys(), key),
+            PortalFile::Gitbook(entry) => check_preset("gitbook", &entry.keys(), key),
+            PortalFile::Canny(entry) => check_preset("canny", &entry.keys(), key),
+            PortalFile::Helpscout(entry) => check_preset("helpscout", &entry.keys(), key),
+            PortalFile::Frill(entry) => check_preset("frill", &entry.keys(), key),
+            PortalFile::Readme(entry) => check_preset("readme", &entry.keys(), key),
+            PortalFile::Mintlify(entry) => check_preset("mintlify", &entry.keys(), key),
+            PortalFile::Helpjuice(entry) => check_preset("helpjuice", &entry.keys(), key),
+            PortalFile::Helpdocs(entry) => check_preset("helpdocs", &entry.keys(), key),
+            PortalFile::Freshworks(entry) => check_preset("freshworks", &entry.keys(), key),
+            PortalFile::Jwt(entry) => entry.check(key),
         }
     }
 }
 
-/// `kind = "kustomer"`: a Kustomer knowledge base, which says where to send the browser
-/// back to in `kustomerRedirectUri`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct KustomerFile {
-    name: Option<String>,
-    path: Option<String>,
-    secret: SecretRef,
-    /// Where `kustomerRedirectUri` may point. Left out, it is empty, which building the
-    /// layer refuses with this key named.
-    #[serde(default)]
-    redirect_origins: Vec<String>,
-    default_redirect: Option<String>,
-}
-
-impl KustomerFile {
-    const KIND: &str = "kustomer";
-
-    fn check(&self, key: impl Fn(&str) -> String) -> Result<PortalSettings, ConfigFileError> {
-        let secret = self.secret.read(&key("secret"))?;
-        for (i, origin) in self.redirect_origins.iter().enumerate() {
-            OriginPattern::parse(origin).map_err(|problem| {
-                ConfigFileError::new(key(&format!("redirect_origins[{i}]")), problem)
-            })?;
+impl PortalSettings {
+    /// The first identity field the portal needs that `claims` cannot supply, as the
+    /// error naming the portal (`portal[index]`) and the field.
+    pub(super) fn check_fields(
+        &self,
+        index: usize,
+        claims: &ClaimPointers,
+    ) -> Result<(), ConfigFileError> {
+        match self
+            .portal
+            .required_fields()
+            .into_iter()
+            .find(|field| !claims.supplies(field))
+        {
+            Some(field) => Err(ConfigFileError::new(
+                format!("portal[{index}]"),
+                format!(
+                    "kind \"{}\" needs the identity field `{field}`: map it in [session.claims]",
+                    self.kind
+                ),
+            )),
+            None => Ok(()),
         }
-        let route = format!(
-            "{} -> {}",
-            route_path(self.path.as_deref(), Self::KIND),
-            self.redirect_origins.join(", ")
-        );
-        let mut portal =
-            KustomerPortal::new(secret).with_redirect_origins(self.redirect_origins.clone());
-        if let Some(default) = &self.default_redirect {
-            portal = portal.with_default_redirect(default);
-        }
-        if let Some(path) = &self.path {
-            portal = portal.with_path(path);
-        }
-        if let Some(name) = &self.name {
-            portal = portal.with_name(name);
-        }
-        Ok(PortalSettings {
-            portal: portal.into(),
-            kind: Self::KIND,
-            secret_from: self.secret.clone(),
-            route,
-        })
     }
-}
 
-/// `kind = "aha"`: an Aha! knowledge base or ideas portal, which is sent to one fixed
-/// callback and can log the user out remotely.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct AhaFile {
-    name: Option<String>,
-    path: Option<String>,
-    secret: SecretRef,
-    /// Required, but optional in the shape so that leaving it out is answered with an
-    /// example of the URL rather than serde's bare "missing field".
-    callback_url: Option<String>,
-    /// The remote logout route; an empty string turns it off.
-    logout_path: Option<String>,
-    logout_redirect: Option<String>,
-    portal_logout_url: Option<String>,
-}
-
-impl AhaFile {
-    const KIND: &str = "aha";
-
-    fn check(&self, key: impl Fn(&str) -> String) -> Result<PortalSettings, ConfigFileError> {
-        let secret = self.secret.read(&key("secret"))?;
-        let Some(callback) = &self.callback_url else {
-            return Err(ConfigFileError::new(
-                key("callback_url"),
-                "is required for kind = \"aha\", e.g. \"https://acme.aha.site/auth/jwt/callback\"",
-            ));
-        };
-        let route = format!(
-            "{} -> {callback}",
-            route_path(self.path.as_deref(), Self::KIND)
-        );
-        let mut portal = AhaPortal::new(secret, callback);
-        if let Some(path) = &self.path {
-            portal = portal.with_path(path);
+    /// `secret` or `private_key`, as the file names the portal's key.
+    pub(super) fn key_name(&self) -> &'static str {
+        if self.portal.algorithm().uses_secret() {
+            "secret"
+        } else {
+            "private_key"
         }
-        if let Some(name) = &self.name {
-            portal = portal.with_name(name);
-        }
-        if let Some(logout_path) = &self.logout_path {
-            portal = portal.with_logout_path((!logout_path.is_empty()).then_some(logout_path));
-        }
-        if let Some(redirect) = &self.logout_redirect {
-            portal = portal.with_logout_redirect(redirect);
-        }
-        if let Some(url) = &self.portal_logout_url {
-            portal = portal.with_portal_logout_url(url);
-        }
-        Ok(PortalSettings {
-            portal: portal.into(),
-            kind: Self::KIND,
-            secret_from: self.secret.clone(),
-            route,
-        })
     }
 }
 
@@ -203,10 +180,12 @@ mod tests {
 
     #[test]
     fn an_unknown_or_missing_kind_is_named_with_the_known_ones() {
-        let err = error(&[&KUSTOMER.replace("kustomer\"", "zendesk\"")]);
+        let err = error(&[&KUSTOMER.replace("kustomer\"", "zendsk\"")]);
         assert_eq!(
             err,
-            "portal[0].kind: unknown variant `zendesk`, expected `kustomer` or `aha`"
+            "portal[0].kind: unknown variant `zendsk`, expected one of `kustomer`, `aha`, \
+             `zendesk`, `gitbook`, `canny`, `helpscout`, `frill`, `readme`, `mintlify`, \
+             `helpjuice`, `helpdocs`, `freshworks`, `jwt`"
         );
         let err = error(&[AHA, &KUSTOMER.replace("kind = \"kustomer\"\n", "")]);
         assert_eq!(err, "portal[1].kind: is required");
@@ -243,3 +222,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod preset_tests;

@@ -60,8 +60,14 @@ impl SidecarConfig {
         for (index, portal) in self.portals.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "portal[{index}]         {} {}, secret REDACTED (from {})",
-                portal.kind, portal.route, portal.secret_from
+                "portal[{index}]         {} {} -> {}, {}, claims {}, {} REDACTED (from {})",
+                portal.kind,
+                portal.path,
+                portal.target,
+                portal.portal.algorithm(),
+                portal.claims,
+                portal.key_name(),
+                portal.key_from
             );
         }
         out

@@ -1,0 +1,284 @@
+//! `token sign` and `token inspect` for the presets beyond Kustomer and Aha!.
+//!
+//! `sign` runs one sign-in through the layer itself (the core's preset, a fixed identity,
+//! one request to its route) and prints the token from the answer, so what it prints is
+//! exactly what the layer signs. `inspect` checks the header (`alg` the preset's, `typ`
+//! `JWT`), the signature when the HS* secret is given, and each claim the preset always
+//! signs (present, and a string or an integer as the vendor reads it).
+
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::{Map, Value};
+use tower_layer::Layer as _;
+use tower_service::Service;
+
+use super::Kind;
+use super::check::Decoded;
+use portal_sso::{Identity, JwtAlgorithm, JwtPortal, Secret, SsoLayer, TokenIn};
+
+/// The origin every target of a signed-for-inspection sign-in is on.
+const ORIGIN: &str = "https://portal.invalid";
+
+/// The preset's portal with `key`, sending to `callback` (or a placeholder), its token in
+/// the query or fragment, and the request parameters that make it sign.
+fn portal(kind: Kind, key: Secret, callback: Option<&str>) -> (JwtPortal, Vec<(String, String)>) {
+    let callback = callback.map_or_else(|| format!("{ORIGIN}/callback"), str::to_owned);
+    let target = |name: &str| vec![(name.to_owned(), format!("{ORIGIN}/"))];
+    let (portal, params) = match kind {
+        Kind::Zendesk => (
+            JwtPortal::zendesk(key, callback).with_token_in(TokenIn::Query),
+            Vec::new(),
+        ),
+        Kind::Gitbook => (JwtPortal::gitbook(key, callback), Vec::new()),
+        Kind::Canny => (JwtPortal::canny(key), Vec::new()),
+        Kind::Helpscout => (JwtPortal::helpscout(key, callback), Vec::new()),
+        Kind::Frill => (JwtPortal::frill(key), target("redirect")),
+        Kind::Readme => (JwtPortal::readme(key, callback), Vec::new()),
+        Kind::Mintlify => (JwtPortal::mintlify(key, callback), Vec::new()),
+        Kind::Helpjuice => (JwtPortal::helpjuice(key, callback), Vec::new()),
+        Kind::Helpdocs => (JwtPortal::helpdocs(key, callback), Vec::new()),
+        Kind::Freshworks => (JwtPortal::freshworks(key), target("redirect_uri")),
+        Kind::Kustomer | Kind::Aha => unreachable!("signed by their own claims"),
+    };
+    (portal.with_redirect_origins([ORIGIN]), params)
+}
+
+/// The app the layer wraps: never reached by a sign-in.
+#[derive(Clone)]
+struct Nothing;
+
+impl Service<Request<()>> for Nothing {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<String>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        ready(Ok(Response::new(String::new())))
+    }
+}
+
+/// Signs for `identity` as the layer's `kind` preset does, with `params` added to the
+/// request the portal would send.
+pub(super) fn sign(
+    kind: Kind,
+    key: Secret,
+    identity: Identity,
+    callback: Option<&str>,
+    params: &[(String, String)],
+) -> Result<String, String> {
+    let (portal, mut query) = portal(kind, key, callback);
+    query.extend(params.iter().cloned());
+    let path = portal.path().to_owned();
+    let token_param = match kind {
+        Kind::Mintlify => None,
+        Kind::Zendesk | Kind::Helpjuice | Kind::Helpdocs => Some("jwt"),
+        Kind::Gitbook => Some("jwt_token"),
+        Kind::Canny | Kind::Frill => Some("ssoToken"),
+        Kind::Helpscout => Some("token"),
+        Kind::Readme => Some("auth_token"),
+        Kind::Freshworks => Some("id_token"),
+        Kind::Kustomer | Kind::Aha => unreachable!("signed by their own claims"),
+    };
+    let layer = SsoLayer::builder()
+        .with_identity(move |_: &http::request::Parts| ready(Ok(Some(identity.clone()))))
+        .with_portal(portal)
+        .allow_short_secrets(true)
+        .build()
+        .map_err(|error| format!("{}: {}", error.field(), error.problem()))?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&query)
+        .finish();
+    let request = Request::get(format!("{path}?{query}"))
+        .body(())
+        .map_err(|error| format!("the request could not be made: {error}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("no runtime: {error}"))?;
+    let mut service = layer.layer(Nothing);
+    let response = runtime
+        .block_on(async {
+            std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+            service.call(request).await
+        })
+        .unwrap_or_else(|never| match never {});
+    let refused = || {
+        let body = response
+            .body()
+            .lines()
+            .find(|l| l.contains("<p>"))
+            .unwrap_or("");
+        format!("the layer refused to sign ({}): {body}", response.status())
+    };
+    let location = response
+        .headers()
+        .get(http::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(refused)?;
+    let url = url::Url::parse(location).map_err(|_| refused())?;
+    let token = match token_param {
+        None => url.fragment().map(str::to_owned),
+        Some(name) => url
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned()),
+    };
+    token.ok_or_else(refused)
+}
+
+/// What a claim must hold.
+#[derive(Clone, Copy)]
+enum Holds {
+    Text,
+    Integer,
+    /// A user id: a string or an integer.
+    Id,
+}
+
+/// The preset's algorithm and the claims it always signs.
+fn rules(kind: Kind) -> (JwtAlgorithm, &'static [(&'static str, Holds)]) {
+    use Holds::{Id, Integer, Text};
+    match kind {
+        Kind::Zendesk => (
+            JwtAlgorithm::HS256,
+            &[
+                ("iat", Integer),
+                ("jti", Text),
+                ("email", Text),
+                ("name", Text),
+            ],
+        ),
+        Kind::Gitbook => (
+            JwtAlgorithm::HS256,
+            &[("iat", Integer), ("exp", Integer), ("email", Text)],
+        ),
+        Kind::Canny => (
+            JwtAlgorithm::HS256,
+            &[("email", Text), ("id", Id), ("name", Text)],
+        ),
+        Kind::Helpscout => (JwtAlgorithm::HS512, &[("sub", Text), ("exp", Integer)]),
+        Kind::Frill => (JwtAlgorithm::HS256, &[("email", Text), ("id", Id)]),
+        Kind::Readme => (JwtAlgorithm::HS256, &[("email", Text)]),
+        Kind::Mintlify => (
+            JwtAlgorithm::EdDSA,
+            &[("exp", Integer), ("expiresAt", Integer)],
+        ),
+        Kind::Helpjuice => (
+            JwtAlgorithm::HS256,
+            &[("jti", Text), ("iat", Integer), ("email", Text)],
+        ),
+        Kind::Helpdocs => (
+            JwtAlgorithm::HS256,
+            &[("iat", Integer), ("exp", Integer), ("aud", Text)],
+        ),
+        Kind::Freshworks => (
+            JwtAlgorithm::RS256,
+            &[
+                ("sub", Text),
+                ("email", Text),
+                ("iat", Integer),
+                ("nonce", Text),
+            ],
+        ),
+        Kind::Kustomer | Kind::Aha => unreachable!("checked by their vendors' rules"),
+    }
+}
+
+/// The report's check lines for `kind`: `(passed, text)`.
+pub(super) fn check(
+    kind: Kind,
+    header: &Map<String, Value>,
+    claims: &Map<String, Value>,
+    signature: Option<(&str, bool)>,
+) -> Vec<(bool, String)> {
+    let (algorithm, wanted) = rules(kind);
+    let mut lines = Vec::new();
+    let alg = header.get("alg").and_then(Value::as_str);
+    lines.push(if alg == Some(algorithm.name()) {
+        (true, format!("header alg is {algorithm}"))
+    } else {
+        (
+            false,
+            format!(
+                "header alg is {}, but {} requires {algorithm}",
+                alg.unwrap_or("missing"),
+                kind.name()
+            ),
+        )
+    });
+    let typ = header.get("typ").and_then(Value::as_str);
+    lines.push(match typ {
+        Some("JWT") => (true, "header typ is JWT".to_owned()),
+        Some(other) => (false, format!("header typ is {other}, but JWT is required")),
+        None => (false, "header has no typ; typ JWT is required".to_owned()),
+    });
+    if let Some((var, valid)) = signature {
+        lines.push(if valid {
+            (
+                true,
+                format!("signature is valid ({algorithm} with the secret in {var})"),
+            )
+        } else {
+            (
+                false,
+                format!("signature is invalid for the secret in {var}"),
+            )
+        });
+    }
+    for (name, holds) in wanted {
+        let line = match (claims.get(*name), holds) {
+            (None, _) => (false, format!("{name} is missing")),
+            (Some(Value::String(_)), Holds::Text | Holds::Id) => {
+                (true, format!("{name} is a string"))
+            }
+            (Some(Value::Number(n)), Holds::Integer | Holds::Id) if n.is_i64() || n.is_u64() => {
+                (true, format!("{name} is an integer"))
+            }
+            (Some(_), Holds::Text) => (false, format!("{name} is not a string")),
+            (Some(_), Holds::Integer) => (false, format!("{name} is not an integer")),
+            (Some(_), Holds::Id) => (false, format!("{name} is neither a string nor an integer")),
+        };
+        lines.push(line);
+    }
+    if kind == Kind::Helpjuice
+        && let Some(iat) = claims.get("iat").and_then(Value::as_i64)
+        && iat < 100_000_000_000
+    {
+        lines.push((
+            false,
+            "iat looks like seconds; Helpjuice reads milliseconds".to_owned(),
+        ));
+    }
+    lines
+}
+
+/// The preset's algorithm: HS* presets' signatures can be checked with `--secret-env`.
+pub(super) fn algorithm(kind: Kind) -> JwtAlgorithm {
+    rules(kind).0
+}
+
+impl Decoded<'_> {
+    /// Whether the signature is `algorithm`'s HMAC with `secret`.
+    pub(super) fn verify_hmac(&self, algorithm: JwtAlgorithm, secret: &Secret) -> bool {
+        let algorithm = match algorithm {
+            JwtAlgorithm::HS384 => Algorithm::HS384,
+            JwtAlgorithm::HS512 => Algorithm::HS512,
+            _ => Algorithm::HS256,
+        };
+        jsonwebtoken::crypto::verify(
+            self.signature,
+            self.signing_input.as_bytes(),
+            &DecodingKey::from_secret(secret.expose()),
+            algorithm,
+        )
+        .unwrap_or(false)
+    }
+}
