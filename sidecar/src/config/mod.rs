@@ -31,6 +31,7 @@ use crate::metrics::{Metrics, Timed};
 mod check;
 mod error;
 mod file;
+mod keyed;
 mod portal;
 mod secret_ref;
 mod summary;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use portal_sso::{ClaimPointers, JwtPortal};
 
 use super::ConfigFileError;
-use super::file::keyed;
+use super::keyed::keyed;
 use super::secret_ref::SecretRef;
 use classic::{AhaFile, KustomerFile};
 use jwt::JwtFile;
