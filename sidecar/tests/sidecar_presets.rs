@@ -779,3 +779,56 @@ fn check_config_names_a_key_that_does_not_fit_the_algorithm() {
         assert!(!stderr.contains("PRIVATE KEY") && !stderr.contains(CUSTOM_SECRET));
     }
 }
+
+// Zendesk sends its sign-in errors to the Remote logout URL as `?kind=error&message=…`:
+// the sidecar shows the message and neither ends the session nor starts a sign-in, so
+// a failing portal cannot loop the browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_errors_on_the_logout_route_are_shown_not_retried() {
+    let upstream = Upstream::start().await;
+    let config = preset_config(
+        &upstream,
+        "",
+        r#"
+[[portal]]
+kind = "zendesk"
+secret = { env = "ZENDESK_JWT_SECRET" }
+callback_url = "https://acme.zendesk.com/access/jwt"
+"#,
+    );
+    let sidecar = Sidecar::start_with_env(&config, &env());
+    let calls_before = upstream.me_calls.load(std::sync::atomic::Ordering::SeqCst);
+    let (status, headers, body) = get(
+        &sidecar.url("/sso/zendesk/logout?kind=error&message=Please%20sign%20in%20%3Cagain%3E"),
+        Some(&alice()),
+    )
+    .await;
+    let body = String::from_utf8_lossy(&body);
+    assert!(status.is_server_error(), "{status}");
+    assert!(
+        headers.get(header::LOCATION).is_none(),
+        "no redirect: no loop"
+    );
+    assert!(
+        headers.get_all(header::SET_COOKIE).iter().next().is_none(),
+        "the session is kept"
+    );
+    assert!(body.contains("Please sign in &lt;again&gt;"), "{body}");
+    assert!(!body.contains("<again>"), "{body}");
+    assert_eq!(
+        upstream.me_calls.load(std::sync::atomic::Ordering::SeqCst),
+        calls_before,
+        "nobody was looked up"
+    );
+
+    // Without `kind=error` the same route is the Remote logout URL: the session ends.
+    let (status, headers, _) = get(&sidecar.url("/sso/zendesk/logout"), Some(&alice())).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(
+        headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("sid=;")),
+        "{headers:?}"
+    );
+}
