@@ -1,6 +1,8 @@
 //! The operator tools, driven through the real binary: `portal-sso kustomer-secret` against
 //! a mock of Kustomer's `/v1/auth/kb/:id/settings`, and `portal-sso token sign|inspect`.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
+use support::{assert_claim_names, key_path};
 use tokio::io::AsyncWriteExt as _;
 use tokio::process::Command;
 
@@ -779,17 +782,7 @@ async fn every_hs_preset_signs_as_the_layer_does_and_inspects_clean() {
         )
         .unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!(data.header.typ.as_deref(), Some("JWT"));
-        let mut found: Vec<&str> = data
-            .claims
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        found.sort_unstable();
-        let mut names = names.to_vec();
-        names.sort_unstable();
-        assert_eq!(found, names, "{kind}: {}", data.claims);
+        assert_claim_names(kind, &data.claims, names);
         let run = inspect(
             &jwt,
             &["--kind", kind, "--secret-env", "PORTAL_TOKEN_SECRET"],
@@ -891,8 +884,7 @@ async fn a_preset_needing_a_field_it_was_not_given_is_refused() {
 
 #[test]
 fn asymmetric_presets_sign_with_a_pem_key_from_the_environment() {
-    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/");
-    let read = |name: &str| std::fs::read_to_string(format!("{keys}{name}")).unwrap();
+    let read = |name: &str| std::fs::read_to_string(key_path(name)).unwrap();
     for (kind, private, public, alg, extra) in [
         (
             "mintlify",

@@ -668,3 +668,23 @@ pub async fn echo_through(stream: &mut tokio::net::TcpStream, message: &[u8]) {
         .unwrap();
     assert_eq!(echoed, message);
 }
+
+/// The path of a test-only key under the repository's `tests/keys/`.
+pub fn key_path(name: &str) -> String {
+    format!("{}/../tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Asserts that `claims` (a JSON object) has exactly the names `names`, in any order;
+/// `label` says which token failed.
+pub fn assert_claim_names(label: &str, claims: &serde_json::Value, names: &[&str]) {
+    let mut found: Vec<&str> = claims
+        .as_object()
+        .unwrap_or_else(|| panic!("{label}: claims are not an object: {claims}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    found.sort_unstable();
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    assert_eq!(found, names, "{label}: {claims}");
+}
