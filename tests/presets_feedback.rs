@@ -86,14 +86,7 @@ async fn canny_refuses_a_redirect_off_the_board_and_needs_an_id() {
         get_req("/sso/canny?companyID=c1"),
     )
     .await;
-    assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert!(
-        recorder.take()[0]
-            .reason
-            .as_deref()
-            .unwrap()
-            .starts_with("id: ")
-    );
+    assert_field_refused(&reply, &recorder, "id");
 }
 
 // "it will sent a query param called redirect that contains a URL. You must redirect

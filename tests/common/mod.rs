@@ -358,3 +358,16 @@ impl Recorder {
         std::mem::take(&mut *self.0.lock().expect("lock"))
     }
 }
+
+/// Asserts that `reply` is the 403 for an identity field that cannot go into a claim, and
+/// that the one event `recorder` took since its last `take` is `identity_rejected` with a
+/// reason naming `field` first.
+pub fn assert_field_refused(reply: &Reply, recorder: &Recorder, field: &str) {
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
+    assert!(!reply.has_location());
+    let events = recorder.take();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, EventKind::IdentityRejected);
+    let reason = events[0].reason.as_deref().unwrap_or_default();
+    assert!(reason.starts_with(&format!("{field}: ")), "{reason}");
+}
