@@ -64,9 +64,12 @@ impl JwtAlgorithm {
             JwtAlgorithm::HS256 | JwtAlgorithm::HS384 | JwtAlgorithm::HS512
         )
     }
+}
 
-    fn jsonwebtoken(self) -> Algorithm {
-        match self {
+/// The same algorithm as `jsonwebtoken` names it, for verifying what was signed.
+impl From<JwtAlgorithm> for Algorithm {
+    fn from(algorithm: JwtAlgorithm) -> Self {
+        match algorithm {
             JwtAlgorithm::HS256 => Algorithm::HS256,
             JwtAlgorithm::HS384 => Algorithm::HS384,
             JwtAlgorithm::HS512 => Algorithm::HS512,
@@ -106,6 +109,7 @@ impl FromStr for JwtAlgorithm {
 /// (Zendesk refuses a token without `typ`). `Debug` never shows the key.
 #[derive(Clone)]
 pub struct TokenSigner {
+    algorithm: JwtAlgorithm,
     key: EncodingKey,
     header: Header,
 }
@@ -114,6 +118,7 @@ impl TokenSigner {
     /// A signer using `secret`'s bytes as the HMAC-SHA256 key.
     pub fn hs256(secret: &Secret) -> Self {
         Self {
+            algorithm: JwtAlgorithm::HS256,
             key: EncodingKey::from_secret(secret.expose()),
             header: Header::new(Algorithm::HS256),
         }
@@ -158,7 +163,8 @@ impl TokenSigner {
         };
         let signer = Self {
             key: encoding.map_err(|_| KeyError(mismatch))?,
-            header: Header::new(algorithm.jsonwebtoken()),
+            algorithm,
+            header: Header::new(algorithm.into()),
         };
         signer
             .sign(&serde_json::Map::new())
@@ -168,14 +174,7 @@ impl TokenSigner {
 
     /// The algorithm the tokens are signed with.
     pub fn algorithm(&self) -> JwtAlgorithm {
-        match self.header.alg {
-            Algorithm::HS384 => JwtAlgorithm::HS384,
-            Algorithm::HS512 => JwtAlgorithm::HS512,
-            Algorithm::RS256 => JwtAlgorithm::RS256,
-            Algorithm::ES256 => JwtAlgorithm::ES256,
-            Algorithm::EdDSA => JwtAlgorithm::EdDSA,
-            _ => JwtAlgorithm::HS256,
-        }
+        self.algorithm
     }
 
     /// Returns `header.claims.signature`.
@@ -187,9 +186,9 @@ impl TokenSigner {
 impl fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSigner")
-            .field("alg", &self.header.alg)
+            .field("algorithm", &self.algorithm)
             .field("key", &"REDACTED")
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -307,7 +306,7 @@ mod tests {
                 .unwrap()
                 .sign(&claims)
                 .unwrap();
-            assert_eq!(verify_with(&token, &decoding, alg.jsonwebtoken()), claims);
+            assert_eq!(verify_with(&token, &decoding, alg.into()), claims);
         }
         for (alg, private, decoding) in [
             (
@@ -329,10 +328,7 @@ mod tests {
             let signer = TokenSigner::new(alg, &key(private)).unwrap();
             assert_eq!(signer.algorithm(), alg);
             let token = signer.sign(&claims).unwrap();
-            assert_eq!(
-                verify_with(&token, &decoding.unwrap(), alg.jsonwebtoken()),
-                claims
-            );
+            assert_eq!(verify_with(&token, &decoding.unwrap(), alg.into()), claims);
         }
     }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 
 use base64::Engine as _;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use portal_sso::JwtAlgorithm;
 use serde_json::{Map, Value};
 
 use super::Kind;
@@ -230,14 +230,7 @@ fn check_signature(
         findings.note("signature not checked: pass --secret-env VAR to check it");
         return;
     };
-    let valid = jsonwebtoken::crypto::verify(
-        decoded.signature,
-        decoded.signing_input.as_bytes(),
-        &DecodingKey::from_secret(secret.expose()),
-        Algorithm::HS256,
-    )
-    .unwrap_or(false);
-    if valid {
+    if decoded.verify_hmac(JwtAlgorithm::HS256, secret) {
         findings.ok(format!(
             "signature is valid (HS256 with the secret in {var})"
         ));

@@ -11,7 +11,7 @@ use std::future::{Ready, ready};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 use tower_layer::Layer as _;
 use tower_service::Service;
@@ -268,16 +268,11 @@ pub(super) fn algorithm(kind: Kind) -> JwtAlgorithm {
 impl Decoded<'_> {
     /// Whether the signature is `algorithm`'s HMAC with `secret`.
     pub(super) fn verify_hmac(&self, algorithm: JwtAlgorithm, secret: &Secret) -> bool {
-        let algorithm = match algorithm {
-            JwtAlgorithm::HS384 => Algorithm::HS384,
-            JwtAlgorithm::HS512 => Algorithm::HS512,
-            _ => Algorithm::HS256,
-        };
         jsonwebtoken::crypto::verify(
             self.signature,
             self.signing_input.as_bytes(),
             &DecodingKey::from_secret(secret.expose()),
-            algorithm,
+            algorithm.into(),
         )
         .unwrap_or(false)
     }
