@@ -30,6 +30,8 @@ pub struct Peer<'a> {
     pub ip: IpAddr,
     /// Whether the peer is one of `trusted_proxies`.
     pub trusted: bool,
+    /// `ip` as an `X-Forwarded-For` value, made once per connection.
+    pub forwarded_for: Option<&'a HeaderValue>,
     /// The `Host` to send when the request named none: the app's authority.
     pub default_host: &'a HeaderValue,
 }
@@ -67,7 +69,13 @@ pub fn prepare<B>(request: &mut Request<B>, peer: &Peer<'_>, upgrade: Option<&He
     // Request trailers are not forwarded (see `WithoutTrailers`).
     headers.remove(header::TRAILER);
     forwarding::strip(headers, peer.trusted);
-    forwarding::set_forwarded(headers, peer.trusted, Some(peer.ip), None, original_host);
+    forwarding::set_forwarded(
+        headers,
+        peer.trusted,
+        Some(peer.ip),
+        peer.forwarded_for,
+        original_host,
+    );
     if let Some(protocol) = upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, protocol.clone());
@@ -145,6 +153,7 @@ mod tests {
         let peer = Peer {
             ip: "10.1.2.3".parse().unwrap(),
             trusted: false,
+            forwarded_for: None,
             default_host: &default_host,
         };
         let mut request = Request::get("http://app.example/a?b=1")

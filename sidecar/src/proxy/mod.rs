@@ -102,6 +102,7 @@ impl Upstream {
             upstream: Arc::clone(self),
             connection: Arc::new(BrowserConnection {
                 ip,
+                forwarded_for: HeaderValue::try_from(ip.to_string()).ok(),
                 trusted: forwarding::is_trusted(Some(ip), &self.settings.trusted_proxies),
                 slot,
                 app: Mutex::new(None),
@@ -159,6 +160,8 @@ pub struct Proxy {
 struct BrowserConnection {
     ip: IpAddr,
     trusted: bool,
+    /// `ip` as the `X-Forwarded-For` value sent for an untrusted peer.
+    forwarded_for: Option<HeaderValue>,
     slot: Slot,
     /// The connection to the app, kept between requests.
     app: Mutex<Option<SendRequest<RequestBody>>>,
@@ -219,6 +222,7 @@ impl Proxy {
         let peer = headers::Peer {
             ip: self.connection.ip,
             trusted: self.connection.trusted,
+            forwarded_for: self.connection.forwarded_for.as_ref(),
             default_host: &upstream.host,
         };
         headers::prepare(&mut request, &peer, protocol.as_ref());
