@@ -7,6 +7,7 @@
 //! - [`forwarding`]: which `X-Forwarded-*` and like headers the app gets, from whom;
 //! - [`server`]: connections, timeouts, limits and graceful shutdown, on one runtime per
 //!   CPU (`runtimes`);
+//! - [`reload`]: the config read again on SIGHUP;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
 //! - [`demo`]: the whole flow on one machine;
@@ -27,6 +28,7 @@ pub mod metrics;
 pub mod page;
 pub mod proxy;
 pub mod recent;
+pub mod reload;
 mod runtimes;
 pub mod server;
 pub mod token_cli;

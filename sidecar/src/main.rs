@@ -28,7 +28,8 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs the reverse proxy until SIGTERM or SIGINT, then drains.
+    /// Runs the reverse proxy until SIGTERM or SIGINT, then drains; SIGHUP reloads the
+    /// config.
     Serve(ConfigArgs),
     /// Checks the config file and prints a summary, secrets redacted.
     CheckConfig(ConfigArgs),
@@ -65,10 +66,10 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             // `serve` deals connections out to one runtime per CPU, this one included.
-            run(
-                tokio::runtime::Builder::new_current_thread(),
-                sidecar::serve(config, shutdown_signal()),
-            )
+            run(tokio::runtime::Builder::new_current_thread(), async move {
+                let reload = sidecar::reload::Reload::on_sighup(args.config)?;
+                sidecar::serve(config, Some(reload), shutdown_signal()).await
+            })
         }
         Command::CheckConfig(args) => match load(&args) {
             Ok(config) => {

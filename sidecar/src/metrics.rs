@@ -11,6 +11,7 @@
 //! | `portal_sso_identity_duration_seconds` | histogram |
 //! | `portal_sso_upstream_errors_total` | `kind` (`connect`, `timeout`, ...) |
 //! | `portal_sso_upstream_duration_seconds` | histogram, time to the response head |
+//! | `portal_sso_config_reloads_total` | `result` (`ok`, `error`) |
 
 use std::future::Future;
 use std::pin::Pin;
@@ -61,6 +62,11 @@ struct KindLabels {
     kind: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
 /// Every counter and histogram the sidecar keeps, and the registry that writes them out.
 pub struct Metrics {
     registry: Registry,
@@ -75,6 +81,7 @@ pub struct Metrics {
     identity_latency: Histogram,
     upstream_errors: Family<KindLabels, Counter>,
     upstream_latency: Histogram,
+    reloads: Family<ResultLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -104,6 +111,11 @@ impl Metrics {
         let upstream_errors = Family::default();
         // 1 ms .. ~65 s
         let upstream_latency = Histogram::new(exponential_buckets(0.001, 2.0, 17));
+        let reloads: Family<ResultLabels, Counter> = Family::default();
+        // Both results are written from the start, so an alert can compare them.
+        for result in ["ok", "error"] {
+            let _ = reloads.get_or_create(&ResultLabels { result });
+        }
         registry.register(
             "http_requests",
             "Requests answered, by route class and status class",
@@ -149,6 +161,11 @@ impl Metrics {
             "Time until the app's response head",
             upstream_latency.clone(),
         );
+        registry.register(
+            "config_reloads",
+            "Config reloads on SIGHUP, by result",
+            reloads.clone(),
+        );
         let requests = ["sso", "proxy"].map(|route| {
             STATUS_CLASSES.map(|status| {
                 requests
@@ -167,7 +184,14 @@ impl Metrics {
             identity_latency,
             upstream_errors,
             upstream_latency,
+            reloads,
         }
+    }
+
+    /// Counts a config reload, applied (`ok`) or refused.
+    pub fn config_reload(&self, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.reloads.get_or_create(&ResultLabels { result }).inc();
     }
 
     /// Counts one answered request.

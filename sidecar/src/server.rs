@@ -20,60 +20,56 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::admin::{self, State};
-use crate::config::{ServerSettings, SidecarConfig};
+use crate::config::{ConfigFileError, ServerSettings, SidecarConfig};
 use crate::host;
 use crate::metrics::{Metrics, RouteClass};
 use crate::proxy::{ProxyBody, Upstream};
 use crate::recent::Recent;
+use crate::reload::{Bound, Reload};
 use crate::runtimes::Runtimes;
 
 /// Runs the sidecar until `shutdown` completes, then stops accepting connections and lets
-/// in-flight requests and open tunnels finish within the configured grace period.
+/// in-flight requests and open tunnels finish within the configured grace period. With
+/// `reload`, the config is read again on each of its signals (see [`crate::reload`]).
 ///
 /// Returns an error only when a listener cannot be bound.
-pub async fn serve<F>(config: SidecarConfig, shutdown: F) -> io::Result<()>
+pub async fn serve<F>(config: SidecarConfig, reload: Option<Reload>, shutdown: F) -> io::Result<()>
 where
     F: Future<Output = ()> + Send,
 {
-    let metrics = Arc::new(Metrics::new());
-    let recent = Arc::new(Recent::default());
+    let shared = Shared {
+        metrics: Arc::new(Metrics::new()),
+        recent: Arc::new(Recent::default()),
+    };
     let state = Arc::new(State::default());
-    let observers: Vec<Arc<dyn EventObserver>> = vec![metrics.clone(), recent.clone()];
-    let layer = config
-        .layer(observers, Some(Arc::clone(&metrics)))
+    let app = App::new(&config, &shared)
         .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err.to_string()))?;
-    let settings = config.server.clone();
-    let upstream = Upstream::new(
-        config.upstream.clone(),
-        Arc::clone(&metrics),
-        settings.tunnel_idle_timeout,
-    );
-    let (listener, admin_listener) = bind(&config, &layer).await?;
+    let (listener, admin_listener) = bind(&config, &app.layer).await?;
     let admin_task = admin_listener.map(|listener| {
         tokio::spawn(admin::serve(
             listener,
             Arc::clone(&state),
-            Arc::clone(&metrics),
-            Arc::clone(&recent),
+            Arc::clone(&shared.metrics),
+            Arc::clone(&shared.recent),
         ))
     });
 
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_read_timeout)
-        .max_buf_size(settings.max_header_bytes.max(MIN_BUF_SIZE))
-        .keep_alive(true);
+    let max_connections = config.server.max_connections;
     // A connection keeps its place in the limit while it lasts, and a tunnel made from
     // it after that: more connections wait in the kernel's backlog.
-    let connections = Arc::new(Semaphore::new(settings.max_connections));
+    let connections = Arc::new(Semaphore::new(max_connections));
     // Tells each connection to finish the request in flight and close.
     let (stop, stopped) = tokio::sync::watch::channel(());
-    let app = App {
-        layer,
-        upstream,
-        metrics,
-    };
+    // The app every new connection is served with; a reload publishes a new one.
+    let (apps, mut current) = tokio::sync::watch::channel(Arc::new(app));
+    let reload_task = reload.map(|reload| {
+        tokio::spawn(crate::reload::run(
+            reload,
+            Bound::of(&config),
+            shared.clone(),
+            apps,
+        ))
+    });
     let mut runtimes = Runtimes::start();
     tokio::pin!(shutdown);
     loop {
@@ -96,19 +92,23 @@ where
                 }
             },
         };
+        // The connection watches for the next reload from the app it is served with on.
+        let mut reloaded = current.clone();
+        let app = Arc::clone(&reloaded.borrow_and_update());
         let service = TowerToHyperService::new(app.service_for(peer, Arc::clone(&permit)));
         // The socket moves to the runtime that serves it (see `Runtimes`).
         let stream = match stream.into_std() {
             Ok(stream) => stream,
             Err(err) => {
-                tracing::debug!(target: "portal_sso::server", %err, %peer, "connection not handed over");
+                tracing::debug!(target: "portal_sso::server", %err, "connection not handed over");
                 continue;
             }
         };
         let connection = Connection {
-            builder: builder.clone(),
-            settings: settings.clone(),
+            builder: app.builder.clone(),
+            settings: app.settings.clone(),
             stopped: stopped.clone(),
+            reloaded,
             slot: permit,
         };
         runtimes.spawn(connection.serve(stream, peer, service));
@@ -116,7 +116,11 @@ where
 
     state.set_draining();
     drop(listener);
-    let in_flight = settings.max_connections - connections.available_permits();
+    if let Some(task) = reload_task {
+        task.abort();
+    }
+    let settings = current.borrow_and_update().settings.clone();
+    let in_flight = max_connections - connections.available_permits();
     tracing::info!(
         target: "portal_sso::server",
         connections = in_flight,
@@ -124,7 +128,7 @@ where
         "shutting down: draining connections"
     );
     drop(stop);
-    drain(&connections, &settings).await;
+    drain(&connections, max_connections, settings.shutdown_grace).await;
     if let Some(task) = admin_task {
         task.abort();
     }
@@ -151,13 +155,13 @@ fn io(
 
 /// Waits until every connection, and every open tunnel (which holds its connection's
 /// place in the limit), has closed, or the grace period is over.
-async fn drain(connections: &Semaphore, settings: &ServerSettings) {
-    let all = u32::try_from(settings.max_connections).unwrap_or(u32::MAX);
-    if tokio::time::timeout(settings.shutdown_grace, connections.acquire_many(all))
+async fn drain(connections: &Semaphore, max_connections: usize, grace: Duration) {
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(grace, connections.acquire_many(all))
         .await
         .is_err()
     {
-        let left = settings.max_connections - connections.available_permits();
+        let left = max_connections - connections.available_permits();
         tracing::warn!(
             target: "portal_sso::server",
             connections = left,
@@ -201,6 +205,9 @@ struct Connection {
     /// Changes (closes) when the server shuts down: the connection finishes the request
     /// in flight and closes.
     stopped: tokio::sync::watch::Receiver<()>,
+    /// Changes when a reload publishes a new app: the connection finishes the request in
+    /// flight and closes, so the browser's next request is served with the new config.
+    reloaded: tokio::sync::watch::Receiver<Arc<App>>,
     /// The connection's place in the connection limit.
     slot: crate::proxy::Slot,
 }
@@ -226,9 +233,19 @@ impl Connection {
             .serve_connection(io(stream, &self.settings), service)
             .with_upgrades();
         tokio::pin!(connection);
+        let reloaded = async {
+            // Without reloads the sender is gone: nothing to wait for.
+            if self.reloaded.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
         let ended = tokio::select! {
             ended = connection.as_mut() => ended,
             _ = self.stopped.changed() => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+            () = reloaded => {
                 connection.as_mut().graceful_shutdown();
                 connection.await
             }
@@ -240,14 +257,49 @@ impl Connection {
     }
 }
 
-/// What each browser connection's service is made from.
-struct App {
+/// What lasts across reloads: the metrics and the recent events.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) recent: Arc<Recent>,
+}
+
+/// What each browser connection is served with, made from one config.
+pub(crate) struct App {
     layer: SsoLayer,
     upstream: Arc<Upstream>,
     metrics: Arc<Metrics>,
+    builder: http1::Builder,
+    settings: ServerSettings,
 }
 
 impl App {
+    /// The app for `config`: its layer reports to the shared metrics and recent events.
+    pub(crate) fn new(config: &SidecarConfig, shared: &Shared) -> Result<Self, ConfigFileError> {
+        let metrics = Arc::clone(&shared.metrics);
+        let observers: Vec<Arc<dyn EventObserver>> = vec![metrics.clone(), shared.recent.clone()];
+        let layer = config.layer(observers, Some(Arc::clone(&metrics)))?;
+        let settings = config.server.clone();
+        let upstream = Upstream::new(
+            config.upstream.clone(),
+            Arc::clone(&metrics),
+            settings.tunnel_idle_timeout,
+        );
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(settings.header_read_timeout)
+            .max_buf_size(settings.max_header_bytes.max(MIN_BUF_SIZE))
+            .keep_alive(true);
+        Ok(Self {
+            layer,
+            upstream,
+            metrics,
+            builder,
+            settings,
+        })
+    }
+
     /// The service for one browser connection: requests that name two hosts refused,
     /// then the layer around the connection's own proxy, counted.
     fn service_for(&self, peer: SocketAddr, slot: crate::proxy::Slot) -> Counted {

@@ -378,7 +378,7 @@ pub struct Sidecar {
     pub addr: SocketAddr,
     pub admin: Option<SocketAddr>,
     log: Arc<Mutex<String>>,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Sidecar {
@@ -444,7 +444,7 @@ impl Sidecar {
             addr,
             admin,
             log,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -475,12 +475,22 @@ impl Sidecar {
 
     /// Sends SIGTERM to the sidecar process.
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal `name` (`HUP`, `TERM`) to the sidecar process.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{name}"))
             .arg(self.child.id().to_string())
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// The config file the sidecar was started with, to be rewritten before a reload.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.0.join("portal-sso.toml")
     }
 
     /// Waits for the process to exit, at most `limit`.

@@ -1,0 +1,126 @@
+//! Reloading on SIGHUP: the config file and every secret and key file it names are read
+//! again. A config that checks out applies to every request from then on; one that does
+//! not is refused with one log line naming the key, and the running one stays.
+//!
+//! Each browser connection is served with the config it started with, so no request
+//! takes a lock a reload could hold. A reload asks every open connection to finish the
+//! request in flight and close (as on shutdown); the browser's next request comes on a
+//! new connection, served with the new config.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::config::SidecarConfig;
+use crate::server::{App, Shared};
+
+/// Where the config is read again from, and the signal that asks for it.
+pub struct Reload {
+    path: PathBuf,
+    #[cfg(unix)]
+    hangups: tokio::signal::unix::Signal,
+}
+
+impl std::fmt::Debug for Reload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reload")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reload {
+    /// Reloads the config at `path` on every SIGHUP. From this call on, SIGHUP no longer
+    /// ends the process. Must be called within a Tokio runtime.
+    pub fn on_sighup(path: PathBuf) -> std::io::Result<Self> {
+        Ok(Self {
+            path,
+            #[cfg(unix)]
+            hangups: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?,
+        })
+    }
+
+    /// Completes on the next SIGHUP; never where there is no such signal.
+    async fn requested(&mut self) {
+        #[cfg(unix)]
+        if self.hangups.recv().await.is_some() {
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+/// What only a restart can change: the listeners and the connection limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bound {
+    listen: SocketAddr,
+    admin_listen: Option<SocketAddr>,
+    max_connections: usize,
+}
+
+impl Bound {
+    pub(crate) fn of(config: &SidecarConfig) -> Self {
+        Self {
+            listen: config.listen,
+            admin_listen: config.admin_listen,
+            max_connections: config.server.max_connections,
+        }
+    }
+
+    /// The keys of `config` that differ from what is bound.
+    fn changed_in(&self, config: &SidecarConfig) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if config.listen != self.listen {
+            changed.push("listen");
+        }
+        if config.admin_listen != self.admin_listen {
+            changed.push("admin_listen");
+        }
+        if config.server.max_connections != self.max_connections {
+            changed.push("server.max_connections");
+        }
+        changed
+    }
+}
+
+/// Reloads on every request of `reload` until the server stops, publishing each new
+/// [`App`] on `apps`.
+pub(crate) async fn run(
+    mut reload: Reload,
+    bound: Bound,
+    shared: Shared,
+    apps: watch::Sender<Arc<App>>,
+) {
+    loop {
+        reload.requested().await;
+        let loaded = SidecarConfig::load(&reload.path)
+            .and_then(|config| App::new(&config, &shared).map(|app| (config, app)));
+        match loaded {
+            Ok((config, app)) => {
+                apps.send_replace(Arc::new(app));
+                shared.metrics.config_reload(true);
+                let restart = bound.changed_in(&config);
+                if restart.is_empty() {
+                    tracing::info!(target: "portal_sso::reload", "config reloaded");
+                } else {
+                    let restart = restart.join(", ");
+                    tracing::warn!(
+                        target: "portal_sso::reload",
+                        needs_restart = %restart,
+                        "config reloaded, but {restart} keep their old values until a restart"
+                    );
+                }
+            }
+            Err(err) => {
+                shared.metrics.config_reload(false);
+                tracing::error!(
+                    target: "portal_sso::reload",
+                    key = err.key(),
+                    "config reload refused, the previous config stays: {err}"
+                );
+            }
+        }
+    }
+}
