@@ -13,6 +13,7 @@ use crate::error::ConfigError;
 use crate::events::{EventKind, EventObserver, SsoEvent};
 use crate::identity::{Identity, IdentityError, IdentityResolver};
 use crate::portal::engine::Engine;
+use crate::request_origin::RequestOrigin;
 use crate::token::TokenSigner;
 
 /// Everything the service needs, validated and shared.
@@ -21,6 +22,11 @@ pub(crate) struct Config {
     pub(crate) portals: Box<[PortalEntry]>,
     pub(crate) resolver: Arc<dyn DynResolver>,
     pub(crate) login_url: String,
+    /// The login page's origin when `login_url` is absolute: a request from another
+    /// origin is sent there with a full URL to come back to.
+    pub(crate) login_origin: Option<String>,
+    /// How a request's origin is read, unless a connection says otherwise.
+    pub(crate) request_origin: RequestOrigin,
     pub(crate) return_param: String,
     pub(crate) observers: Box<[Arc<dyn EventObserver>]>,
     pub(crate) session_cookie: Option<SessionCookie>,

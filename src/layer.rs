@@ -14,6 +14,7 @@ use crate::events::EventObserver;
 use crate::identity::IdentityResolver;
 use crate::portal::JwtPortal;
 use crate::portal::engine::Engine;
+use crate::request_origin::RequestOrigin;
 use crate::secret::MIN_SECRET_LEN;
 use crate::service::Sso;
 use crate::token::TokenSigner;
@@ -90,6 +91,7 @@ pub struct SsoLayerBuilder {
     login_loop_limit: u32,
     login_loop_window: Duration,
     max_cookie_bytes: usize,
+    request_origin: RequestOrigin,
 }
 
 impl fmt::Debug for SsoLayerBuilder {
@@ -124,6 +126,7 @@ impl SsoLayerBuilder {
             login_loop_limit: 3,
             login_loop_window: Duration::from_secs(60),
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
+            request_origin: RequestOrigin::default(),
         }
     }
 
@@ -150,6 +153,15 @@ impl SsoLayerBuilder {
     /// absolute `http(s)` URL. Default: `/login`.
     pub fn with_login_url(mut self, url: impl Into<String>) -> Self {
         self.login_url = url.into();
+        self
+    }
+
+    /// Sets how a request's origin is read, for the address to come back to when the
+    /// login page is on another origin (then it is a full URL, else a path). Default:
+    /// [`RequestOrigin::http`], forwarding headers ignored; behind a TLS-terminating
+    /// proxy that every request passes, `RequestOrigin::https().trusting_forwarded()`.
+    pub fn with_request_origin(mut self, origin: RequestOrigin) -> Self {
+        self.request_origin = origin;
         self
     }
 
@@ -331,7 +343,11 @@ impl SsoLayerBuilder {
                 routes: routes.into_boxed_slice(),
                 portals: portals.into_boxed_slice(),
                 resolver,
+                login_origin: Url::parse(&login_url)
+                    .ok()
+                    .map(|url| url.origin().ascii_serialization()),
                 login_url,
+                request_origin: self.request_origin,
                 return_param: self.return_param,
                 observers: self.observers.into_boxed_slice(),
                 session_cookie: self.session_cookie,

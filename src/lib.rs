@@ -104,6 +104,7 @@ mod layer;
 pub mod origins;
 mod portal;
 mod query;
+mod request_origin;
 mod response;
 mod secret;
 mod service;
@@ -127,6 +128,7 @@ pub use portal::{
     TimeUnit, TokenIn,
 };
 pub use query::append_query_param;
+pub use request_origin::RequestOrigin;
 pub use secret::{MIN_SECRET_LEN, Secret};
 pub use service::Sso;
 pub use token::JwtAlgorithm;

@@ -9,6 +9,7 @@ use tower_service::Service;
 use crate::config::{Config, Route};
 use crate::future::ResponseFuture;
 use crate::handler::{self, Begin};
+use crate::request_origin::RequestOrigin;
 
 /// Answers the SSO routes and passes everything else to `S` untouched.
 ///
@@ -23,11 +24,26 @@ use crate::handler::{self, Begin};
 pub struct Sso<S> {
     inner: S,
     config: Arc<Config>,
+    origin: RequestOrigin,
 }
 
 impl<S> Sso<S> {
-    pub(crate) const fn new(inner: S, config: Arc<Config>) -> Self {
-        Self { inner, config }
+    pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
+        let origin = config.request_origin;
+        Self {
+            inner,
+            config,
+            origin,
+        }
+    }
+
+    /// Reads the origin of this service's requests as `origin` says, instead of as the
+    /// layer was built to: for a server that makes a service per connection and knows
+    /// whether the peer is a proxy it trusts, or whether the connection is TLS.
+    #[must_use]
+    pub const fn with_request_origin(mut self, origin: RequestOrigin) -> Self {
+        self.origin = origin;
+        self
     }
 
     /// The wrapped service.
@@ -72,7 +88,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         match self.config.route(request.uri().path()) {
             None => ResponseFuture::passthrough(self.inner.call(request)),
-            Some(route) => call_sso(&mut self.inner, &self.config, route, request),
+            Some(route) => call_sso(&mut self.inner, &self.config, self.origin, route, request),
         }
     }
 }
@@ -84,6 +100,7 @@ where
 fn call_sso<S, ReqBody, ResBody>(
     inner: &mut S,
     config: &Arc<Config>,
+    origin: RequestOrigin,
     route: Route,
     request: Request<ReqBody>,
 ) -> ResponseFuture<S::Future>
@@ -101,7 +118,7 @@ where
         return ResponseFuture::app_logout(future, Arc::clone(config), path, from_remote_logout);
     }
     let (parts, _body) = request.into_parts();
-    match handler::begin(config, route, parts) {
+    match handler::begin(config, route, parts, origin) {
         Begin::Respond(response) => ResponseFuture::ready(response),
         Begin::Resolve(future) => ResponseFuture::resolving(future),
     }

@@ -19,6 +19,7 @@ use crate::events::{EventKind, MaskedEmail};
 use crate::identity::{Identity, IdentityError, IdentityErrorKind};
 use crate::portal::{ClaimError, Issued, Prepared, Refusal};
 use crate::query;
+use crate::request_origin::RequestOrigin;
 use crate::response::{Written, page, redirect, set_cookie};
 
 /// A login waiting for its resolver's answer, boxed once with what happens next: only
@@ -31,6 +32,9 @@ pub(crate) struct Pending {
     portal: usize,
     prepared: Prepared,
     trips: Trips,
+    /// The request's origin, when the login page is on another one: the address to
+    /// come back to is then a full URL.
+    return_origin: Option<String>,
 }
 
 pin_project! {
@@ -58,7 +62,12 @@ where
     }
 }
 
-pub(super) fn begin(config: &Arc<Config>, index: usize, parts: Parts) -> Begin {
+pub(super) fn begin(
+    config: &Arc<Config>,
+    index: usize,
+    parts: Parts,
+    origin: RequestOrigin,
+) -> Begin {
     let portal = &config.portals[index];
     let path = parts.uri.path();
     if parts.method != Method::GET && parts.method != Method::HEAD {
@@ -87,6 +96,11 @@ pub(super) fn begin(config: &Arc<Config>, index: usize, parts: Parts) -> Begin {
         portal: index,
         prepared,
         trips: Trips::read(config, &parts.headers),
+        return_origin: config.login_origin.as_ref().and_then(|login| {
+            origin
+                .of(&parts)
+                .filter(|request| !request.eq_ignore_ascii_case(login))
+        }),
     };
     let future = config.resolver.resolve(&parts);
     Begin::Resolve(Box::pin(Login {
@@ -155,10 +169,19 @@ fn complete(
         portal: index,
         prepared,
         trips,
+        return_origin,
     } = pending;
     let portal = &config.portals[index];
     let path = uri.path();
-    let return_to = uri.path_and_query().map_or(path, PathAndQuery::as_str);
+    let path_and_query = uri.path_and_query().map_or(path, PathAndQuery::as_str);
+    let full;
+    let return_to = match return_origin {
+        Some(origin) => {
+            full = format!("{origin}{path_and_query}");
+            full.as_str()
+        }
+        None => path_and_query,
+    };
     match answer {
         Ok(Some(identity)) => issue(&config, portal, path, &prepared, &identity, &trips),
         Ok(None) => login_required(&config, portal, path, return_to, "no_session", &trips),

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use http::request::Parts;
 
 use crate::config::{Config, Route};
+use crate::request_origin::RequestOrigin;
 use crate::response::Written;
 
 pub(crate) use login::BoxLoginFuture;
@@ -27,9 +28,14 @@ pub(crate) enum Begin {
 
 /// Starts answering `route` (a login or remote logout route; the app logout route goes
 /// to the app first).
-pub(crate) fn begin(config: &Arc<Config>, route: Route, parts: Parts) -> Begin {
+pub(crate) fn begin(
+    config: &Arc<Config>,
+    route: Route,
+    parts: Parts,
+    origin: RequestOrigin,
+) -> Begin {
     match route {
-        Route::Login(index) => login::begin(config, index, parts),
+        Route::Login(index) => login::begin(config, index, parts, origin),
         Route::Logout(index) => Begin::Respond(logout::remote_logout(config, index, &parts)),
         Route::AppLogout => unreachable!("the app logout route is passed to the app"),
     }
