@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::Uri;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use portal_sso::{EventObserver, Sso, SsoAnswered, SsoBody, SsoLayer};
+use portal_sso::{EventObserver, RequestOrigin, Sso, SsoAnswered, SsoBody, SsoLayer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
@@ -191,7 +192,7 @@ async fn bind(
         target: "portal_sso::server",
         listen = %listen,
         admin_listen = %admin_addr,
-        upstream = %config.upstream.uri,
+        upstream = %config.upstream.uri.as_ref().map_or_else(|| "none".to_owned(), Uri::to_string),
         routes = %routes.join(","),
         "portal-sso started listen={listen} admin_listen={admin_addr}",
     );
@@ -304,7 +305,16 @@ impl App {
     /// then the layer around the connection's own proxy, counted.
     fn service_for(&self, peer: SocketAddr, slot: crate::proxy::Slot) -> Counted {
         Counted {
-            inner: self.layer.layer(self.upstream.proxy_for(peer, slot)),
+            inner: {
+                let proxy = self.upstream.proxy_for(peer, slot);
+                // A trusted proxy's X-Forwarded-Proto and -Host say where the browser was.
+                let origin = if proxy.peer_is_trusted() {
+                    RequestOrigin::http().trusting_forwarded()
+                } else {
+                    RequestOrigin::http()
+                };
+                self.layer.layer(proxy).with_request_origin(origin)
+            },
             metrics: Arc::clone(&self.metrics),
         }
     }

@@ -142,10 +142,28 @@ fn a_bad_origin_is_named_by_index() {
 }
 
 #[test]
-fn a_missing_upstream_is_named() {
+fn without_upstream_the_summary_says_sso_routes_only() {
+    let dir = TempDir::new();
     let config = VALID.replace("upstream = \"http://127.0.0.1:3000\"\n", "");
-    let line = assert_config_error(&config, &env(), "");
-    assert_eq!(line, "portal-sso: config error: upstream: is required");
+    let path = dir.write("portal-sso.toml", &config);
+    let output = run_cli(
+        &["check-config", "--config", path.to_str().unwrap()],
+        &env(),
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("upstream          none: SSO routes only, 404 elsewhere"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_app_logout_path_needs_an_upstream() {
+    let config = VALID
+        .replace("upstream = \"http://127.0.0.1:3000\"\n", "")
+        .replace("[session]", "app_logout_path = \"/logout\"\n\n[session]");
+    assert_config_error(&config, &env(), "app_logout_path: needs `upstream`");
 }
 
 #[test]

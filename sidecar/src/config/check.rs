@@ -32,6 +32,13 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         ));
     }
 
+    if upstream.uri.is_none() && file.app_logout_path.is_some() {
+        return Err(ConfigFileError::new(
+            "app_logout_path",
+            "needs `upstream`: the app's logout is passed on to the app before the portal's",
+        ));
+    }
+
     Ok(SidecarConfig {
         listen: file.listen,
         admin_listen: file.admin_listen,
@@ -51,7 +58,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
 
 /// `upstream`, `trusted_proxies` and the upstream timeouts.
 fn check_upstream(file: &File) -> Result<UpstreamSettings, ConfigFileError> {
-    let uri = parse_upstream(&file.upstream)?;
+    let uri = file.upstream.as_deref().map(parse_upstream).transpose()?;
     let trusted_proxies = file
         .trusted_proxies
         .iter()

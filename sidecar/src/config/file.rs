@@ -16,7 +16,7 @@ use super::secret_ref::SecretRef;
 #[serde(deny_unknown_fields)]
 pub(super) struct File {
     pub(super) listen: SocketAddr,
-    pub(super) upstream: String,
+    pub(super) upstream: Option<String>,
     pub(super) admin_listen: Option<SocketAddr>,
     #[serde(default)]
     pub(super) trusted_proxies: Vec<String>,
@@ -314,10 +314,12 @@ mod tests {
     }
 
     #[test]
-    fn missing_upstream_is_named() {
-        let text = BASE.replace("upstream = \"http://127.0.0.1:3000\"\n", "");
+    fn missing_listen_is_named_and_upstream_may_be_left_out() {
+        let text = BASE.replace("listen = \"127.0.0.1:8080\"\n", "");
         let err = parse(&text).unwrap_err();
-        assert_eq!(err.to_string(), "upstream: is required");
+        assert_eq!(err.to_string(), "listen: is required");
+        let text = BASE.replace("upstream = \"http://127.0.0.1:3000\"\n", "");
+        assert_eq!(parse(&text).unwrap().upstream, None);
     }
 
     #[test]

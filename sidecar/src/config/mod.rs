@@ -63,8 +63,9 @@ pub struct ServerSettings {
 /// How requests reach the app.
 #[derive(Debug, Clone)]
 pub struct UpstreamSettings {
-    /// The app's base URL: `http://host:port`.
-    pub uri: Uri,
+    /// The app's base URL, `http://host:port`; without it the sidecar answers its own
+    /// routes only and 404 for anything else.
+    pub uri: Option<Uri>,
     /// How long opening a connection to the app may take before the answer is 502.
     pub connect_timeout: Duration,
     /// How long the app may take to send its response head before the answer is 504.

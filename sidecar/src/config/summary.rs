@@ -11,7 +11,17 @@ impl SidecarConfig {
     pub fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "listen            {}", self.listen);
-        let _ = writeln!(out, "upstream          {}", self.upstream.uri);
+        match &self.upstream.uri {
+            Some(uri) => {
+                let _ = writeln!(out, "upstream          {uri}");
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "upstream          none: SSO routes only, 404 elsewhere"
+                );
+            }
+        }
         match self.admin_listen {
             Some(admin) => {
                 let _ = writeln!(out, "admin_listen      {admin}");

@@ -21,6 +21,16 @@ pub enum ProxyError {
     BadUpgrade,
 }
 
+/// The page for a path that is not an SSO route when there is no app behind the sidecar.
+pub(super) fn not_found() -> Response<ProxyBody> {
+    page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "This address answers sign-in routes only.",
+    )
+    .map(SsoBody::full)
+}
+
 impl ProxyError {
     /// The `kind` label of `portal_sso_upstream_errors_total`.
     pub const fn kind(self) -> &'static str {

@@ -57,9 +57,8 @@ type RequestBody = WithoutTrailers<Incoming>;
 
 /// The app behind the sidecar, and what every browser connection's proxy shares.
 pub struct Upstream {
-    authority: Authority,
-    /// `Host` for a request that came without one: the app's authority.
-    host: HeaderValue,
+    /// Where the app is; `None` when the sidecar answers its own routes only.
+    app: Option<AppAddress>,
     settings: UpstreamSettings,
     metrics: Arc<Metrics>,
     tunnel_idle_timeout: Duration,
@@ -77,16 +76,17 @@ impl Upstream {
         metrics: Arc<Metrics>,
         tunnel_idle_timeout: Duration,
     ) -> Arc<Self> {
-        let authority = settings
-            .uri
-            .authority()
-            .cloned()
-            .expect("the upstream URI was checked to have an authority");
-        let host = HeaderValue::from_str(authority.as_str())
-            .expect("an authority is a valid header value");
+        let app = settings.uri.as_ref().map(|uri| {
+            let authority = uri
+                .authority()
+                .cloned()
+                .expect("the upstream URI was checked to have an authority");
+            let host = HeaderValue::from_str(authority.as_str())
+                .expect("an authority is a valid header value");
+            AppAddress { authority, host }
+        });
         Arc::new(Self {
-            authority,
-            host,
+            app,
             settings,
             metrics,
             tunnel_idle_timeout,
@@ -112,10 +112,14 @@ impl Upstream {
 
     /// Opens a connection to the app within the connect timeout and runs it on its own
     /// task; `upgrades` lets it be switched to another protocol.
-    async fn connect(&self, upgrades: bool) -> Result<SendRequest<RequestBody>, ProxyError> {
+    async fn connect(
+        &self,
+        app: &AppAddress,
+        upgrades: bool,
+    ) -> Result<SendRequest<RequestBody>, ProxyError> {
         let address = (
-            self.authority.host().trim_matches(['[', ']']),
-            self.authority.port_u16().unwrap_or(80),
+            app.authority.host().trim_matches(['[', ']']),
+            app.authority.port_u16().unwrap_or(80),
         );
         let stream =
             match tokio::time::timeout(self.settings.connect_timeout, TcpStream::connect(address))
@@ -148,6 +152,13 @@ impl Upstream {
     }
 }
 
+/// Where the app listens.
+struct AppAddress {
+    authority: Authority,
+    /// `Host` for a request that came without one: the app's authority.
+    host: HeaderValue,
+}
+
 /// Forwards one browser connection's requests to the app. Made per browser connection
 /// by [`Upstream::proxy_for`]; clones share the connection to the app.
 #[derive(Clone)]
@@ -170,7 +181,10 @@ struct BrowserConnection {
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy")
-            .field("upstream", &self.upstream.authority)
+            .field(
+                "upstream",
+                &self.upstream.app.as_ref().map(|app| &app.authority),
+            )
             .field("peer", &self.connection.ip)
             .finish_non_exhaustive()
     }
@@ -187,17 +201,28 @@ impl Service<Request<Incoming>> for Proxy {
     }
 
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        if self.upstream.app.is_none() {
+            return Box::pin(std::future::ready(Ok(errors::not_found())));
+        }
         let proxy = self.clone();
         Box::pin(async move { Ok(proxy.forward(request).await) })
     }
 }
 
 impl Proxy {
+    /// Whether the browser connection comes from a proxy in `trusted_proxies`.
+    pub fn peer_is_trusted(&self) -> bool {
+        self.connection.trusted
+    }
+
     /// The response for the browser, with the exchange timed and any failure counted,
     /// logged and answered with a page.
     async fn forward(self, request: Request<Incoming>) -> Response<ProxyBody> {
         let started = Instant::now();
-        let answer = self.exchange(request).await;
+        let Some(app) = &self.upstream.app else {
+            return errors::not_found();
+        };
+        let answer = self.exchange(app, request).await;
         let metrics = &self.upstream.metrics;
         metrics.upstream_latency(started.elapsed());
         answer.unwrap_or_else(|error| {
@@ -205,7 +230,7 @@ impl Proxy {
             tracing::warn!(
                 target: "portal_sso::proxy",
                 error = error.kind(),
-                upstream = %self.upstream.authority,
+                upstream = %app.authority,
                 "upstream request failed"
             );
             error.response()
@@ -214,6 +239,7 @@ impl Proxy {
 
     async fn exchange(
         &self,
+        app: &AppAddress,
         mut request: Request<Incoming>,
     ) -> Result<Response<ProxyBody>, ProxyError> {
         let upstream = &self.upstream;
@@ -223,19 +249,19 @@ impl Proxy {
             ip: self.connection.ip,
             trusted: self.connection.trusted,
             forwarded_for: self.connection.forwarded_for.as_ref(),
-            default_host: &upstream.host,
+            default_host: &app.host,
         };
         headers::prepare(&mut request, &peer, protocol.as_ref());
         let request = request.map(WithoutTrailers::new);
         let timeout = upstream.settings.response_timeout;
         let (Some(protocol), Some(client_side)) = (protocol, client_side) else {
-            let response = tokio::time::timeout(timeout, self.send(request))
+            let response = tokio::time::timeout(timeout, self.send(app, request))
                 .await
                 .map_err(|_| ProxyError::ResponseTimeout)??;
             return self.app_response(response);
         };
         // An upgraded connection to the app is the tunnel's for good: a new one.
-        let mut sender = upstream.connect(true).await?;
+        let mut sender = upstream.connect(app, true).await?;
         let mut response = tokio::time::timeout(timeout, sender.send_request(request))
             .await
             .map_err(|_| ProxyError::ResponseTimeout)?
@@ -265,7 +291,11 @@ impl Proxy {
     /// Sends `request` on the connection's own connection to the app, opening one when
     /// there is none or the kept one was closed. A request the app's side closed before
     /// it was written is sent once more, on a new connection.
-    async fn send(&self, request: Request<RequestBody>) -> Result<Response<Incoming>, ProxyError> {
+    async fn send(
+        &self,
+        app: &AppAddress,
+        request: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, ProxyError> {
         let kept = self
             .connection
             .app
@@ -275,15 +305,15 @@ impl Proxy {
         let mut sender = match kept {
             Some(mut sender) => match sender.ready().await {
                 Ok(()) => sender,
-                Err(_) => self.upstream.connect(false).await?,
+                Err(_) => self.upstream.connect(app, false).await?,
             },
-            None => self.upstream.connect(false).await?,
+            None => self.upstream.connect(app, false).await?,
         };
         let response = match sender.try_send_request(request).await {
             Ok(response) => response,
             Err(mut error) => {
                 let unsent = error.take_message().ok_or(ProxyError::Upstream)?;
-                sender = self.upstream.connect(false).await?;
+                sender = self.upstream.connect(app, false).await?;
                 sender
                     .send_request(unsent)
                     .await

@@ -1,6 +1,8 @@
 //! A real app to put behind the sidecar, the sidecar binary itself, and an HTTP client.
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod front;
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
