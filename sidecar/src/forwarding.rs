@@ -100,12 +100,14 @@ fn sent_by(name: &str) -> Option<SentBy> {
 /// Sets `X-Forwarded-For`, `-Proto` and `-Host`, after [`strip`]. A trusted peer's
 /// values are kept (and its `X-Forwarded-For` extended with its address); for anyone
 /// else they are the peer's address (`own_forwarded_for` when given: the same, made
-/// once per connection), `http`, and the `host` the request named.
+/// once per connection), the scheme the connection came in on (`https` or `http`), and
+/// the `host` the request named.
 pub fn set_forwarded(
     headers: &mut HeaderMap,
     trusted: bool,
     peer: Option<IpAddr>,
     own_forwarded_for: Option<&HeaderValue>,
+    https: bool,
     host: Option<HeaderValue>,
 ) {
     let extended = if trusted {
@@ -126,7 +128,8 @@ pub fn set_forwarded(
     }
 
     if !(trusted && headers.contains_key(X_FORWARDED_PROTO)) {
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        let proto = if https { "https" } else { "http" };
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
     if !(trusted && headers.contains_key(X_FORWARDED_HOST)) {
         match host {
@@ -253,6 +256,7 @@ mod tests {
             false,
             Some(peer),
             None,
+            false,
             Some(HeaderValue::from_static("app")),
         );
         assert_eq!(h["x-forwarded-for"], "10.1.2.3");
@@ -269,6 +273,7 @@ mod tests {
             true,
             Some(peer),
             None,
+            false,
             Some(HeaderValue::from_static("app")),
         );
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.1.2.3");

@@ -17,6 +17,7 @@ use portal_sso::{EventObserver, RequestOrigin, Sso, SsoAnswered, SsoBody, SsoLay
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
+use tokio_rustls::TlsAcceptor;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -97,6 +98,7 @@ where
         let mut reloaded = current.clone();
         let app = Arc::clone(&reloaded.borrow_and_update());
         let service = TowerToHyperService::new(app.service_for(peer, Arc::clone(&permit)));
+        let tls = app.tls.clone();
         // The socket moves to the runtime that serves it (see `Runtimes`).
         let stream = match stream.into_std() {
             Ok(stream) => stream,
@@ -112,7 +114,7 @@ where
             reloaded,
             slot: permit,
         };
-        runtimes.spawn(connection.serve(stream, peer, service));
+        runtimes.spawn(connection.serve(stream, peer, tls, service));
     }
 
     state.set_draining();
@@ -140,18 +142,18 @@ where
 /// hyper's smallest read buffer.
 const MIN_BUF_SIZE: usize = 8 * 1024;
 
-/// The browser's connection as hyper reads and writes it: a write that makes no progress
-/// for the send timeout fails, which closes the connection (slow-read protection).
+/// The browser's connection: a write that makes no progress for the send timeout fails,
+/// which closes the connection (slow-read protection).
 fn io(
     stream: TcpStream,
     settings: &ServerSettings,
-) -> TokioIo<std::pin::Pin<Box<TimeoutStream<TcpStream>>>> {
+) -> std::pin::Pin<Box<TimeoutStream<TcpStream>>> {
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!(target: "portal_sso::server", %err, "TCP_NODELAY not set");
     }
     let mut stream = TimeoutStream::new(stream);
     stream.set_write_timeout(Some(settings.send_timeout));
-    TokioIo::new(Box::pin(stream))
+    Box::pin(stream)
 }
 
 /// Waits until every connection, and every open tunnel (which holds its connection's
@@ -215,11 +217,12 @@ struct Connection {
 
 impl Connection {
     /// Serves the browser connection `stream` until it closes, on the runtime this runs
-    /// on (where the socket is registered).
+    /// on (where the socket is registered), after the TLS handshake when there is one.
     async fn serve(
-        mut self,
+        self,
         stream: std::net::TcpStream,
         peer: SocketAddr,
+        tls: Option<TlsAcceptor>,
         service: TowerToHyperService<Counted>,
     ) {
         let stream = match TcpStream::from_std(stream) {
@@ -229,10 +232,28 @@ impl Connection {
                 return;
             }
         };
-        let connection = self
-            .builder
-            .serve_connection(io(stream, &self.settings), service)
-            .with_upgrades();
+        let stream = io(stream, &self.settings);
+        let Some(tls) = tls else {
+            return self.run(TokioIo::new(stream), peer, service).await;
+        };
+        // The handshake gets the time a request's headers get (slowloris protection).
+        match tokio::time::timeout(self.settings.header_read_timeout, tls.accept(stream)).await {
+            Ok(Ok(stream)) => self.run(TokioIo::new(stream), peer, service).await,
+            Ok(Err(err)) => {
+                tracing::debug!(target: "portal_sso::server", %err, %peer, "TLS handshake failed");
+            }
+            Err(_) => {
+                tracing::debug!(target: "portal_sso::server", %peer, "TLS handshake timed out");
+            }
+        }
+    }
+
+    /// Serves HTTP/1.1 on `io` until the connection closes.
+    async fn run<I>(mut self, io: I, peer: SocketAddr, service: TowerToHyperService<Counted>)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let connection = self.builder.serve_connection(io, service).with_upgrades();
         tokio::pin!(connection);
         let reloaded = async {
             // Without reloads the sender is gone: nothing to wait for.
@@ -272,6 +293,8 @@ pub(crate) struct App {
     metrics: Arc<Metrics>,
     builder: http1::Builder,
     settings: ServerSettings,
+    /// The TLS handshake of each new connection, with the certificate read last.
+    tls: Option<TlsAcceptor>,
 }
 
 impl App {
@@ -298,6 +321,7 @@ impl App {
             metrics,
             builder,
             settings,
+            tls: config.tls.clone().map(TlsAcceptor::from),
         })
     }
 
@@ -306,12 +330,18 @@ impl App {
     fn service_for(&self, peer: SocketAddr, slot: crate::proxy::Slot) -> Counted {
         Counted {
             inner: {
-                let proxy = self.upstream.proxy_for(peer, slot);
-                // A trusted proxy's X-Forwarded-Proto and -Host say where the browser was.
-                let origin = if proxy.peer_is_trusted() {
-                    RequestOrigin::http().trusting_forwarded()
+                let https = self.tls.is_some();
+                let proxy = self.upstream.proxy_for(peer, slot, https);
+                let origin = if https {
+                    RequestOrigin::https()
                 } else {
                     RequestOrigin::http()
+                };
+                // A trusted proxy's X-Forwarded-Proto and -Host say where the browser was.
+                let origin = if proxy.peer_is_trusted() {
+                    origin.trusting_forwarded()
+                } else {
+                    origin
                 };
                 self.layer.layer(proxy).with_request_origin(origin)
             },

@@ -11,6 +11,7 @@ use portal_sso::{ClaimPointers, SessionCookie, SignedCookieMode};
 
 use super::file::{File, IntrospectFile, ModeFile, ServerFile, SessionFile};
 use super::secret_ref::SecretRef;
+use super::tls;
 use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSettings};
 
 /// Checks every value of `file`, secrets read, into a config ready to build the layer.
@@ -39,11 +40,14 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         ));
     }
 
+    let tls = file.tls.as_ref().map(tls::server_config).transpose()?;
+
     Ok(SidecarConfig {
         listen: file.listen,
         admin_listen: file.admin_listen,
         server,
         upstream,
+        tls,
         session_cookie,
         source,
         claims,
@@ -79,8 +83,21 @@ fn check_upstream(file: &File) -> Result<UpstreamSettings, ConfigFileError> {
             "must be at least 1",
         ));
     }
+    let tls = match &uri {
+        Some(uri) if uri.scheme_str() == Some("https") => {
+            Some(tls::upstream_config(file.upstream_ca.as_ref())?)
+        }
+        _ if file.upstream_ca.is_some() => {
+            return Err(ConfigFileError::new(
+                "upstream_ca",
+                "is only for an https:// upstream",
+            ));
+        }
+        _ => None,
+    };
     Ok(UpstreamSettings {
         uri,
+        tls,
         connect_timeout: Duration::from_millis(file.upstream_connect_timeout_ms),
         response_timeout: Duration::from_secs(file.upstream_timeout_secs),
         trusted_proxies,
@@ -88,11 +105,11 @@ fn check_upstream(file: &File) -> Result<UpstreamSettings, ConfigFileError> {
 }
 
 fn parse_upstream(raw: &str) -> Result<Uri, ConfigFileError> {
-    let problem = "must be an http:// URL of the app, e.g. \"http://127.0.0.1:3000\"";
+    let problem = "must be an http:// or https:// URL of the app, e.g. \"http://127.0.0.1:3000\"";
     let uri: Uri = raw
         .parse()
         .map_err(|_| ConfigFileError::new("upstream", problem))?;
-    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
         return Err(ConfigFileError::new("upstream", problem));
     }
     if uri.authority().is_some_and(|a| a.as_str().contains('@')) {

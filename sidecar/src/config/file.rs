@@ -10,6 +10,7 @@ use super::ConfigFileError;
 use super::keyed::KEY_END;
 use super::portal::PortalFile;
 use super::secret_ref::SecretRef;
+use super::tls::TlsFile;
 
 /// The file as written, before anything is checked beyond its shape.
 #[derive(Debug, Deserialize)]
@@ -17,6 +18,8 @@ use super::secret_ref::SecretRef;
 pub(super) struct File {
     pub(super) listen: SocketAddr,
     pub(super) upstream: Option<String>,
+    pub(super) upstream_ca: Option<SecretRef>,
+    pub(super) tls: Option<TlsFile>,
     pub(super) admin_listen: Option<SocketAddr>,
     #[serde(default)]
     pub(super) trusted_proxies: Vec<String>,

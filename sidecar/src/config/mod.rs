@@ -35,6 +35,7 @@ mod keyed;
 mod portal;
 mod secret_ref;
 mod summary;
+mod tls;
 
 pub use error::ConfigFileError;
 
@@ -72,6 +73,8 @@ pub struct UpstreamSettings {
     pub response_timeout: Duration,
     /// Peers whose `X-Forwarded-*` headers are kept and extended.
     pub trusted_proxies: Vec<IpNet>,
+    /// How an `https://` app is verified; `None` for `http://`.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Where the user behind a request comes from.
@@ -108,6 +111,8 @@ pub struct SidecarConfig {
     pub server: ServerSettings,
     /// How requests reach the app.
     pub upstream: UpstreamSettings,
+    /// HTTPS on `listen` (`[tls]`), read from its files at load and on each reload.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     session_cookie: SessionCookie,
     source: Source,
     claims: ClaimPointers,
@@ -125,6 +130,7 @@ impl fmt::Debug for SidecarConfig {
             .field("listen", &self.listen)
             .field("admin_listen", &self.admin_listen)
             .field("upstream", &self.upstream)
+            .field("tls", &self.tls.is_some())
             .field("session_cookie", &self.session_cookie.name())
             .field("portals", &self.portals.len())
             .finish_non_exhaustive()

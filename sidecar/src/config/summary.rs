@@ -10,7 +10,8 @@ impl SidecarConfig {
     /// from.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "listen            {}", self.listen);
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let _ = writeln!(out, "listen            {} ({scheme})", self.listen);
         match &self.upstream.uri {
             Some(uri) => {
                 let _ = writeln!(out, "upstream          {uri}");

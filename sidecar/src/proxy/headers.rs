@@ -30,6 +30,8 @@ pub struct Peer<'a> {
     pub ip: IpAddr,
     /// Whether the peer is one of `trusted_proxies`.
     pub trusted: bool,
+    /// Whether the browser's connection is TLS.
+    pub https: bool,
     /// `ip` as an `X-Forwarded-For` value, made once per connection.
     pub forwarded_for: Option<&'a HeaderValue>,
     /// The `Host` to send when the request named none: the app's authority.
@@ -74,6 +76,7 @@ pub fn prepare<B>(request: &mut Request<B>, peer: &Peer<'_>, upgrade: Option<&He
         peer.trusted,
         Some(peer.ip),
         peer.forwarded_for,
+        peer.https,
         original_host,
     );
     if let Some(protocol) = upgrade {
@@ -153,6 +156,7 @@ mod tests {
         let peer = Peer {
             ip: "10.1.2.3".parse().unwrap(),
             trusted: false,
+            https: false,
             forwarded_for: None,
             default_host: &default_host,
         };

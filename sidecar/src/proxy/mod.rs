@@ -31,7 +31,9 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::{self as client_http1, SendRequest};
 use hyper_util::rt::TokioIo;
 use portal_sso::SsoBody;
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 use tower_http::timeout::{TimeoutBody, TimeoutError};
 use tower_service::Service;
 
@@ -83,7 +85,17 @@ impl Upstream {
                 .expect("the upstream URI was checked to have an authority");
             let host = HeaderValue::from_str(authority.as_str())
                 .expect("an authority is a valid header value");
-            AppAddress { authority, host }
+            let tls = settings.tls.clone().map(|config| {
+                let name = ServerName::try_from(authority.host().trim_matches(['[', ']']))
+                    .expect("the upstream URI was checked to have a host")
+                    .to_owned();
+                (TlsConnector::from(config), name)
+            });
+            AppAddress {
+                authority,
+                host,
+                tls,
+            }
         });
         Arc::new(Self {
             app,
@@ -96,12 +108,13 @@ impl Upstream {
     /// The proxy for one browser connection from `peer`, holding `slot`, the
     /// connection's place in the server's connection limit (a tunnel made from the
     /// connection keeps it until the tunnel ends).
-    pub fn proxy_for(self: &Arc<Self>, peer: SocketAddr, slot: Slot) -> Proxy {
+    pub fn proxy_for(self: &Arc<Self>, peer: SocketAddr, slot: Slot, https: bool) -> Proxy {
         let ip = forwarding::canonical(peer.ip());
         Proxy {
             upstream: Arc::clone(self),
             connection: Arc::new(BrowserConnection {
                 ip,
+                https,
                 forwarded_for: HeaderValue::try_from(ip.to_string()).ok(),
                 trusted: forwarding::is_trusted(Some(ip), &self.settings.trusted_proxies),
                 slot,
@@ -110,46 +123,70 @@ impl Upstream {
         }
     }
 
-    /// Opens a connection to the app within the connect timeout and runs it on its own
-    /// task; `upgrades` lets it be switched to another protocol.
+    /// Opens a connection to the app (TCP, then TLS for an `https://` app, each within the
+    /// connect timeout) and runs it on its own task; `upgrades` lets it be switched to
+    /// another protocol.
     async fn connect(
         &self,
         app: &AppAddress,
         upgrades: bool,
     ) -> Result<SendRequest<RequestBody>, ProxyError> {
+        let default_port = if app.tls.is_some() { 443 } else { 80 };
         let address = (
             app.authority.host().trim_matches(['[', ']']),
-            app.authority.port_u16().unwrap_or(80),
+            app.authority.port_u16().unwrap_or(default_port),
         );
-        let stream =
-            match tokio::time::timeout(self.settings.connect_timeout, TcpStream::connect(address))
-                .await
-            {
-                Err(_) => return Err(ProxyError::ConnectTimeout),
-                Ok(Err(err)) if err.kind() == std::io::ErrorKind::TimedOut => {
-                    return Err(ProxyError::ConnectTimeout);
-                }
-                Ok(Err(_)) => return Err(ProxyError::Connect),
-                Ok(Ok(stream)) => stream,
-            };
+        let connect_timeout = self.settings.connect_timeout;
+        let stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await
+        {
+            Err(_) => return Err(ProxyError::ConnectTimeout),
+            Ok(Err(err)) if err.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(ProxyError::ConnectTimeout);
+            }
+            Ok(Err(_)) => return Err(ProxyError::Connect),
+            Ok(Ok(stream)) => stream,
+        };
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(target: "portal_sso::proxy", %err, "TCP_NODELAY not set");
         }
-        let (sender, connection) = client_http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|_| ProxyError::Connect)?;
-        tokio::spawn(async move {
-            let ended = if upgrades {
-                connection.with_upgrades().await
-            } else {
-                connection.await
+        let Some((connector, name)) = &app.tls else {
+            return handshake(TokioIo::new(stream), upgrades).await;
+        };
+        let stream =
+            match tokio::time::timeout(connect_timeout, connector.connect(name.clone(), stream))
+                .await
+            {
+                Err(_) => return Err(ProxyError::ConnectTimeout),
+                Ok(Err(err)) => {
+                    tracing::warn!(target: "portal_sso::proxy", %err, "TLS to the app failed");
+                    return Err(ProxyError::Connect);
+                }
+                Ok(Ok(stream)) => stream,
             };
-            if let Err(err) = ended {
-                tracing::debug!(target: "portal_sso::proxy", %err, "connection to the app ended");
-            }
-        });
-        Ok(sender)
+        handshake(TokioIo::new(stream), upgrades).await
     }
+}
+
+/// Starts HTTP/1.1 on `io`, a new connection to the app, and runs it on its own task;
+/// `upgrades` lets it be switched to another protocol.
+async fn handshake<I>(io: I, upgrades: bool) -> Result<SendRequest<RequestBody>, ProxyError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, connection) = client_http1::handshake(io)
+        .await
+        .map_err(|_| ProxyError::Connect)?;
+    tokio::spawn(async move {
+        let ended = if upgrades {
+            connection.with_upgrades().await
+        } else {
+            connection.await
+        };
+        if let Err(err) = ended {
+            tracing::debug!(target: "portal_sso::proxy", %err, "connection to the app ended");
+        }
+    });
+    Ok(sender)
 }
 
 /// Where the app listens.
@@ -157,6 +194,8 @@ struct AppAddress {
     authority: Authority,
     /// `Host` for a request that came without one: the app's authority.
     host: HeaderValue,
+    /// For an `https://` app: the handshake, and the name its certificate must carry.
+    tls: Option<(TlsConnector, ServerName<'static>)>,
 }
 
 /// Forwards one browser connection's requests to the app. Made per browser connection
@@ -170,6 +209,8 @@ pub struct Proxy {
 /// One browser connection as the proxy sees it.
 struct BrowserConnection {
     ip: IpAddr,
+    /// Whether the browser's connection is TLS.
+    https: bool,
     trusted: bool,
     /// `ip` as the `X-Forwarded-For` value sent for an untrusted peer.
     forwarded_for: Option<HeaderValue>,
@@ -248,6 +289,7 @@ impl Proxy {
         let peer = headers::Peer {
             ip: self.connection.ip,
             trusted: self.connection.trusted,
+            https: self.connection.https,
             forwarded_for: self.connection.forwarded_for.as_ref(),
             default_host: &app.host,
         };
