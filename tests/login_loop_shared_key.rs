@@ -69,12 +69,12 @@ impl Browser {
             .await
             .unwrap();
         for value in response.headers().get_all(header::SET_COOKIE) {
-            let cookie = Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
-            if cookie.max_age().is_some_and(|age| age.is_zero()) {
-                self.cookies.remove(cookie.name());
+            let given = Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
+            if given.max_age().is_some_and(cookie::time::Duration::is_zero) {
+                self.cookies.remove(given.name());
             } else {
                 self.cookies
-                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
+                    .insert(given.name().to_owned(), given.value().to_owned());
             }
         }
         response.status()

@@ -33,10 +33,11 @@ impl Nginx {
     fn start(replicas: &[SocketAddr]) -> Self {
         let dir = TempDir::new();
         let addr = free_addr();
-        let servers: String = replicas
+        let servers = replicas
             .iter()
-            .map(|replica| format!("        server {replica} max_fails=0;\n"))
-            .collect();
+            .map(|replica| format!("        server {replica} max_fails=0;"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let root = dir.0.display();
         let conf = dir.write(
             "nginx.conf",
@@ -55,7 +56,8 @@ http {{
     uwsgi_temp_path {root}/uwsgi;
     scgi_temp_path {root}/scgi;
     upstream replicas {{
-{servers}    }}
+{servers}
+    }}
     server {{
         listen {addr};
         location / {{
@@ -141,15 +143,19 @@ impl Browser {
             })
             .map(|((name, _), value)| format!("{name}={value}"))
             .collect();
-        let cookie = (!sent.is_empty()).then(|| sent.join("; "));
-        let (status, headers, body) = get(&nginx.url(path_and_query), cookie.as_deref()).await;
+        let cookie_header = (!sent.is_empty()).then(|| sent.join("; "));
+        let url = nginx.url(path_and_query);
+        let (status, headers, body) = get(&url, cookie_header.as_deref()).await;
         for value in headers.get_all(header::SET_COOKIE) {
-            let set = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
-            let key = (set.name().to_owned(), set.path().unwrap_or("/").to_owned());
-            if set.max_age().is_some_and(|age| age.is_zero()) {
+            let given = cookie::Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
+            let key = (
+                given.name().to_owned(),
+                given.path().unwrap_or("/").to_owned(),
+            );
+            if given.max_age().is_some_and(cookie::time::Duration::is_zero) {
                 self.cookies.remove(&key);
             } else {
-                self.cookies.insert(key, set.value().to_owned());
+                self.cookies.insert(key, given.value().to_owned());
             }
         }
         let replica = headers
