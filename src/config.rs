@@ -92,7 +92,8 @@ pub(crate) struct AppLogout {
 }
 
 /// Counts trips to the login page in a signed cookie, so a session the layer cannot read
-/// ends on an explanation instead of an endless redirect loop. No server state.
+/// ends on an explanation instead of an endless redirect loop. No server state: instances
+/// built with the same `with_login_loop_key` read each other's cookies.
 pub(crate) struct LoopGuard {
     pub(crate) key: cookie::Key,
     pub(crate) limit: u32,

@@ -15,7 +15,7 @@ use crate::identity::IdentityResolver;
 use crate::portal::JwtPortal;
 use crate::portal::engine::Engine;
 use crate::request_origin::RequestOrigin;
-use crate::secret::MIN_SECRET_LEN;
+use crate::secret::{MIN_SECRET_LEN, Secret};
 use crate::service::Sso;
 use crate::token::TokenSigner;
 
@@ -90,6 +90,7 @@ pub struct SsoLayerBuilder {
     app_logout_url: Option<String>,
     login_loop_limit: u32,
     login_loop_window: Duration,
+    login_loop_key: Option<Secret>,
     max_cookie_bytes: usize,
     request_origin: RequestOrigin,
 }
@@ -125,6 +126,7 @@ impl SsoLayerBuilder {
             app_logout_url: None,
             login_loop_limit: 3,
             login_loop_window: Duration::from_secs(60),
+            login_loop_key: None,
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
             request_origin: RequestOrigin::default(),
         }
@@ -221,6 +223,35 @@ impl SsoLayerBuilder {
         self
     }
 
+    /// Sets the key material the login-loop cookie is signed with: at least
+    /// [`MIN_SECRET_LEN`] random bytes, expanded into the cookie's signing key with HKDF
+    /// (`cookie::Key::derive_from`). Default: a random key made when the layer is built.
+    ///
+    /// # Security
+    /// Several instances serving the same users (replicas behind a load balancer) must be
+    /// given the same key: with a key of their own, each ignores the trips counted by the
+    /// others, and a browser caught in a login loop is redirected far longer before the
+    /// explanation. The key only signs the trip count; it must not be one used elsewhere.
+    ///
+    /// ```
+    /// use portal_sso::{KustomerPortal, Secret, SsoLayer};
+    ///
+    /// let layer = SsoLayer::builder()
+    ///     .with_identity(|_parts: &http::request::Parts| async { Ok(None) })
+    ///     .with_portal(
+    ///         KustomerPortal::new(Secret::new("a-kustomer-knowledge-base-secret!!"))
+    ///             .with_redirect_origins(["https://acme.kustomer.help"]),
+    ///     )
+    ///     .with_login_loop_key(Secret::new("the-same-32-bytes-on-every-replica!"))
+    ///     .build()?;
+    /// # let _ = layer;
+    /// # Ok::<(), portal_sso::ConfigError>(())
+    /// ```
+    pub fn with_login_loop_key(mut self, key: Secret) -> Self {
+        self.login_loop_key = Some(key);
+        self
+    }
+
     /// Sets the most `Cookie` header bytes an SSO route reads; more is answered with 431.
     /// Default: 8 KiB.
     pub fn with_max_cookie_bytes(mut self, bytes: usize) -> Self {
@@ -259,6 +290,7 @@ impl SsoLayerBuilder {
         if self.login_loop_limit == 0 {
             return Err(ConfigError::new("login_loop_limit", "must be at least 1"));
         }
+        let loop_key = login_loop_key(self.login_loop_key.as_ref())?;
         if let Some(cookie) = &self.session_cookie {
             cookie.check()?;
         }
@@ -354,7 +386,7 @@ impl SsoLayerBuilder {
                 app_logout,
                 app_logout_url,
                 loop_guard: LoopGuard {
-                    key: cookie::Key::generate(),
+                    key: loop_key,
                     limit: self.login_loop_limit,
                     window: self.login_loop_window,
                 },
@@ -392,6 +424,22 @@ fn signer(portal: &JwtPortal, field: &str, allow_short: bool) -> Result<TokenSig
             format!("{} ({})", error.problem(), portal.algorithm),
         )
     })
+}
+
+/// The login-loop cookie's signing key: derived from the configured material, which must
+/// be [`MIN_SECRET_LEN`] bytes or more, or random for this layer alone.
+fn login_loop_key(material: Option<&Secret>) -> Result<cookie::Key, ConfigError> {
+    match material {
+        None => Ok(cookie::Key::generate()),
+        Some(key) if key.len() < MIN_SECRET_LEN => Err(ConfigError::new(
+            "login_loop_key",
+            format!(
+                "is {} bytes; at least {MIN_SECRET_LEN} are required",
+                key.len()
+            ),
+        )),
+        Some(key) => Ok(cookie::Key::derive_from(key.expose())),
+    }
 }
 
 /// A route path: starts with a single `/`, nothing but path characters.

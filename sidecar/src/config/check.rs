@@ -7,9 +7,11 @@ use http::Uri;
 use ipnet::IpNet;
 use jsonwebtoken::Algorithm;
 
-use portal_sso::{ClaimPointers, SessionCookie, SignedCookieMode};
+use portal_sso::{ClaimPointers, Secret, SessionCookie, SignedCookieMode};
 
 use super::file::{File, IntrospectFile, ModeFile, ServerFile, SessionFile};
+use super::loop_key::{self, Origin};
+use super::portal::PortalSettings;
 use super::secret_ref::SecretRef;
 use super::tls;
 use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSettings};
@@ -42,6 +44,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
 
     let tls = file.tls.as_ref().map(tls::server_config).transpose()?;
 
+    let login_loop_key = login_loop_key(&portals, &source);
     Ok(SidecarConfig {
         listen: file.listen,
         admin_listen: file.admin_listen,
@@ -57,7 +60,22 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         app_logout_path: file.app_logout_path,
         app_logout_url: file.app_logout_url,
         allow_short_secrets: file.allow_short_secrets,
+        login_loop_key,
     })
+}
+
+/// The login-loop key, derived from every secret of the config in a fixed order: each
+/// portal's key in file order, then the session source's.
+fn login_loop_key(portals: &[PortalSettings], source: &Source) -> Secret {
+    let portals = portals
+        .iter()
+        .map(|portal| (Origin::Portal, portal.key.expose()));
+    let session = match source {
+        Source::Introspect { .. } => None,
+        Source::Jwt { secret, .. } => Some((Origin::SessionJwt, secret.expose())),
+        Source::Signed { key, .. } => Some((Origin::SessionSigned, key.master())),
+    };
+    loop_key::derive(portals.chain(session))
 }
 
 /// `upstream`, `trusted_proxies` and the upstream timeouts.

@@ -12,7 +12,7 @@ mod presets;
 
 use serde::Deserialize;
 
-use portal_sso::{ClaimPointers, JwtPortal};
+use portal_sso::{ClaimPointers, JwtPortal, Secret};
 
 use super::ConfigFileError;
 use super::keyed::keyed;
@@ -71,6 +71,8 @@ pub(super) struct PortalSettings {
     pub(super) claims: String,
     /// Where its secret or private key is read from.
     pub(super) key_from: SecretRef,
+    /// The secret or private key itself, which the login-loop key is derived from.
+    pub(super) key: Secret,
 }
 
 impl PortalFile {

@@ -22,8 +22,10 @@ impl Front {
         let addr = free_addr();
         let dir = TempDir::new();
         let prefix = dir.0.display().to_string();
+        // One process: nothing is left behind when it is killed.
         let conf = format!(
-            "worker_processes 1;\n\
+            "master_process off;\n\
+             worker_processes 1;\n\
              pid {prefix}/nginx.pid;\n\
              error_log {prefix}/error.log;\n\
              events {{ worker_connections 256; }}\n\

@@ -34,8 +34,8 @@ impl KustomerFile {
     ) -> Result<PortalSettings, ConfigFileError> {
         let secret = self.secret.read(&key("secret"))?;
         check_origins(&self.redirect_origins, &key)?;
-        let mut portal =
-            KustomerPortal::new(secret).with_redirect_origins(self.redirect_origins.clone());
+        let mut portal = KustomerPortal::new(secret.clone())
+            .with_redirect_origins(self.redirect_origins.clone());
         if let Some(default) = &self.default_redirect {
             portal = portal.with_default_redirect(default);
         }
@@ -55,6 +55,7 @@ impl KustomerFile {
             ),
             claims: "email, iat".to_owned(),
             key_from: self.secret.clone(),
+            key: secret,
         })
     }
 }
@@ -90,7 +91,7 @@ impl AhaFile {
                 "is required for kind = \"aha\", e.g. \"https://acme.aha.site/auth/jwt/callback\"",
             ));
         };
-        let mut portal = AhaPortal::new(secret, callback);
+        let mut portal = AhaPortal::new(secret.clone(), callback);
         if let Some(path) = &self.path {
             portal = portal.with_path(path);
         }
@@ -113,6 +114,7 @@ impl AhaFile {
             target: callback.clone(),
             claims: "iat, jti, first_name, last_name, email".to_owned(),
             key_from: self.secret.clone(),
+            key: secret,
         })
     }
 }

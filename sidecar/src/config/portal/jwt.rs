@@ -88,7 +88,7 @@ impl JwtFile {
         let algorithm = JwtAlgorithm::from_str(&self.algorithm)
             .map_err(|problem| ConfigFileError::new(key("algorithm"), problem))?;
         let (key_from, secret) = self.read_key(algorithm, &key)?;
-        let mut portal = JwtPortal::new(algorithm, secret);
+        let mut portal = JwtPortal::new(algorithm, secret.clone());
         match (&self.callback_url, &self.target_param) {
             (Some(url), None) => portal = portal.with_callback_url(url),
             (None, Some(param)) => portal = portal.with_target_param(param),
@@ -154,6 +154,7 @@ impl JwtFile {
             target: format!("{target} ({token_in})"),
             claims: described.join(", "),
             key_from: key_from.clone(),
+            key: secret,
             portal,
         })
     }

@@ -310,7 +310,7 @@ pub(super) fn check_preset(
         }
         (None, _) => String::new(),
     };
-    let mut portal = apply_common(construct(kind, secret, callback), keys, &key)?;
+    let mut portal = apply_common(construct(kind, secret.clone(), callback), keys, &key)?;
     if let Some(audience) = keys.audience {
         portal = portal.with_audience(audience);
     }
@@ -329,6 +329,7 @@ pub(super) fn check_preset(
         target,
         claims: preset.claims.to_owned(),
         key_from: key_from.clone(),
+        key: secret,
         portal,
     })
 }
