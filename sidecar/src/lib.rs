@@ -19,6 +19,7 @@ pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod forwarding;
+pub mod healthcheck;
 mod host;
 mod http_client;
 pub mod introspect;
