@@ -11,8 +11,8 @@
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
 //! - [`demo`]: the whole flow on one machine;
-//! - [`kustomer_secret`], [`token_cli`]: the operator tools behind
-//!   `portal-sso kustomer-secret` and `portal-sso token`.
+//! - [`kustomer_secret`], [`token_cli`], [`healthcheck`]: the operator tools behind
+//!   `portal-sso kustomer-secret`, `portal-sso token` and `portal-sso healthcheck`.
 //!
 //! The `portal-sso` command is a thin layer over these modules.
 
@@ -20,6 +20,7 @@ pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod forwarding;
+pub mod healthcheck;
 mod host;
 mod http_client;
 pub mod introspect;

@@ -1,4 +1,5 @@
-//! The `portal-sso` command: `serve`, `check-config`, `demo`, `kustomer-secret`, `token`.
+//! The `portal-sso` command: `serve`, `check-config`, `healthcheck`, `demo`,
+//! `kustomer-secret`, `token`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Asks a running sidecar's admin `/healthz`: exit 0 on a 200, 1 otherwise.
+    Healthcheck(sidecar::healthcheck::HealthcheckArgs),
     /// Fetches a Kustomer knowledge base's signing secret with an API key.
     KustomerSecret(kustomer_secret::KustomerSecretArgs),
     /// Signs or inspects portal tokens.
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Healthcheck(args) => sidecar::healthcheck::run(&args),
         Command::Demo { listen } => run(
             tokio::runtime::Builder::new_multi_thread(),
             sidecar::demo::run(listen, shutdown_signal()),

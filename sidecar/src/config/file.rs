@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::ConfigFileError;
 use super::keyed::KEY_END;
@@ -238,8 +239,20 @@ fn default_return_param() -> String {
     "next".to_owned()
 }
 
+/// Only the admin listener's address: what `portal-sso healthcheck` needs. Every other key
+/// is ignored here (it is checked when the sidecar starts).
+#[derive(Debug, Deserialize)]
+pub(super) struct Listeners {
+    pub(super) admin_listen: Option<SocketAddr>,
+}
+
 /// Parses the TOML, naming the key of a shape error and the line of a syntax error.
 pub(super) fn parse(text: &str) -> Result<File, ConfigFileError> {
+    parse_as(text)
+}
+
+/// Parses the TOML into `T`, with [`parse`]'s error messages.
+pub(super) fn parse_as<T: DeserializeOwned>(text: &str) -> Result<T, ConfigFileError> {
     let deserializer = toml::Deserializer::parse(text).map_err(|err| syntax_error(text, &err))?;
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let mut path = err.path().to_string();

@@ -144,13 +144,7 @@ impl fmt::Debug for SidecarConfig {
 impl SidecarConfig {
     /// Reads and checks the file at `path`, secrets included.
     pub fn load(path: &Path) -> Result<Self, ConfigFileError> {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            ConfigFileError::new(
-                "--config",
-                format!("cannot read {}: {}", path.display(), err.kind()),
-            )
-        })?;
-        Self::from_toml(&text)
+        Self::from_toml(&read(path)?)
     }
 
     /// Reads and checks a config given as TOML text, secrets included.
@@ -231,6 +225,23 @@ impl SidecarConfig {
         }
         builder.build().map_err(|err| layer_error(&err))
     }
+}
+
+/// Reads only `admin_listen` from the file at `path`, for `portal-sso healthcheck`: no
+/// other key is checked and no secret is read, so it works where the secrets are not
+/// readable.
+pub fn read_admin_listen(path: &Path) -> Result<Option<SocketAddr>, ConfigFileError> {
+    let listeners: file::Listeners = file::parse_as(&read(path)?)?;
+    Ok(listeners.admin_listen)
+}
+
+fn read(path: &Path) -> Result<String, ConfigFileError> {
+    std::fs::read_to_string(path).map_err(|err| {
+        ConfigFileError::new(
+            "--config",
+            format!("cannot read {}: {}", path.display(), err.kind()),
+        )
+    })
 }
 
 fn with_identity(
