@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) session_cookie: Option<SessionCookie>,
     pub(crate) app_logout: Option<AppLogout>,
     pub(crate) app_logout_url: Option<String>,
+    /// Signs the layer's own cookies: the login-loop count and the remote-logout marker.
+    pub(crate) cookie_key: cookie::Key,
     pub(crate) loop_guard: LoopGuard,
     pub(crate) max_cookie_bytes: usize,
 }
@@ -93,9 +95,8 @@ pub(crate) struct AppLogout {
 
 /// Counts trips to the login page in a signed cookie, so a session the layer cannot read
 /// ends on an explanation instead of an endless redirect loop. No server state: instances
-/// built with the same `with_login_loop_key` read each other's cookies.
+/// built with the same `with_cookie_key` read each other's cookies.
 pub(crate) struct LoopGuard {
-    pub(crate) key: cookie::Key,
     pub(crate) limit: u32,
     pub(crate) window: Duration,
 }

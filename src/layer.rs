@@ -90,7 +90,7 @@ pub struct SsoLayerBuilder {
     app_logout_url: Option<String>,
     login_loop_limit: u32,
     login_loop_window: Duration,
-    login_loop_key: Option<Secret>,
+    cookie_key: Option<Secret>,
     max_cookie_bytes: usize,
     request_origin: RequestOrigin,
 }
@@ -126,7 +126,7 @@ impl SsoLayerBuilder {
             app_logout_url: None,
             login_loop_limit: 3,
             login_loop_window: Duration::from_secs(60),
-            login_loop_key: None,
+            cookie_key: None,
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
             request_origin: RequestOrigin::default(),
         }
@@ -223,15 +223,18 @@ impl SsoLayerBuilder {
         self
     }
 
-    /// Sets the key material the login-loop cookie is signed with: at least
-    /// [`MIN_SECRET_LEN`] random bytes, expanded into the cookie's signing key with HKDF
-    /// (`cookie::Key::derive_from`). Default: a random key made when the layer is built.
+    /// Sets the key material the layer's own cookies are signed with (the login-loop trip
+    /// count and the remote-logout marker): at least [`MIN_SECRET_LEN`] random bytes,
+    /// expanded into the cookies' signing key with HKDF (`cookie::Key::derive_from`).
+    /// Default: a random key made when the layer is built.
     ///
     /// # Security
     /// Several instances serving the same users (replicas behind a load balancer) must be
     /// given the same key: with a key of their own, each ignores the trips counted by the
-    /// others, and a browser caught in a login loop is redirected far longer before the
-    /// explanation. The key only signs the trip count; it must not be one used elsewhere.
+    /// others (a browser caught in a login loop is redirected far longer before the
+    /// explanation), and a remote logout that passes through the app's logout on another
+    /// instance sends the browser back to the portal. The key only signs these cookies; it
+    /// must not be one used elsewhere.
     ///
     /// ```
     /// use portal_sso::{KustomerPortal, Secret, SsoLayer};
@@ -242,13 +245,13 @@ impl SsoLayerBuilder {
     ///         KustomerPortal::new(Secret::new("a-kustomer-knowledge-base-secret!!"))
     ///             .with_redirect_origins(["https://acme.kustomer.help"]),
     ///     )
-    ///     .with_login_loop_key(Secret::new("the-same-32-bytes-on-every-replica!"))
+    ///     .with_cookie_key(Secret::new("the-same-32-bytes-on-every-replica!"))
     ///     .build()?;
     /// # let _ = layer;
     /// # Ok::<(), portal_sso::ConfigError>(())
     /// ```
-    pub fn with_login_loop_key(mut self, key: Secret) -> Self {
-        self.login_loop_key = Some(key);
+    pub fn with_cookie_key(mut self, key: Secret) -> Self {
+        self.cookie_key = Some(key);
         self
     }
 
@@ -290,7 +293,7 @@ impl SsoLayerBuilder {
         if self.login_loop_limit == 0 {
             return Err(ConfigError::new("login_loop_limit", "must be at least 1"));
         }
-        let loop_key = login_loop_key(self.login_loop_key.as_ref())?;
+        let cookie_key = cookie_key(self.cookie_key.as_ref())?;
         if let Some(cookie) = &self.session_cookie {
             cookie.check()?;
         }
@@ -385,8 +388,8 @@ impl SsoLayerBuilder {
                 session_cookie: self.session_cookie,
                 app_logout,
                 app_logout_url,
+                cookie_key,
                 loop_guard: LoopGuard {
-                    key: loop_key,
                     limit: self.login_loop_limit,
                     window: self.login_loop_window,
                 },
@@ -426,13 +429,13 @@ fn signer(portal: &JwtPortal, field: &str, allow_short: bool) -> Result<TokenSig
     })
 }
 
-/// The login-loop cookie's signing key: derived from the configured material, which must
+/// The signing key of the layer's own cookies: derived from the configured material, which must
 /// be [`MIN_SECRET_LEN`] bytes or more, or random for this layer alone.
-fn login_loop_key(material: Option<&Secret>) -> Result<cookie::Key, ConfigError> {
+fn cookie_key(material: Option<&Secret>) -> Result<cookie::Key, ConfigError> {
     match material {
         None => Ok(cookie::Key::generate()),
         Some(key) if key.len() < MIN_SECRET_LEN => Err(ConfigError::new(
-            "login_loop_key",
+            "cookie_key",
             format!(
                 "is {} bytes; at least {MIN_SECRET_LEN} are required",
                 key.len()

@@ -112,7 +112,7 @@ where
         let (parts, body) = request.into_parts();
         config.resolver.forget(&parts);
         let request = Request::from_parts(parts, body);
-        let from_remote_logout = handler::came_from_remote_logout(request.headers());
+        let from_remote_logout = handler::came_from_remote_logout(config, request.headers());
         let path = request.uri().path().to_owned();
         let future = inner.call(request);
         return ResponseFuture::app_logout(future, Arc::clone(config), path, from_remote_logout);

@@ -24,7 +24,7 @@ impl Trips {
         };
         let mut jar = CookieJar::new();
         jar.add_original(Cookie::new(LOOP_COOKIE, raw.to_owned()));
-        let Some(cookie) = jar.signed(&config.loop_guard.key).get(LOOP_COOKIE) else {
+        let Some(cookie) = jar.signed(&config.cookie_key).get(LOOP_COOKIE) else {
             return none;
         };
         let Some((count, since)) = cookie.value().split_once('.') else {
@@ -46,7 +46,7 @@ impl Trips {
             self.since
         };
         let mut jar = CookieJar::new();
-        jar.signed_mut(&config.loop_guard.key).add(
+        jar.signed_mut(&config.cookie_key).add(
             Cookie::build((
                 LOOP_COOKIE,
                 format!("{}.{since}", self.count.saturating_add(1)),

@@ -1,7 +1,7 @@
 //! The logout routes: the portal's "Remote logout URL" ends the app session, and the
 //! app's own logout is followed by the portal's.
 
-use cookie::Cookie;
+use cookie::{Cookie, CookieJar};
 use http::header::{
     CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, TRANSFER_ENCODING,
 };
@@ -11,6 +11,7 @@ use http::{HeaderName, Response, StatusCode};
 use crate::config::{Config, PortalEntry};
 use crate::events::EventKind;
 use crate::identity::find_cookie;
+use crate::portal::now_unix;
 use crate::query;
 use crate::response::{Written, page, redirect, set_cookie};
 
@@ -39,13 +40,7 @@ pub(super) fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Wri
     let mut response = match &config.app_logout_url {
         Some(app_logout) => {
             let mut response = redirect(app_logout.clone(), false);
-            let marker = Cookie::build((REMOTE_LOGOUT_COOKIE, "1"))
-                .path("/")
-                .max_age(cookie::time::Duration::seconds(60))
-                .http_only(true)
-                .same_site(cookie::SameSite::Lax)
-                .build();
-            set_cookie(&mut response, &marker);
+            set_cookie(&mut response, &remote_logout_marker(config));
             response
         }
         None => redirect(portal.logout_redirect.clone(), false),
@@ -124,9 +119,40 @@ fn shown(message: &str) -> String {
     }
 }
 
-/// Whether the app's logout was reached through remote logout (then it is not sent on).
-pub(crate) fn came_from_remote_logout(parts_headers: &http::HeaderMap) -> bool {
-    find_cookie(parts_headers, REMOTE_LOGOUT_COOKIE).is_some()
+/// How long the remote-logout marker is good for (its `Max-Age` too): the trip through
+/// the app's logout.
+const MARKER_SECS: u64 = 60;
+
+/// The remote-logout marker: the time it was set, signed with the layer's cookie key, so
+/// that a cookie planted from elsewhere (a sibling subdomain, say) cannot stop the app's
+/// logout from ending the portal session too.
+fn remote_logout_marker(config: &Config) -> Cookie<'static> {
+    let mut jar = CookieJar::new();
+    jar.signed_mut(&config.cookie_key).add(
+        Cookie::build((REMOTE_LOGOUT_COOKIE, now_unix().to_string()))
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(60))
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .build(),
+    );
+    jar.get(REMOTE_LOGOUT_COOKIE)
+        .cloned()
+        .unwrap_or_else(|| Cookie::new(REMOTE_LOGOUT_COOKIE, ""))
+}
+
+/// Whether the app's logout was reached through remote logout (then it is not sent on):
+/// the request carries a marker this layer's key signed within the last minute.
+pub(crate) fn came_from_remote_logout(config: &Config, headers: &http::HeaderMap) -> bool {
+    let Some(raw) = find_cookie(headers, REMOTE_LOGOUT_COOKIE) else {
+        return false;
+    };
+    let mut jar = CookieJar::new();
+    jar.add_original(Cookie::new(REMOTE_LOGOUT_COOKIE, raw.to_owned()));
+    jar.signed(&config.cookie_key)
+        .get(REMOTE_LOGOUT_COOKIE)
+        .and_then(|marker| marker.value().parse::<u64>().ok())
+        .is_some_and(|set| now_unix().saturating_sub(set) <= MARKER_SECS)
 }
 
 /// After the app's own logout: send the browser to the portal's logout URL, keeping the

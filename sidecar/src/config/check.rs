@@ -9,8 +9,8 @@ use jsonwebtoken::Algorithm;
 
 use portal_sso::{ClaimPointers, Secret, SessionCookie, SignedCookieMode};
 
+use super::cookie_key::{self, Origin};
 use super::file::{File, IntrospectFile, ModeFile, ServerFile, SessionFile};
-use super::loop_key::{self, Origin};
 use super::portal::PortalSettings;
 use super::secret_ref::SecretRef;
 use super::tls;
@@ -44,7 +44,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
 
     let tls = file.tls.as_ref().map(tls::server_config).transpose()?;
 
-    let login_loop_key = login_loop_key(&portals, &source);
+    let cookie_key = cookie_key(&portals, &source);
     Ok(SidecarConfig {
         listen: file.listen,
         admin_listen: file.admin_listen,
@@ -60,13 +60,13 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         app_logout_path: file.app_logout_path,
         app_logout_url: file.app_logout_url,
         allow_short_secrets: file.allow_short_secrets,
-        login_loop_key,
+        cookie_key,
     })
 }
 
-/// The login-loop key, derived from every secret of the config in a fixed order: each
+/// The layer's cookie key, derived from every secret of the config in a fixed order: each
 /// portal's key in file order, then the session source's.
-fn login_loop_key(portals: &[PortalSettings], source: &Source) -> Secret {
+fn cookie_key(portals: &[PortalSettings], source: &Source) -> Secret {
     let portals = portals
         .iter()
         .map(|portal| (Origin::Portal, portal.key.expose()));
@@ -75,7 +75,7 @@ fn login_loop_key(portals: &[PortalSettings], source: &Source) -> Secret {
         Source::Jwt { secret, .. } => Some((Origin::SessionJwt, secret.expose())),
         Source::Signed { key, .. } => Some((Origin::SessionSigned, key.master())),
     };
-    loop_key::derive(portals.chain(session))
+    cookie_key::derive(portals.chain(session))
 }
 
 /// `upstream`, `trusted_proxies` and the upstream timeouts.

@@ -29,10 +29,10 @@ use crate::introspect::Introspect;
 use crate::metrics::{Metrics, Timed};
 
 mod check;
+mod cookie_key;
 mod error;
 mod file;
 mod keyed;
-mod loop_key;
 mod portal;
 mod secret_ref;
 mod summary;
@@ -123,9 +123,9 @@ pub struct SidecarConfig {
     app_logout_path: Option<String>,
     app_logout_url: Option<String>,
     allow_short_secrets: bool,
-    /// Signs the login-loop cookie; derived from the secrets above, so every replica run
-    /// with this config reads the others' cookies.
-    login_loop_key: Secret,
+    /// Signs the layer's own cookies (login-loop count, remote-logout marker); derived
+    /// from the secrets above, so every replica run with this config reads the others'.
+    cookie_key: Secret,
 }
 
 impl fmt::Debug for SidecarConfig {
@@ -167,7 +167,7 @@ impl SidecarConfig {
             .with_session_cookie(self.session_cookie.clone())
             .with_login_url(&self.login_url)
             .with_return_param(&self.return_param)
-            .with_login_loop_key(self.login_loop_key.clone())
+            .with_cookie_key(self.cookie_key.clone())
             .allow_short_secrets(self.allow_short_secrets);
         builder = match &self.source {
             Source::Introspect {

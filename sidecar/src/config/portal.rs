@@ -71,7 +71,7 @@ pub(super) struct PortalSettings {
     pub(super) claims: String,
     /// Where its secret or private key is read from.
     pub(super) key_from: SecretRef,
-    /// The secret or private key itself, which the login-loop key is derived from.
+    /// The secret or private key itself, which the layer's cookie key is derived from.
     pub(super) key: Secret,
 }
 

@@ -1,5 +1,5 @@
 //! Several instances of the layer serving the same users (replicas behind a load balancer)
-//! count one login loop when they are given the same `with_login_loop_key`, and each
+//! count one login loop when they are given the same `with_cookie_key`, and each
 //! counts its own when they are not.
 //!
 //! The browser here carries `Set-Cookie` back like a real one and alternates between two
@@ -38,10 +38,7 @@ fn app(layer: SsoLayer) -> Router {
 }
 
 fn with_key(key: &str) -> Router {
-    app(builder()
-        .with_login_loop_key(Secret::new(key))
-        .build()
-        .unwrap())
+    app(builder().with_cookie_key(Secret::new(key)).build().unwrap())
 }
 
 /// A browser's cookie store for one host.
@@ -150,14 +147,14 @@ async fn layers_without_a_key_each_count_their_own() {
 #[test]
 fn a_key_shorter_than_32_bytes_is_refused() {
     let err = builder()
-        .with_login_loop_key(Secret::new("k".repeat(31)))
+        .with_cookie_key(Secret::new("k".repeat(31)))
         .build()
         .unwrap_err();
-    assert_eq!(err.field(), "login_loop_key");
+    assert_eq!(err.field(), "cookie_key");
     assert_eq!(err.problem(), "is 31 bytes; at least 32 are required");
     assert!(
         builder()
-            .with_login_loop_key(Secret::new("k".repeat(32)))
+            .with_cookie_key(Secret::new("k".repeat(32)))
             .build()
             .is_ok()
     );

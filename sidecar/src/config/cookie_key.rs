@@ -1,6 +1,7 @@
-//! The login-loop cookie's key, derived from the secrets the config already holds, so that
-//! replicas run with the same config count one login loop without a setting of their own,
-//! and a rotated secret gives a new key.
+//! The key of the layer's own cookies (the login-loop count, the remote-logout marker),
+//! derived from the secrets the config already holds, so that replicas run with the same
+//! config read each other's cookies without a setting of their own, and a rotated secret
+//! gives a new key.
 
 use hkdf::HkdfExtract;
 use sha2::Sha256;
@@ -9,7 +10,7 @@ use portal_sso::Secret;
 
 /// HKDF's `info`: what the derived key is for, so it is unrelated to any other key made
 /// from the same secrets.
-const INFO: &[u8] = b"portal-sso sidecar: login-loop cookie signing key, v1";
+const INFO: &[u8] = b"portal-sso sidecar: layer cookie signing key, v1";
 
 /// Where a secret fed into the key comes from; each is fed with its own tag.
 #[derive(Clone, Copy)]
@@ -25,7 +26,7 @@ pub(super) enum Origin {
 
 /// HKDF-SHA256 over `secrets`, in the order given: each fed as its tag, its length (eight
 /// bytes, big-endian) and its bytes, so that no two different lists feed the same input.
-/// 32 bytes out, as `SsoLayerBuilder::with_login_loop_key` takes them.
+/// 32 bytes out, as `SsoLayerBuilder::with_cookie_key` takes them.
 pub(super) fn derive<'a>(secrets: impl IntoIterator<Item = (Origin, &'a [u8])>) -> Secret {
     let mut extract = HkdfExtract::<Sha256>::new(None);
     for (origin, secret) in secrets {
@@ -200,10 +201,7 @@ callback_url = "https://acme.aha.site/auth/jwt/callback"
         async fn two_loads_of_one_config_read_each_others_loop_cookie() {
             let secrets = Secrets::new(PORTAL, SESSION);
             let (first, second) = (secrets.load(), secrets.load());
-            assert_eq!(
-                first.login_loop_key.expose(),
-                second.login_loop_key.expose()
-            );
+            assert_eq!(first.cookie_key.expose(), second.cookie_key.expose());
             assert_eq!(alternate(&first, &second).await, FIRED);
         }
 
@@ -216,10 +214,7 @@ callback_url = "https://acme.aha.site/auth/jwt/callback"
                 (PORTAL.to_owned(), SESSION.replace('0', "9")),
             ] {
                 let rotated = Secrets::new(&portal, &session).load();
-                assert_ne!(
-                    config.login_loop_key.expose(),
-                    rotated.login_loop_key.expose()
-                );
+                assert_ne!(config.cookie_key.expose(), rotated.cookie_key.expose());
                 assert_eq!(
                     alternate(&config, &rotated).await,
                     [StatusCode::FOUND; 4],
