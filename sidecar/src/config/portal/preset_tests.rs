@@ -158,6 +158,19 @@ fn a_preset_without_its_callback_is_answered_with_an_example() {
 }
 
 #[test]
+fn canny_without_redirect_origins_is_answered_with_an_example() {
+    let err = load(
+        "kind = \"canny\"\nsecret = SECRET\n",
+        "test-only-rsa-private.pem",
+    );
+    assert_eq!(
+        err.unwrap_err(),
+        "portal[0].redirect_origins: is required for kind = \"canny\" (every sign-in carries \
+         a `redirect` to check against it), e.g. [\"https://acme.canny.io\"]"
+    );
+}
+
+#[test]
 fn a_key_that_does_not_fit_the_algorithm_names_its_key() {
     // A PEM where a shared secret goes, and a PEM of the wrong type.
     let pem = SecretFile::new("rsa-as-secret", &test_key("test-only-rsa-private.pem"));

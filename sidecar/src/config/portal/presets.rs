@@ -202,6 +202,9 @@ struct Preset {
     kind: &'static str,
     callback_example: Option<&'static str>,
     target_param: Option<&'static str>,
+    /// An example origin, for a preset whose every sign-in carries an address to check
+    /// against `redirect_origins`: without them, each would be refused.
+    origins_example: Option<&'static str>,
     claims: &'static str,
 }
 
@@ -210,60 +213,70 @@ const PRESETS: &[Preset] = &[
         kind: "zendesk",
         callback_example: Some("https://acme.zendesk.com/access/jwt"),
         target_param: None,
+        origins_example: None,
         claims: "iat, jti, email, name, external_id?",
     },
     Preset {
         kind: "gitbook",
         callback_example: Some("https://docs.acme.com"),
         target_param: None,
+        origins_example: None,
         claims: "iat, exp, email, name?",
     },
     Preset {
         kind: "canny",
         callback_example: None,
         target_param: None,
+        origins_example: Some("https://acme.canny.io"),
         claims: "email, id, name, avatarURL?",
     },
     Preset {
         kind: "helpscout",
         callback_example: Some("https://docs.acme.com/authcallback"),
         target_param: None,
+        origins_example: None,
         claims: "sub, exp",
     },
     Preset {
         kind: "frill",
         callback_example: None,
         target_param: Some("redirect"),
+        origins_example: None,
         claims: "email, id, name?, avatar?",
     },
     Preset {
         kind: "readme",
         callback_example: Some("https://docs.acme.com/"),
         target_param: None,
+        origins_example: None,
         claims: "name?, email",
     },
     Preset {
         kind: "mintlify",
         callback_example: Some("https://docs.acme.com/login/jwt-callback"),
         target_param: None,
+        origins_example: None,
         claims: "exp, expiresAt, groups?, content?, apiPlaygroundInputs?",
     },
     Preset {
         kind: "helpjuice",
         callback_example: Some("https://helpjuice.com/jwt/acme"),
         target_param: None,
+        origins_example: None,
         claims: "jti, iat (ms), email, first_name?, last_name?",
     },
     Preset {
         kind: "helpdocs",
         callback_example: Some("https://acme.helpdocs.io/"),
         target_param: None,
+        origins_example: None,
         claims: "iat, exp, aud",
     },
     Preset {
         kind: "freshworks",
         callback_example: None,
         target_param: Some("redirect_uri"),
+        origins_example: None,
         claims: "sub, email, iat, nonce, given_name?, family_name?",
     },
 ];
@@ -310,6 +323,15 @@ pub(super) fn check_preset(
         }
         (None, _) => String::new(),
     };
+    if let (Some(example), None) = (preset.origins_example, keys.redirect_origins) {
+        return Err(ConfigFileError::new(
+            key("redirect_origins"),
+            format!(
+                "is required for kind = \"{kind}\" (every sign-in carries a `redirect` to check \
+                 against it), e.g. [\"{example}\"]"
+            ),
+        ));
+    }
     let mut portal = apply_common(construct(kind, secret.clone(), callback), keys, &key)?;
     if let Some(audience) = keys.audience {
         portal = portal.with_audience(audience);
