@@ -34,6 +34,8 @@ pub(in crate::config) struct JwtFile {
     redirect_origins: Option<Vec<String>>,
     default_redirect: Option<String>,
     token_param: Option<String>,
+    /// Origins a `form_post` page may post to besides the callback's own.
+    form_action_origins: Option<Vec<String>>,
     token_in: Option<String>,
     #[serde(default)]
     pass_params: Vec<String>,
@@ -126,6 +128,7 @@ impl JwtFile {
             name: self.name.as_deref(),
             path: self.path.as_deref(),
             redirect_origins: self.redirect_origins.as_deref(),
+            form_action_origins: self.form_action_origins.as_deref(),
             default_redirect: self.default_redirect.as_deref(),
             token_in: self.token_in.as_deref(),
             token_ttl_secs: self.token_ttl_secs,

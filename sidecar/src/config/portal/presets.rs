@@ -27,6 +27,7 @@ pub(super) struct Keys<'a> {
     pub(super) private_key: Option<&'a SecretRef>,
     pub(super) callback_url: Option<&'a str>,
     pub(super) redirect_origins: Option<&'a [String]>,
+    pub(super) form_action_origins: Option<&'a [String]>,
     pub(super) default_redirect: Option<&'a str>,
     pub(super) token_in: Option<&'a str>,
     pub(super) token_ttl_secs: Option<u64>,
@@ -104,6 +105,7 @@ preset_file!(
         secret: SecretRef,
         callback_url: Option<String>,
         redirect_origins: Option<Vec<String>>,
+        form_action_origins: Option<Vec<String>>,
         token_in: Option<String>,
         logout_path: Option<String>,
         logout_redirect: Option<String>,
@@ -372,6 +374,10 @@ pub(super) fn apply_common(
     if let Some(origins) = keys.redirect_origins {
         check_origins(origins, key)?;
         portal = portal.with_redirect_origins(origins.iter().cloned());
+    }
+    if let Some(origins) = keys.form_action_origins {
+        // The layer checks them and names the entry at fault.
+        portal = portal.with_form_action_origins(origins.iter().cloned());
     }
     if let Some(default) = keys.default_redirect {
         portal = portal.with_default_redirect(default);
