@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::app::{App, Shared};
 use crate::config::SidecarConfig;
-use crate::server::{App, Shared};
 
 /// Where the config is read again from, and the signal that asks for it.
 pub struct Reload {

@@ -8,24 +8,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Uri;
-use http::{Request, Response};
-use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use portal_sso::{EventObserver, RequestOrigin, Sso, SsoAnswered, SsoBody, SsoLayer};
+use portal_sso::SsoLayer;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
 use tokio_rustls::TlsAcceptor;
-use tower_layer::Layer;
-use tower_service::Service;
 
 use crate::admin::{self, State};
-use crate::config::{ConfigFileError, ServerSettings, SidecarConfig};
-use crate::host;
-use crate::metrics::{Metrics, RouteClass};
-use crate::proxy::{ProxyBody, Upstream};
+use crate::app::{App, Counted, Shared};
+use crate::config::{ServerSettings, SidecarConfig};
+use crate::metrics::Metrics;
 use crate::recent::Recent;
 use crate::reload::{Bound, Reload};
 use crate::runtimes::Runtimes;
@@ -138,9 +133,6 @@ where
     tracing::info!(target: "portal_sso::server", "stopped");
     Ok(())
 }
-
-/// hyper's smallest read buffer.
-const MIN_BUF_SIZE: usize = 8 * 1024;
 
 /// The browser's connection: a write that makes no progress for the send timeout fails,
 /// which closes the connection (slow-read protection).
@@ -276,119 +268,5 @@ impl Connection {
             tracing::debug!(target: "portal_sso::server", %err, %peer, "connection ended");
         }
         drop(self.slot);
-    }
-}
-
-/// What lasts across reloads: the metrics and the recent events.
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) recent: Arc<Recent>,
-}
-
-/// What each browser connection is served with, made from one config.
-pub(crate) struct App {
-    layer: SsoLayer,
-    upstream: Arc<Upstream>,
-    metrics: Arc<Metrics>,
-    builder: http1::Builder,
-    settings: ServerSettings,
-    /// The TLS handshake of each new connection, with the certificate read last.
-    tls: Option<TlsAcceptor>,
-}
-
-impl App {
-    /// The app for `config`: its layer reports to the shared metrics and recent events.
-    pub(crate) fn new(config: &SidecarConfig, shared: &Shared) -> Result<Self, ConfigFileError> {
-        let metrics = Arc::clone(&shared.metrics);
-        let observers: Vec<Arc<dyn EventObserver>> = vec![metrics.clone(), shared.recent.clone()];
-        let layer = config.layer(observers, Some(Arc::clone(&metrics)))?;
-        let settings = config.server.clone();
-        let upstream = Upstream::new(
-            config.upstream.clone(),
-            Arc::clone(&metrics),
-            settings.tunnel_idle_timeout,
-        );
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(settings.header_read_timeout)
-            .max_buf_size(settings.max_header_bytes.max(MIN_BUF_SIZE))
-            .keep_alive(true);
-        Ok(Self {
-            layer,
-            upstream,
-            metrics,
-            builder,
-            settings,
-            tls: config.tls.clone().map(TlsAcceptor::from),
-        })
-    }
-
-    /// The service for one browser connection: requests that name two hosts refused,
-    /// then the layer around the connection's own proxy, counted.
-    fn service_for(&self, peer: SocketAddr, slot: crate::proxy::Slot) -> Counted {
-        Counted {
-            inner: {
-                let https = self.tls.is_some();
-                let proxy = self.upstream.proxy_for(peer, slot, https);
-                let origin = if https {
-                    RequestOrigin::https()
-                } else {
-                    RequestOrigin::http()
-                };
-                // A trusted proxy's X-Forwarded-Proto and -Host say where the browser was.
-                let origin = if proxy.peer_is_trusted() {
-                    origin.trusting_forwarded()
-                } else {
-                    origin
-                };
-                self.layer.layer(proxy).with_request_origin(origin)
-            },
-            metrics: Arc::clone(&self.metrics),
-        }
-    }
-}
-
-/// The layer around a connection's proxy, with each request counted by route class and
-/// status, and a request that names two hosts refused before any route sees it.
-#[derive(Clone)]
-struct Counted {
-    inner: Sso<crate::proxy::Proxy>,
-    metrics: Arc<Metrics>,
-}
-
-impl Service<Request<Incoming>> for Counted {
-    type Response = Response<ProxyBody>;
-    type Error = std::convert::Infallible;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
-        let metrics = Arc::clone(&self.metrics);
-        if host::names_two_hosts(&request) {
-            let refused = host::refusal().map(SsoBody::full);
-            metrics.request(RouteClass::Proxy, refused.status());
-            return Box::pin(std::future::ready(Ok(refused)));
-        }
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let response = future.await?;
-            let class = if response.extensions().get::<SsoAnswered>().is_some() {
-                RouteClass::Sso
-            } else {
-                RouteClass::Proxy
-            };
-            metrics.request(class, response.status());
-            Ok(response)
-        })
     }
 }

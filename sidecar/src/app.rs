@@ -1,0 +1,138 @@
+//! What a browser connection is served with: the layer around the connection's own proxy,
+//! each request counted, and the HTTP/1 and TLS settings, all made from one config. A
+//! reload makes a new [`App`]; the metrics and recent events ([`Shared`]) outlive it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioTimer;
+use portal_sso::{EventObserver, RequestOrigin, Sso, SsoAnswered, SsoBody, SsoLayer};
+use tokio_rustls::TlsAcceptor;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::config::{ConfigFileError, ServerSettings, SidecarConfig};
+use crate::host;
+use crate::metrics::{Metrics, RouteClass};
+use crate::proxy::{ProxyBody, Upstream};
+use crate::recent::Recent;
+
+/// hyper's smallest read buffer.
+const MIN_BUF_SIZE: usize = 8 * 1024;
+
+/// What lasts across reloads: the metrics and the recent events.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) recent: Arc<Recent>,
+}
+
+/// What each browser connection is served with, made from one config.
+pub(crate) struct App {
+    pub(crate) layer: SsoLayer,
+    upstream: Arc<Upstream>,
+    metrics: Arc<Metrics>,
+    pub(crate) builder: http1::Builder,
+    pub(crate) settings: ServerSettings,
+    /// The TLS handshake of each new connection, with the certificate read last.
+    pub(crate) tls: Option<TlsAcceptor>,
+}
+
+impl App {
+    /// The app for `config`: its layer reports to the shared metrics and recent events.
+    pub(crate) fn new(config: &SidecarConfig, shared: &Shared) -> Result<Self, ConfigFileError> {
+        let metrics = Arc::clone(&shared.metrics);
+        let observers: Vec<Arc<dyn EventObserver>> = vec![metrics.clone(), shared.recent.clone()];
+        let layer = config.layer(observers, Some(Arc::clone(&metrics)))?;
+        let settings = config.server.clone();
+        let upstream = Upstream::new(
+            config.upstream.clone(),
+            Arc::clone(&metrics),
+            settings.tunnel_idle_timeout,
+        );
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(settings.header_read_timeout)
+            .max_buf_size(settings.max_header_bytes.max(MIN_BUF_SIZE))
+            .keep_alive(true);
+        Ok(Self {
+            layer,
+            upstream,
+            metrics,
+            builder,
+            settings,
+            tls: config.tls.clone().map(TlsAcceptor::from),
+        })
+    }
+
+    /// The service for one browser connection: requests that name two hosts refused,
+    /// then the layer around the connection's own proxy, counted.
+    pub(crate) fn service_for(&self, peer: SocketAddr, slot: crate::proxy::Slot) -> Counted {
+        Counted {
+            inner: {
+                let https = self.tls.is_some();
+                let proxy = self.upstream.proxy_for(peer, slot, https);
+                let origin = if https {
+                    RequestOrigin::https()
+                } else {
+                    RequestOrigin::http()
+                };
+                // A trusted proxy's X-Forwarded-Proto and -Host say where the browser was.
+                let origin = if proxy.peer_is_trusted() {
+                    origin.trusting_forwarded()
+                } else {
+                    origin
+                };
+                self.layer.layer(proxy).with_request_origin(origin)
+            },
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+/// The layer around a connection's proxy, with each request counted by route class and
+/// status, and a request that names two hosts refused before any route sees it.
+#[derive(Clone)]
+pub(crate) struct Counted {
+    inner: Sso<crate::proxy::Proxy>,
+    metrics: Arc<Metrics>,
+}
+
+impl Service<Request<Incoming>> for Counted {
+    type Response = Response<ProxyBody>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        let metrics = Arc::clone(&self.metrics);
+        if host::names_two_hosts(&request) {
+            let refused = host::refusal().map(SsoBody::full);
+            metrics.request(RouteClass::Proxy, refused.status());
+            return Box::pin(std::future::ready(Ok(refused)));
+        }
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await?;
+            let class = if response.extensions().get::<SsoAnswered>().is_some() {
+                RouteClass::Sso
+            } else {
+                RouteClass::Proxy
+            };
+            metrics.request(class, response.status());
+            Ok(response)
+        })
+    }
+}
