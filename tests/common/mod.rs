@@ -111,6 +111,11 @@ pub fn builder(users: &Users) -> SsoLayerBuilder {
         .with_portal(aha_portal())
 }
 
+/// The layer with both portals and the default users, to put around any service.
+pub fn layer() -> SsoLayer {
+    builder(&Users::default()).build().expect("valid config")
+}
+
 /// The app being wrapped: a home page and a fallback that says which path it got.
 pub fn inner_app() -> Router {
     Router::new().route("/", get(|| async { "home" })).fallback(
