@@ -1,7 +1,9 @@
 //! What the sidecar's integration tests share, re-exported here so that `use support::*;`
 //! brings it in: the app behind the sidecar (`app`), the sidecar process and its config
-//! (`sidecar`), the browser's HTTP client (`client`) and reading tokens (`tokens`). The
-//! reverse proxies of `front` keep their module path.
+//! (`sidecar`), the browser's HTTP client (`client`) and reading tokens (`tokens`). What
+//! only one family of test files uses keeps its module path, so that short names such as
+//! `alice` cannot clash: the reverse proxies (`front`) and the app with a sidecar in
+//! front of it (`stack`).
 #![allow(dead_code)] // each test file uses a different part of this module
 
 mod app;
@@ -10,6 +12,7 @@ mod sidecar;
 mod tokens;
 
 pub mod front;
+pub mod stack;
 
 #[allow(unused_imports)] // likewise, a test file may use nothing from one of these parts
 pub use {app::*, client::*, sidecar::*, tokens::*};
