@@ -2,8 +2,8 @@
 //! brings it in: the app behind the sidecar (`app`), the sidecar process and its config
 //! (`sidecar`), the browser's HTTP client (`client`) and reading tokens (`tokens`). What
 //! only one family of test files uses keeps its module path, so that short names such as
-//! `alice` cannot clash: the reverse proxies (`front`) and the app with a sidecar in
-//! front of it (`stack`).
+//! `alice` or `now` cannot clash: the reverse proxies (`front`), the app with a sidecar
+//! in front of it (`stack`) and running the binary's subcommands (`cli`).
 #![allow(dead_code)] // each test file uses a different part of this module
 
 mod app;
@@ -11,6 +11,7 @@ mod client;
 mod sidecar;
 mod tokens;
 
+pub mod cli;
 pub mod front;
 pub mod stack;
 
