@@ -3,7 +3,8 @@
 //! (`sidecar`), the browser's HTTP client (`client`) and reading tokens (`tokens`). What
 //! only one family of test files uses keeps its module path, so that short names such as
 //! `alice` or `now` cannot clash: the reverse proxies (`front`), the app with a sidecar
-//! in front of it (`stack`) and running the binary's subcommands (`cli`).
+//! in front of it (`stack`), running the binary's subcommands (`cli`) and clicking
+//! through `portal-sso demo` (`demo`).
 #![allow(dead_code)] // each test file uses a different part of this module
 
 mod app;
@@ -12,6 +13,7 @@ mod sidecar;
 mod tokens;
 
 pub mod cli;
+pub mod demo;
 pub mod front;
 pub mod stack;
 
