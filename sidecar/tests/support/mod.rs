@@ -3,8 +3,9 @@
 //! (`sidecar`), the browser's HTTP client (`client`) and reading tokens (`tokens`). What
 //! only one family of test files uses keeps its module path, so that short names such as
 //! `alice` or `now` cannot clash: the reverse proxies (`front`), the app with a sidecar
-//! in front of it (`stack`), running the binary's subcommands (`cli`) and clicking
-//! through `portal-sso demo` (`demo`).
+//! in front of it (`stack`), the vendor presets' configs and token checks (`presets`),
+//! running the binary's subcommands (`cli`) and clicking through `portal-sso demo`
+//! (`demo`).
 #![allow(dead_code)] // each test file uses a different part of this module
 
 mod app;
@@ -15,6 +16,7 @@ mod tokens;
 pub mod cli;
 pub mod demo;
 pub mod front;
+pub mod presets;
 pub mod stack;
 
 #[allow(unused_imports)] // likewise, a test file may use nothing from one of these parts
