@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod attacks;
+pub mod kustomer;
 pub mod tokens;
 
 use std::future::{Ready, ready};
@@ -109,6 +110,11 @@ pub fn builder(users: &Users) -> SsoLayerBuilder {
         .with_identity(users.clone())
         .with_portal(kustomer_portal())
         .with_portal(aha_portal())
+}
+
+/// The layer with both portals and the default users, to put around any service.
+pub fn layer() -> SsoLayer {
+    builder(&Users::default()).build().expect("valid config")
 }
 
 /// The app being wrapped: a home page and a fallback that says which path it got.

@@ -1,0 +1,150 @@
+//! The browser's side: an HTTP/1.1 client that does not follow redirects, request
+//! bodies, a single kept-alive connection, a WebSocket through the sidecar, and reading
+//! `Location` and query parameters.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode, header};
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::Sidecar;
+
+pub type TestBody = BoxBody<Bytes, Infallible>;
+
+/// A plain HTTP/1.1 client that does not follow redirects.
+pub fn client() -> Client<HttpConnector, TestBody> {
+    Client::builder(TokioExecutor::new()).build(HttpConnector::new())
+}
+
+pub fn empty() -> TestBody {
+    Full::new(Bytes::new()).boxed()
+}
+
+pub fn full(data: impl Into<Bytes>) -> TestBody {
+    Full::new(data.into()).boxed()
+}
+
+/// `data` as a stream of `chunk`-byte frames, with no length known in advance.
+pub fn streamed(data: &[u8], chunk: usize) -> TestBody {
+    let frames: Vec<Result<Frame<Bytes>, Infallible>> = data
+        .chunks(chunk)
+        .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+        .collect();
+    StreamBody::new(futures_util::stream::iter(frames)).boxed()
+}
+
+/// Sends a GET with optional `Cookie` and returns status, headers and body.
+pub async fn get(url: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, Bytes) {
+    let mut request = http::Request::get(url);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(request.body(empty()).unwrap()).await
+}
+
+pub async fn send(request: http::Request<TestBody>) -> (StatusCode, HeaderMap, Bytes) {
+    let response = client().request(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    (parts.status, parts.headers, body)
+}
+
+/// One HTTP/1.1 connection to `addr`, for what happens to the requests of a single
+/// browser connection. `closed` finishes, with the time, when the connection closes.
+pub struct OneConnection {
+    sender: hyper::client::conn::http1::SendRequest<TestBody>,
+    pub closed: tokio::task::JoinHandle<Instant>,
+}
+
+impl OneConnection {
+    pub async fn open(addr: SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        let closed = tokio::spawn(async move {
+            let _ = connection.await;
+            Instant::now()
+        });
+        Self { sender, closed }
+    }
+
+    /// `GET path` on this connection: the status and the whole body.
+    pub async fn get(&mut self, path: &str) -> (StatusCode, Bytes) {
+        let request = http::Request::get(path)
+            .header(header::HOST, "app.example")
+            .body(empty())
+            .unwrap();
+        self.sender.ready().await.unwrap();
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .unwrap_or_else(|err| panic!("{path}: {err:?}"));
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    }
+}
+
+/// The `Location` header.
+pub fn location(headers: &HeaderMap) -> String {
+    headers[header::LOCATION].to_str().unwrap().to_owned()
+}
+
+/// The value of query parameter `name` in `url`.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Opens a WebSocket through the sidecar (the app's `/ws` is a byte echo): the response
+/// head, lower-cased, and the stream after it.
+pub async fn open_websocket(sidecar: &Sidecar) -> (String, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(sidecar.addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte))
+            .await
+            .expect("the response head within 5 s")
+            .unwrap();
+        assert_eq!(read, 1, "closed during the head");
+        head.push(byte[0]);
+    }
+    (
+        String::from_utf8(head).unwrap().to_ascii_lowercase(),
+        stream,
+    )
+}
+
+/// Sends `message` down a tunnel and reads it back from the app's echo.
+pub async fn echo_through(stream: &mut tokio::net::TcpStream, message: &[u8]) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    stream.write_all(message).await.unwrap();
+    let mut echoed = vec![0u8; message.len()];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
+        .await
+        .expect("echo within 5 s")
+        .unwrap();
+    assert_eq!(echoed, message);
+}
