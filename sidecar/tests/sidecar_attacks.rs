@@ -9,18 +9,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use http::{Request, StatusCode, header};
+use support::stack::setup_with;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// The app and a sidecar in front of it, with `top` and `server` lines added to the
-/// config's top level and `[server]` table.
-async fn setup_with(top: &str, server: &str) -> (Upstream, Sidecar) {
-    let upstream = Upstream::start().await;
-    let me = format!("{}/api/me", upstream.url());
-    let sidecar = Sidecar::start(&config(&upstream.url(), &me, top, server));
-    (upstream, sidecar)
-}
 
 /// Writes `request` (which asks to close the connection) and reads the whole answer: its
 /// status and the body after the head.
