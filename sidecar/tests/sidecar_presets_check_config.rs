@@ -117,7 +117,8 @@ fn check_config_names_the_portal_and_the_identity_field_it_lacks() {
     let output = check_config(&format!(
         "{upstream}[[portal]]\nkind = \"helpjuice\"\nsecret = {{ env = \"HELPJUICE_JWT_SECRET\" }}\n\
          callback_url = \"https://helpjuice.com/jwt/acme\"\n\
-         [[portal]]\nkind = \"canny\"\nsecret = {{ env = \"CANNY_SSO_KEY\" }}\n"
+         [[portal]]\nkind = \"canny\"\nsecret = {{ env = \"CANNY_SSO_KEY\" }}\n\
+         redirect_origins = [\"https://acme.canny.io\"]\n"
     ));
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
