@@ -330,6 +330,14 @@ fn check_config_prints_a_summary_without_secrets() {
         stdout.contains("secret REDACTED (from environment variable KUSTOMER_SSO_SECRET)"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("listen            127.0.0.1:0 (http)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cookie key        REDACTED, derived from the secrets above"),
+        "{stdout}"
+    );
     assert!(stdout.contains("config OK"));
     for secret in [KUSTOMER_SECRET, AHA_SECRET] {
         assert!(!stdout.contains(secret));

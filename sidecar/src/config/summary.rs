@@ -81,6 +81,11 @@ impl SidecarConfig {
                 portal.key_from
             );
         }
+        let _ = writeln!(
+            out,
+            "cookie key        REDACTED, derived from the secrets above: replicas of this \
+             config share it"
+        );
         out
     }
 }
