@@ -1,5 +1,6 @@
-//! The client for the sidecar's own requests: introspection's "who am I" calls and
-//! `portal-sso kustomer-secret`'s call to Kustomer. The proxy keeps its own pool.
+//! The client for the sidecar's own requests: introspection's "who am I" calls,
+//! `portal-sso kustomer-secret`'s call to Kustomer and `portal-sso healthcheck`. The proxy
+//! keeps its own connections.
 
 use std::time::Duration;
 
@@ -29,6 +30,22 @@ pub(crate) fn https(
         .enable_http1()
         .wrap_connector(tcp);
     Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+/// A client for `https://` URLs verified with `tls`'s roots, and `http://` ones, sending
+/// bodiless requests.
+pub(crate) fn with_tls(
+    connect_timeout: Duration,
+    tls: &rustls::ClientConfig,
+) -> Client<HttpsConnector<HttpConnector>, Empty<Bytes>> {
+    let mut tcp = tcp(connect_timeout);
+    tcp.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 fn tcp(connect_timeout: Duration) -> HttpConnector {

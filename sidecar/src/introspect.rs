@@ -13,6 +13,7 @@ use http::header::{ACCEPT, COOKIE};
 use http::request::Parts;
 use http::{HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use sha2::{Digest, Sha256};
@@ -47,22 +48,35 @@ pub struct Introspect {
     cookie: String,
     claims: Arc<ClaimPointers>,
     timeout: Duration,
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     cache: Option<Arc<Cache>>,
 }
 
 impl Introspect {
     /// Calls `url` for requests carrying the cookie `cookie`. Defaults: 2 s timeout, a
     /// 30 s cache of at most 10 000 sessions, [`ClaimPointers::default`].
+    ///
+    /// # Panics
+    /// Never in practice: only if rustls's ring provider refused its own default TLS
+    /// versions.
     pub fn new(url: Uri, cookie: &str) -> Self {
         Self {
             url,
             cookie: cookie.to_owned(),
             claims: Arc::new(ClaimPointers::default()),
             timeout: Duration::from_secs(2),
-            client: http_client::http(CONNECT_TIMEOUT),
+            client: http_client::https(CONNECT_TIMEOUT)
+                .expect("ring supports the default TLS versions"),
             cache: Cache::new(Duration::from_secs(30), 10_000).map(Arc::new),
         }
+    }
+
+    /// Verifies an `https://` URL's certificate with `tls`'s roots. Default: the webpki
+    /// roots (Mozilla's).
+    #[must_use]
+    pub fn with_tls(mut self, tls: &rustls::ClientConfig) -> Self {
+        self.client = http_client::with_tls(CONNECT_TIMEOUT, tls);
+        self
     }
 
     /// Sets where the email and names sit in the answer. Default:

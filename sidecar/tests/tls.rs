@@ -261,3 +261,40 @@ async fn an_https_app_is_verified_with_the_configured_ca() {
     // Only the first sidecar's request reached the app.
     assert_eq!(app.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_session_endpoint_is_verified_with_the_configured_ca() {
+    let app = Upstream::start().await;
+    let certificate = Certificate::new();
+    let tls_app = app_over_tls(&app, &certificate).await;
+    let dir = TempDir::new();
+    let ca = dir.write("app-ca.pem", &certificate.cert_pem);
+    let other = dir.write("other-ca.pem", &Certificate::new().cert_pem);
+    let with_ca = |ca: &std::path::Path| {
+        let me = format!("https://localhost:{}/api/me", tls_app.port());
+        config(&app.url(), &me, "", "").replace(
+            "admin_listen = \"127.0.0.1:0\"",
+            &format!(
+                "admin_listen = \"127.0.0.1:0\"\nupstream_ca = {{ file = \"{}\" }}",
+                ca.display()
+            ),
+        )
+    };
+    let alice = format!("sid={ALICE_SESSION}");
+
+    let sidecar = Sidecar::start(&with_ca(&ca));
+    let (status, headers, _) = get(&sidecar.url("/sso/kustomer"), Some(&alice)).await;
+    assert_eq!(status, StatusCode::FOUND);
+    let token = query_param(&location(&headers), "externalToken").expect("a token");
+    assert_eq!(
+        decode(&token, KUSTOMER_SECRET)["email"],
+        "alice@example.com"
+    );
+
+    // A CA that did not sign the endpoint's certificate: the session cannot be read.
+    let sidecar = Sidecar::start(&with_ca(&other));
+    let (status, headers, _) = get(&sidecar.url("/sso/kustomer"), Some(&alice)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers.get(header::LOCATION).is_none());
+    assert_eq!(app.me_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

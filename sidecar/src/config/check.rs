@@ -20,7 +20,7 @@ use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSett
 pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
     let upstream = check_upstream(&file)?;
     let server = check_server(&file.server)?;
-    let (session_cookie, source, claims) = check_session(&file.session)?;
+    let (session_cookie, source, claims) = check_session(&file.session, file.upstream_ca.as_ref())?;
 
     let mut portals = Vec::with_capacity(file.portal.len());
     for (index, entry) in file.portal.iter().enumerate() {
@@ -101,14 +101,19 @@ fn check_upstream(file: &File) -> Result<UpstreamSettings, ConfigFileError> {
             "must be at least 1",
         ));
     }
+    let https_introspect = file
+        .session
+        .introspect
+        .as_ref()
+        .is_some_and(|introspect| introspect.url.starts_with("https://"));
     let tls = match &uri {
         Some(uri) if uri.scheme_str() == Some("https") => {
-            Some(tls::upstream_config(file.upstream_ca.as_ref())?)
+            Some(tls::upstream_config(file.upstream_ca.as_ref(), "upstream")?)
         }
-        _ if file.upstream_ca.is_some() => {
+        _ if file.upstream_ca.is_some() && !https_introspect => {
             return Err(ConfigFileError::new(
                 "upstream_ca",
-                "is only for an https:// upstream",
+                "is only for an https:// upstream or session.introspect.url",
             ));
         }
         _ => None,
@@ -197,6 +202,7 @@ fn check_server(server: &ServerFile) -> Result<ServerSettings, ConfigFileError> 
 /// `[session]`: the cookie, exactly one identity source, and the claim pointers.
 fn check_session(
     session: &SessionFile,
+    upstream_ca: Option<&SecretRef>,
 ) -> Result<(SessionCookie, Source, ClaimPointers), ConfigFileError> {
     if session.cookie.is_empty()
         || !session
@@ -218,7 +224,7 @@ fn check_session(
     }
     cookie = cookie.with_secure(session.secure);
     let source = match (&session.introspect, &session.jwt, &session.signed) {
-        (Some(introspect), None, None) => check_introspect(introspect)?,
+        (Some(introspect), None, None) => check_introspect(introspect, upstream_ca)?,
         (None, Some(jwt), None) => {
             let algorithm = match jwt.algorithm.as_str() {
                 "HS256" => Algorithm::HS256,
@@ -280,8 +286,17 @@ fn check_session(
     Ok((cookie, source, claims))
 }
 
-fn check_introspect(introspect: &IntrospectFile) -> Result<Source, ConfigFileError> {
-    let url = parse_url("session.introspect.url", &introspect.url)?;
+fn check_introspect(
+    introspect: &IntrospectFile,
+    upstream_ca: Option<&SecretRef>,
+) -> Result<Source, ConfigFileError> {
+    let key = "session.introspect.url";
+    let url = parse_url(key, &introspect.url)?;
+    let tls = if url.scheme_str() == Some("https") {
+        Some(tls::upstream_config(upstream_ca, key)?)
+    } else {
+        None
+    };
     if introspect.timeout_ms == 0 {
         return Err(ConfigFileError::new(
             "session.introspect.timeout_ms",
@@ -293,21 +308,17 @@ fn check_introspect(introspect: &IntrospectFile) -> Result<Source, ConfigFileErr
         cache_ttl: Duration::from_secs(introspect.cache_ttl_secs),
         cache_max_entries: introspect.cache_max_entries,
         timeout: Duration::from_millis(introspect.timeout_ms),
+        tls,
     })
 }
 
 fn parse_url(key: &str, raw: &str) -> Result<Uri, ConfigFileError> {
-    let uri: Uri = raw.parse().map_err(|_| {
-        ConfigFileError::new(
-            key,
-            "must be an http:// URL, e.g. \"http://127.0.0.1:3000/api/me\"",
-        )
-    })?;
-    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
-        return Err(ConfigFileError::new(
-            key,
-            "must be an http:// URL, e.g. \"http://127.0.0.1:3000/api/me\"",
-        ));
+    let problem = "must be an http:// or https:// URL, e.g. \"http://127.0.0.1:3000/api/me\"";
+    let uri: Uri = raw
+        .parse()
+        .map_err(|_| ConfigFileError::new(key, problem))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(ConfigFileError::new(key, problem));
     }
     Ok(uri)
 }

@@ -86,6 +86,8 @@ enum Source {
         cache_ttl: Duration,
         cache_max_entries: usize,
         timeout: Duration,
+        /// For an `https://` URL: the roots the app's certificate is verified with.
+        tls: Option<Arc<rustls::ClientConfig>>,
     },
     Jwt {
         secret: Secret,
@@ -175,14 +177,17 @@ impl SidecarConfig {
                 cache_ttl,
                 cache_max_entries,
                 timeout,
-            } => with_identity(
-                builder,
-                Introspect::new(url.clone(), self.session_cookie.name())
+                tls,
+            } => {
+                let mut source = Introspect::new(url.clone(), self.session_cookie.name())
                     .with_claims(self.claims.clone())
                     .with_cache(*cache_ttl, *cache_max_entries)
-                    .with_timeout(*timeout),
-                metrics,
-            ),
+                    .with_timeout(*timeout);
+                if let Some(tls) = tls {
+                    source = source.with_tls(tls);
+                }
+                with_identity(builder, source, metrics)
+            }
             Source::Jwt {
                 secret,
                 algorithm,

@@ -45,10 +45,11 @@ pub(super) fn server_config(file: &TlsFile) -> Result<Arc<ServerConfig>, ConfigF
     Ok(Arc::new(config))
 }
 
-/// The client side for an `https://` upstream: the certificates of `ca` when given,
-/// else the system's roots.
+/// The client side for the app over `https://` (the upstream, or the introspection URL,
+/// named by `key`): the certificates of `ca` when given, else the system's roots.
 pub(super) fn upstream_config(
     ca: Option<&SecretRef>,
+    key: &str,
 ) -> Result<Arc<ClientConfig>, ConfigFileError> {
     let mut roots = RootCertStore::empty();
     if let Some(ca) = ca {
@@ -65,14 +66,14 @@ pub(super) fn upstream_config(
         let (added, _) = roots.add_parsable_certificates(native.certs);
         if added == 0 {
             return Err(ConfigFileError::new(
-                "upstream",
+                key,
                 "is https:// but the system has no CA certificates: install them or set upstream_ca",
             ));
         }
     }
     let config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|err| ConfigFileError::new("upstream", err.to_string()))?
+        .map_err(|err| ConfigFileError::new(key, err.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
