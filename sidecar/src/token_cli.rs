@@ -364,7 +364,13 @@ fn inspect_preset(
         }
         None => None,
     };
-    let lines = preset::check(kind, &decoded.header, &decoded.claims, signature);
+    let lines = preset::check(
+        kind,
+        &decoded.header,
+        &decoded.claims,
+        signature,
+        now_secs(),
+    );
     let findings: Vec<check::Finding> = lines
         .into_iter()
         .map(|(passed, text)| check::Finding::new(passed, text))

@@ -3,8 +3,9 @@
 //! `sign` runs one sign-in through the layer itself (the core's preset, a fixed identity,
 //! one request to its route) and prints the token from the answer, so what it prints is
 //! exactly what the layer signs. `inspect` checks the header (`alg` the preset's, `typ`
-//! `JWT`), the signature when the HS* secret is given, and each claim the preset always
-//! signs (present, and a string or an integer as the vendor reads it).
+//! `JWT`), the signature when the HS* secret is given, each claim the preset always signs
+//! (present, and a string or an integer as the vendor reads it), and the vendor's time
+//! rules (`iat` within three minutes for Zendesk and Helpjuice, `exp` not past).
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -192,12 +193,17 @@ fn rules(kind: Kind) -> (JwtAlgorithm, &'static [(&'static str, Holds)]) {
     }
 }
 
-/// The report's check lines for `kind`: `(passed, text)`.
+/// How long after `iat` a vendor still accepts the token (Zendesk's clock skew and
+/// Helpjuice's age limit are both three minutes).
+const IAT_WINDOW_SECS: i64 = 180;
+
+/// The report's check lines for `kind`, at `now` (Unix seconds): `(passed, text)`.
 pub(super) fn check(
     kind: Kind,
     header: &Map<String, Value>,
     claims: &Map<String, Value>,
     signature: Option<(&str, bool)>,
+    now: i64,
 ) -> Vec<(bool, String)> {
     let (algorithm, wanted) = rules(kind);
     let mut lines = Vec::new();
@@ -257,6 +263,55 @@ pub(super) fn check(
             "iat looks like seconds; Helpjuice reads milliseconds".to_owned(),
         ));
     }
+    lines.extend(times(kind, claims, now));
+    lines
+}
+
+/// The time checks the vendor applies: `iat` within its window (Zendesk, Helpjuice in
+/// milliseconds), `exp` not past, and for `HelpDocs` `iat` not ahead.
+fn times(kind: Kind, claims: &Map<String, Value>, now: i64) -> Vec<(bool, String)> {
+    let mut lines = Vec::new();
+    let iat = claims.get("iat").and_then(Value::as_i64);
+    let window = match kind {
+        Kind::Zendesk => iat.map(|iat| (iat, "Zendesk")),
+        Kind::Helpjuice => iat.map(|iat| (iat / 1000, "Helpjuice")),
+        _ => None,
+    };
+    if let Some((iat, vendor)) = window {
+        let age = now - iat;
+        lines.push(if age.abs() <= IAT_WINDOW_SECS {
+            (
+                true,
+                format!("iat is {age} s from now, within {vendor}'s 3 minutes"),
+            )
+        } else if age > 0 {
+            (
+                false,
+                format!("iat is {age} s old; {vendor} accepts 3 minutes"),
+            )
+        } else {
+            (
+                false,
+                format!("iat is {} s ahead; {vendor} accepts 3 minutes", -age),
+            )
+        });
+    }
+    if kind == Kind::Helpdocs
+        && let Some(iat) = iat
+        && iat > now
+    {
+        lines.push((
+            false,
+            format!("iat is {} s ahead; HelpDocs refuses it", iat - now),
+        ));
+    }
+    if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
+        lines.push(if exp > now {
+            (true, format!("exp is in {} s", exp - now))
+        } else {
+            (false, format!("exp passed {} s ago", now - exp))
+        });
+    }
     lines
 }
 
@@ -275,5 +330,55 @@ impl Decoded<'_> {
             algorithm.into(),
         )
         .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_590_000;
+
+    fn time_lines(kind: Kind, claims: &Value) -> Vec<(bool, String)> {
+        times(kind, claims.as_object().unwrap(), NOW)
+    }
+
+    #[test]
+    fn zendesk_and_helpjuice_accept_an_iat_within_three_minutes_either_way() {
+        for (kind, unit) in [(Kind::Zendesk, 1), (Kind::Helpjuice, 1000)] {
+            let at = |secs: i64| time_lines(kind, &serde_json::json!({ "iat": secs * unit }));
+            assert!(at(NOW - 10)[0].0, "{:?}", at(NOW - 10));
+            assert!(at(NOW + 170)[0].0, "{:?}", at(NOW + 170));
+            let old = at(NOW - 200);
+            assert!(!old[0].0 && old[0].1.contains("200 s old"), "{old:?}");
+            let ahead = at(NOW + 200);
+            assert!(
+                !ahead[0].0 && ahead[0].1.contains("200 s ahead"),
+                "{ahead:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_past_exp_and_a_helpdocs_iat_ahead_are_problems() {
+        let past = time_lines(
+            Kind::Gitbook,
+            &serde_json::json!({ "iat": NOW - 90, "exp": NOW - 30 }),
+        );
+        assert_eq!(past, [(false, "exp passed 30 s ago".to_owned())]);
+        let fine = time_lines(Kind::Mintlify, &serde_json::json!({ "exp": NOW + 10 }));
+        assert_eq!(fine, [(true, "exp is in 10 s".to_owned())]);
+        let ahead = time_lines(
+            Kind::Helpdocs,
+            &serde_json::json!({ "iat": NOW + 60, "exp": NOW + 600 }),
+        );
+        assert!(
+            ahead
+                .iter()
+                .any(|(ok, text)| !ok && text == "iat is 60 s ahead; HelpDocs refuses it"),
+            "{ahead:?}"
+        );
+        // Kinds without time claims get no time lines.
+        assert!(time_lines(Kind::Canny, &serde_json::json!({ "email": "a@b.c" })).is_empty());
     }
 }
