@@ -4,15 +4,16 @@
 //! `chromium-driver`), so `cargo test` reports it as ignored; CI installs both and runs it
 //! with `cargo test -p portal-sso-sidecar --test demo_browser -- --ignored`, where a missing browser fails it.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use support::demo::Demo;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -43,41 +44,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn free_base_port() -> Option<u16> {
-    let first = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).ok()?;
-    let port = first.local_addr().ok()?.port();
-    let _second = TcpListener::bind((Ipv4Addr::LOCALHOST, port.checked_add(1)?)).ok()?;
-    let _third = TcpListener::bind((Ipv4Addr::LOCALHOST, port.checked_add(2)?)).ok()?;
-    Some(port)
-}
-
-/// Starts the demo on three consecutive free ports; returns the base port.
-async fn start_demo() -> (u16, oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
-    for _ in 0..20 {
-        let Some(port) = free_base_port() else {
-            continue;
-        };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let task = tokio::spawn(portal_sso_sidecar::demo::run(listen, async {
-            let _ = stopped.await;
-        }));
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline && !task.is_finished() {
-            if TcpStream::connect((Ipv4Addr::LOCALHOST, port + 2)).is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        // Give `run` a moment to report a port lost to another process.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if !task.is_finished() {
-            return (port, stop, task);
-        }
-    }
-    panic!("no three consecutive free ports found in 20 tries");
 }
 
 /// Fails, saying what to install, unless the browser and its driver are here.
@@ -218,10 +184,8 @@ async fn fill_login_form(client: &Client, app_origin: &str) {
 #[ignore = "needs chromium and chromedriver; CI runs it with --ignored"]
 async fn single_sign_on_and_sign_out_in_a_real_browser() {
     require_browser();
-    let (port, stop, demo) = start_demo().await;
-    let app = format!("http://127.0.0.1:{port}");
-    let kustomer = format!("http://127.0.0.1:{}", port + 1);
-    let aha = format!("http://127.0.0.1:{}", port + 2);
+    let demo = Demo::start().await;
+    let (app, kustomer, aha) = (demo.app(""), demo.kustomer(""), demo.aha(""));
     let (driver, profile, client) = start_browser().await;
 
     // Kustomer portal -> "Log in" -> the app's login form -> back on the portal.
@@ -293,6 +257,5 @@ async fn single_sign_on_and_sign_out_in_a_real_browser() {
     client.close().await.unwrap();
     drop(driver);
     drop(profile);
-    drop(stop);
-    demo.await.unwrap().expect("the demo stops cleanly");
+    demo.stop().await;
 }
