@@ -1,6 +1,7 @@
 //! A portal's login URL: read the request, ask who is signed in, then sign and send the
 //! browser back to the portal, send it to the app's login page, or explain a refusal.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -174,19 +175,16 @@ fn complete(
     let portal = &config.portals[index];
     let path = uri.path();
     let path_and_query = uri.path_and_query().map_or(path, PathAndQuery::as_str);
-    let full;
-    let return_to = match return_origin {
-        Some(origin) => {
-            full = format!("{origin}{path_and_query}");
-            full.as_str()
-        }
-        None => path_and_query,
+    // Where the app's login page sends the browser back to: made only when it is needed.
+    let return_to = || match &return_origin {
+        Some(origin) => Cow::Owned(format!("{origin}{path_and_query}")),
+        None => Cow::Borrowed(path_and_query),
     };
     match answer {
         Ok(Some(identity)) => issue(&config, portal, path, &prepared, &identity, &trips),
-        Ok(None) => login_required(&config, portal, path, return_to, "no_session", &trips),
+        Ok(None) => login_required(&config, portal, path, &return_to(), "no_session", &trips),
         Err(error) if error.kind() == IdentityErrorKind::Conflict => {
-            login_required(&config, portal, path, return_to, error.message(), &trips)
+            login_required(&config, portal, path, &return_to(), error.message(), &trips)
         }
         Err(error) => identity_failed(&config, portal, path, &error),
     }
