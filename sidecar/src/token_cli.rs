@@ -124,6 +124,10 @@ pub struct InspectArgs {
     /// The environment variable holding the secret; the signature is checked only with it.
     #[arg(long, value_name = "VAR")]
     pub secret_env: Option<String>,
+    /// The PEM public key of a preset signed with a private key (Mintlify, Freshworks),
+    /// to check the signature with.
+    #[arg(long, value_name = "FILE", conflicts_with = "secret_env")]
+    pub public_key: Option<std::path::PathBuf>,
 }
 
 /// Arguments of `portal-sso token sign`.
@@ -320,8 +324,20 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
         (kind, Some(reason))
     };
     let Some(vendor) = kind.vendor() else {
-        return inspect_preset(kind, guessed.as_deref(), &decoded, secret.as_ref());
+        return inspect_preset(
+            kind,
+            guessed.as_deref(),
+            &decoded,
+            secret.as_ref(),
+            args.public_key.as_deref(),
+        );
     };
+    if args.public_key.is_some() {
+        return Err(format!(
+            "{} tokens are signed with a shared secret: use --secret-env, not --public-key",
+            kind.name()
+        ));
+    }
     let findings = check(&decoded, vendor, secret.as_ref(), now_secs());
     let problems = findings
         .iter()
@@ -343,32 +359,51 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
 }
 
 /// `inspect` for a preset other than Kustomer and Aha!: the header, the signature when
-/// an HS* secret is given, and the claims the preset always signs.
+/// an HS* secret or a public key is given, and the claims the preset always signs.
 fn inspect_preset(
     kind: Kind,
     guessed: Option<&str>,
     decoded: &Decoded<'_>,
     secret: Option<&(&str, Secret)>,
+    public_key: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
     let algorithm = preset::algorithm(kind);
-    let signature = match secret {
-        Some((var, secret)) if algorithm.uses_secret() => {
-            Some((*var, decoded.verify_hmac(algorithm, secret)))
-        }
-        Some((var, _)) => {
+    let signature = match (secret, public_key) {
+        (Some((var, secret)), _) if algorithm.uses_secret() => Some((
+            format!("the secret in {var}"),
+            decoded.verify_hmac(algorithm, secret),
+        )),
+        (Some((var, _)), _) => {
             return Err(format!(
                 "{} tokens are signed {algorithm} with a private key: the secret in {var} \
-                 cannot check them; leave --secret-env out",
+                 cannot check them; give its public key with --public-key",
                 kind.name()
             ));
         }
-        None => None,
+        (None, Some(_)) if algorithm.uses_secret() => {
+            return Err(format!(
+                "{} tokens are signed {algorithm} with a shared secret: use --secret-env, \
+                 not --public-key",
+                kind.name()
+            ));
+        }
+        (None, Some(path)) => {
+            let pem = std::fs::read(path)
+                .map_err(|err| format!("cannot read {}: {}", path.display(), err.kind()))?;
+            let valid = decoded
+                .verify_public(algorithm, &pem)
+                .map_err(|problem| format!("{} {problem}", path.display()))?;
+            Some((format!("the public key in {}", path.display()), valid))
+        }
+        (None, None) => None,
     };
     let lines = preset::check(
         kind,
         &decoded.header,
         &decoded.claims,
-        signature,
+        signature
+            .as_ref()
+            .map(|(key, valid)| (key.as_str(), *valid)),
         now_secs(),
     );
     let findings: Vec<check::Finding> = lines
@@ -378,7 +413,8 @@ fn inspect_preset(
     let mut findings = findings;
     if signature.is_none() {
         findings.push(check::Finding::note(
-            "signature not checked: pass --secret-env VAR (HS* presets) to check it",
+            "signature not checked: pass --secret-env VAR (HS* presets) or --public-key FILE \
+             (the others) to check it",
         ));
     }
     let problems = findings

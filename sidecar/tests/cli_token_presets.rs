@@ -222,5 +222,76 @@ fn asymmetric_presets_sign_with_a_pem_key_from_the_environment() {
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(0), "{output:?}");
+
+        // The signature checked with the public key, then with another one.
+        let inspect_with = |key: &str| {
+            std::process::Command::new(BIN)
+                .args(["token", "inspect", "--kind", kind, "--public-key"])
+                .arg(key_path(key))
+                .arg(jwt)
+                .output()
+                .unwrap()
+        };
+        let output = inspect_with(public);
+        let report = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(output.status.code(), Some(0), "{report}");
+        assert!(
+            report.contains(&format!(
+                "signature is valid ({alg:?} with the public key in"
+            )),
+            "{report}"
+        );
+        let other = if kind == "mintlify" {
+            "test-only-p256-public.pem"
+        } else {
+            "test-only-ed25519-public.pem"
+        };
+        let output = inspect_with(other);
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is not a PEM public key for"), "{stderr}");
     }
+}
+
+#[test]
+fn a_signature_made_with_another_private_key_is_reported_invalid() {
+    let read = |name: &str| std::fs::read_to_string(key_path(name)).unwrap();
+    // An EdDSA token signed with a key pair of its own: the test key's public half must
+    // refuse it.
+    let other = ed25519_pem_of_another_key();
+    let output = std::process::Command::new(BIN)
+        .args([
+            "token",
+            "sign",
+            "--kind",
+            "mintlify",
+            "--email",
+            "alice@example.com",
+        ])
+        .args(["--secret-env", "PORTAL_PEM"])
+        .env("PORTAL_PEM", other)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let jwt = String::from_utf8(output.stdout).unwrap();
+    let output = std::process::Command::new(BIN)
+        .args(["token", "inspect", "--kind", "mintlify", "--public-key"])
+        .arg(key_path("test-only-ed25519-public.pem"))
+        .arg(jwt.trim_end())
+        .output()
+        .unwrap();
+    let report = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("signature is invalid for the public key in"),
+        "{report}"
+    );
+    assert!(!report.contains(&read("test-only-ed25519-private.pem")[30..60]));
+}
+
+/// A PKCS#8 Ed25519 private key other than the test key, made now.
+fn ed25519_pem_of_another_key() -> String {
+    rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519)
+        .unwrap()
+        .serialize_pem()
 }

@@ -3,7 +3,8 @@
 //! `sign` runs one sign-in through the layer itself (the core's preset, a fixed identity,
 //! one request to its route) and prints the token from the answer, so what it prints is
 //! exactly what the layer signs. `inspect` checks the header (`alg` the preset's, `typ`
-//! `JWT`), the signature when the HS* secret is given, each claim the preset always signs
+//! `JWT`), the signature when the HS* secret or the public key is given, each claim the
+//! preset always signs
 //! (present, and a string or an integer as the vendor reads it), and the vendor's time
 //! rules (`iat` within three minutes for Zendesk and Helpjuice, `exp` not past).
 
@@ -226,17 +227,11 @@ pub(super) fn check(
         Some(other) => (false, format!("header typ is {other}, but JWT is required")),
         None => (false, "header has no typ; typ JWT is required".to_owned()),
     });
-    if let Some((var, valid)) = signature {
+    if let Some((key, valid)) = signature {
         lines.push(if valid {
-            (
-                true,
-                format!("signature is valid ({algorithm} with the secret in {var})"),
-            )
+            (true, format!("signature is valid ({algorithm} with {key})"))
         } else {
-            (
-                false,
-                format!("signature is invalid for the secret in {var}"),
-            )
+            (false, format!("signature is invalid for {key}"))
         });
     }
     for (name, holds) in wanted {
@@ -321,6 +316,28 @@ pub(super) fn algorithm(kind: Kind) -> JwtAlgorithm {
 }
 
 impl Decoded<'_> {
+    /// Whether the signature is `algorithm`'s with the public key in the PEM `pem`; an
+    /// error when `pem` is not such a key.
+    pub(super) fn verify_public(
+        &self,
+        algorithm: JwtAlgorithm,
+        pem: &[u8],
+    ) -> Result<bool, String> {
+        let key = match algorithm {
+            JwtAlgorithm::EdDSA => DecodingKey::from_ed_pem(pem),
+            JwtAlgorithm::ES256 => DecodingKey::from_ec_pem(pem),
+            _ => DecodingKey::from_rsa_pem(pem),
+        }
+        .map_err(|_| format!("is not a PEM public key for {algorithm}"))?;
+        Ok(jsonwebtoken::crypto::verify(
+            self.signature,
+            self.signing_input.as_bytes(),
+            &key,
+            algorithm.into(),
+        )
+        .unwrap_or(false))
+    }
+
     /// Whether the signature is `algorithm`'s HMAC with `secret`.
     pub(super) fn verify_hmac(&self, algorithm: JwtAlgorithm, secret: &Secret) -> bool {
         jsonwebtoken::crypto::verify(
