@@ -5,11 +5,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{Request, Response};
+use http::header::CONNECTION;
+use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioTimer;
 use portal_sso::{EventObserver, RequestOrigin, Sso, SsoAnswered, SsoBody, SsoLayer};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -70,9 +72,21 @@ impl App {
     }
 
     /// The service for one browser connection: requests that name two hosts refused,
-    /// then the layer around the connection's own proxy, counted.
-    pub(crate) fn service_for(&self, peer: SocketAddr, slot: crate::proxy::Slot) -> Counted {
+    /// then the layer around the connection's own proxy, counted. `reloaded` has seen
+    /// this app: when a reload publishes another, the connection's next request is
+    /// served with that one (see [`Counted`]).
+    pub(crate) fn service_for(
+        &self,
+        peer: SocketAddr,
+        slot: crate::proxy::Slot,
+        reloaded: watch::Receiver<Arc<App>>,
+    ) -> Counted {
         Counted {
+            connection: Arc::new(ConnectionState {
+                peer,
+                slot: Arc::clone(&slot),
+                reloaded,
+            }),
             inner: {
                 let https = self.tls.is_some();
                 let proxy = self.upstream.proxy_for(peer, slot, https);
@@ -96,10 +110,50 @@ impl App {
 
 /// The layer around a connection's proxy, with each request counted by route class and
 /// status, and a request that names two hosts refused before any route sees it.
+///
+/// After a reload, the connection's next request is served by a service made from the
+/// new app and answered with `Connection: close`: the new config applies to it at once,
+/// nothing in flight is cut, and the browser's next connection is the new app's.
 #[derive(Clone)]
 pub(crate) struct Counted {
     inner: Sso<crate::proxy::Proxy>,
     metrics: Arc<Metrics>,
+    connection: Arc<ConnectionState>,
+}
+
+/// What a connection's service needs to be made again from a reloaded app.
+struct ConnectionState {
+    peer: SocketAddr,
+    slot: crate::proxy::Slot,
+    /// Changes when a reload publishes a new app; reading whether it has is lock-free.
+    reloaded: watch::Receiver<Arc<App>>,
+}
+
+impl Counted {
+    /// The request served by the app a reload published, answered with
+    /// `Connection: close`.
+    fn call_reloaded(
+        &self,
+        request: Request<Incoming>,
+    ) -> <Self as Service<Request<Incoming>>>::Future {
+        let mut reloaded = self.connection.reloaded.clone();
+        let app = Arc::clone(&reloaded.borrow_and_update());
+        let mut service = app.service_for(
+            self.connection.peer,
+            Arc::clone(&self.connection.slot),
+            reloaded,
+        );
+        Box::pin(async move {
+            std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+            let mut response = service.call(request).await?;
+            if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
+        })
+    }
 }
 
 impl Service<Request<Incoming>> for Counted {
@@ -117,6 +171,10 @@ impl Service<Request<Incoming>> for Counted {
     }
 
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        // An error means no reload can come any more: nothing changed.
+        if self.connection.reloaded.has_changed().unwrap_or(false) {
+            return self.call_reloaded(request);
+        }
         let metrics = Arc::clone(&self.metrics);
         if host::names_two_hosts(&request) {
             let refused = host::refusal().map(SsoBody::full);

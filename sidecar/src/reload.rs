@@ -2,10 +2,11 @@
 //! again. A config that checks out applies to every request from then on; one that does
 //! not is refused with one log line naming the key, and the running one stays.
 //!
-//! Each browser connection is served with the config it started with, so no request
-//! takes a lock a reload could hold. A reload asks every open connection to finish the
-//! request in flight and close (as on shutdown); the browser's next request comes on a
-//! new connection, served with the new config.
+//! Each browser connection is served with the config it started with, and checks
+//! (lock-free) on each request whether a reload has published another: requests in
+//! flight finish on the old one, and the connection's next request is served with the new
+//! one and answered with `Connection: close`, so the browser's next connection is made
+//! with the new config. No connection is cut.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

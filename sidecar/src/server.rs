@@ -92,7 +92,8 @@ where
         // The connection watches for the next reload from the app it is served with on.
         let mut reloaded = current.clone();
         let app = Arc::clone(&reloaded.borrow_and_update());
-        let service = TowerToHyperService::new(app.service_for(peer, Arc::clone(&permit)));
+        let service =
+            TowerToHyperService::new(app.service_for(peer, Arc::clone(&permit), reloaded));
         let tls = app.tls.clone();
         // The socket moves to the runtime that serves it (see `Runtimes`).
         let stream = match stream.into_std() {
@@ -106,7 +107,6 @@ where
             builder: app.builder.clone(),
             settings: app.settings.clone(),
             stopped: stopped.clone(),
-            reloaded,
             slot: permit,
         };
         runtimes.spawn(connection.serve(stream, peer, tls, service));
@@ -200,9 +200,6 @@ struct Connection {
     /// Changes (closes) when the server shuts down: the connection finishes the request
     /// in flight and closes.
     stopped: tokio::sync::watch::Receiver<()>,
-    /// Changes when a reload publishes a new app: the connection finishes the request in
-    /// flight and closes, so the browser's next request is served with the new config.
-    reloaded: tokio::sync::watch::Receiver<Arc<App>>,
     /// The connection's place in the connection limit.
     slot: crate::proxy::Slot,
 }
@@ -247,19 +244,9 @@ impl Connection {
     {
         let connection = self.builder.serve_connection(io, service).with_upgrades();
         tokio::pin!(connection);
-        let reloaded = async {
-            // Without reloads the sender is gone: nothing to wait for.
-            if self.reloaded.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
         let ended = tokio::select! {
             ended = connection.as_mut() => ended,
             _ = self.stopped.changed() => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
-            () = reloaded => {
                 connection.as_mut().graceful_shutdown();
                 connection.await
             }

@@ -79,19 +79,30 @@ impl OneConnection {
 
     /// `GET path` on this connection: the status and the whole body.
     pub async fn get(&mut self, path: &str) -> (StatusCode, Bytes) {
-        let request = http::Request::get(path)
-            .header(header::HOST, "app.example")
-            .body(empty())
-            .unwrap();
+        let (status, _, body) = self.get_with_cookie(path, None).await;
+        (status, body)
+    }
+
+    /// `GET path` on this connection with an optional `Cookie`: the status, the headers
+    /// and the whole body.
+    pub async fn get_with_cookie(
+        &mut self,
+        path: &str,
+        cookie: Option<&str>,
+    ) -> (StatusCode, HeaderMap, Bytes) {
+        let mut request = http::Request::get(path).header(header::HOST, "app.example");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
         self.sender.ready().await.unwrap();
         let response = self
             .sender
-            .send_request(request)
+            .send_request(request.body(empty()).unwrap())
             .await
             .unwrap_or_else(|err| panic!("{path}: {err:?}"));
-        let status = response.status();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, body)
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        (parts.status, parts.headers, body)
     }
 }
 
