@@ -1,6 +1,7 @@
 //! Every value of the file checked, in the order of the file, into the settings the
 //! sidecar runs with; the first mistake is returned, naming its key.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::Uri;
@@ -10,7 +11,7 @@ use jsonwebtoken::Algorithm;
 use portal_sso::{ClaimPointers, Secret, SessionCookie, SignedCookieMode};
 
 use super::cookie_key::{self, Origin};
-use super::file::{File, IntrospectFile, ModeFile, ServerFile, SessionFile};
+use super::file::{File, IntrospectFile, ModeFile, ServerFile};
 use super::portal::PortalSettings;
 use super::secret_ref::SecretRef;
 use super::tls;
@@ -20,7 +21,14 @@ use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSett
 pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
     let upstream = check_upstream(&file)?;
     let server = check_server(&file.server)?;
-    let (session_cookie, source, claims) = check_session(&file.session, file.upstream_ca.as_ref())?;
+    let (session_cookie, source, claims) = check_session(&file, &upstream)?;
+    let introspect_tls = matches!(&source, Source::Introspect { tls: Some(_), .. });
+    if file.upstream_ca.is_some() && upstream.tls.is_none() && !introspect_tls {
+        return Err(ConfigFileError::new(
+            "upstream_ca",
+            "is only for an https:// upstream or session.introspect.url",
+        ));
+    }
 
     let mut portals = Vec::with_capacity(file.portal.len());
     for (index, entry) in file.portal.iter().enumerate() {
@@ -101,20 +109,9 @@ fn check_upstream(file: &File) -> Result<UpstreamSettings, ConfigFileError> {
             "must be at least 1",
         ));
     }
-    let https_introspect = file
-        .session
-        .introspect
-        .as_ref()
-        .is_some_and(|introspect| introspect.url.starts_with("https://"));
     let tls = match &uri {
         Some(uri) if uri.scheme_str() == Some("https") => {
             Some(tls::upstream_config(file.upstream_ca.as_ref(), "upstream")?)
-        }
-        _ if file.upstream_ca.is_some() && !https_introspect => {
-            return Err(ConfigFileError::new(
-                "upstream_ca",
-                "is only for an https:// upstream or session.introspect.url",
-            ));
         }
         _ => None,
     };
@@ -201,9 +198,10 @@ fn check_server(server: &ServerFile) -> Result<ServerSettings, ConfigFileError> 
 
 /// `[session]`: the cookie, exactly one identity source, and the claim pointers.
 fn check_session(
-    session: &SessionFile,
-    upstream_ca: Option<&SecretRef>,
+    file: &File,
+    upstream: &UpstreamSettings,
 ) -> Result<(SessionCookie, Source, ClaimPointers), ConfigFileError> {
+    let session = &file.session;
     if session.cookie.is_empty()
         || !session
             .cookie
@@ -224,7 +222,7 @@ fn check_session(
     }
     cookie = cookie.with_secure(session.secure);
     let source = match (&session.introspect, &session.jwt, &session.signed) {
-        (Some(introspect), None, None) => check_introspect(introspect, upstream_ca)?,
+        (Some(introspect), None, None) => check_introspect(introspect, file, upstream)?,
         (None, Some(jwt), None) => {
             let algorithm = match jwt.algorithm.as_str() {
                 "HS256" => Algorithm::HS256,
@@ -286,16 +284,19 @@ fn check_session(
     Ok((cookie, source, claims))
 }
 
+/// `session.introspect`; an `https://` URL is verified as the upstream is, with the
+/// upstream's client config when it has one.
 fn check_introspect(
     introspect: &IntrospectFile,
-    upstream_ca: Option<&SecretRef>,
+    file: &File,
+    upstream: &UpstreamSettings,
 ) -> Result<Source, ConfigFileError> {
     let key = "session.introspect.url";
     let url = parse_url(key, &introspect.url)?;
-    let tls = if url.scheme_str() == Some("https") {
-        Some(tls::upstream_config(upstream_ca, key)?)
-    } else {
-        None
+    let tls = match (url.scheme_str(), &upstream.tls) {
+        (Some("https"), Some(shared)) => Some(Arc::clone(shared)),
+        (Some("https"), None) => Some(tls::upstream_config(file.upstream_ca.as_ref(), key)?),
+        _ => None,
     };
     if introspect.timeout_ms == 0 {
         return Err(ConfigFileError::new(

@@ -313,6 +313,19 @@ redirect_origins = ["https://acme.kustomer.help"]
     }
 
     #[test]
+    fn a_ca_file_without_an_https_app_is_named() {
+        let text = BASE.replace(
+            "upstream = \"http://127.0.0.1:3000\"\n",
+            "upstream = \"http://127.0.0.1:3000\"\nupstream_ca = { file = \"/nonexistent.pem\" }\n",
+        );
+        let err = SidecarConfig::from_toml(&text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "upstream_ca: is only for an https:// upstream or session.introspect.url"
+        );
+    }
+
+    #[test]
     fn layer_errors_use_the_file_keys() {
         let portal = || {
             KustomerPortal::new(Secret::new("k".repeat(32)))
