@@ -242,9 +242,6 @@ impl Service<Request<Incoming>> for Proxy {
     }
 
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
-        if self.upstream.app.is_none() {
-            return Box::pin(std::future::ready(Ok(errors::not_found())));
-        }
         let proxy = self.clone();
         Box::pin(async move { Ok(proxy.forward(request).await) })
     }
@@ -259,10 +256,11 @@ impl Proxy {
     /// The response for the browser, with the exchange timed and any failure counted,
     /// logged and answered with a page.
     async fn forward(self, request: Request<Incoming>) -> Response<ProxyBody> {
-        let started = Instant::now();
+        // Without an app, the sidecar answers its own routes only.
         let Some(app) = &self.upstream.app else {
             return errors::not_found();
         };
+        let started = Instant::now();
         let answer = self.exchange(app, request).await;
         let metrics = &self.upstream.metrics;
         metrics.upstream_latency(started.elapsed());
