@@ -1,10 +1,10 @@
 //! The login-loop breaker: a signed cookie counts the trips to the app's login page, so
 //! a session the layer cannot read ends on an explanation, not an endless redirect loop.
 
-use cookie::{Cookie, CookieJar};
+use cookie::Cookie;
 
+use super::own_cookies;
 use crate::config::Config;
-use crate::identity::find_cookie;
 use crate::portal::now_unix;
 
 /// The signed cookie counting trips to the login page.
@@ -19,15 +19,10 @@ pub(super) struct Trips {
 impl Trips {
     pub(super) fn read(config: &Config, headers: &http::HeaderMap) -> Self {
         let none = Trips { count: 0, since: 0 };
-        let Some(raw) = find_cookie(headers, LOOP_COOKIE) else {
+        let Some(value) = own_cookies::verified(&config.cookie_key, headers, LOOP_COOKIE) else {
             return none;
         };
-        let mut jar = CookieJar::new();
-        jar.add_original(Cookie::new(LOOP_COOKIE, raw.to_owned()));
-        let Some(cookie) = jar.signed(&config.cookie_key).get(LOOP_COOKIE) else {
-            return none;
-        };
-        let Some((count, since)) = cookie.value().split_once('.') else {
+        let Some((count, since)) = value.split_once('.') else {
             return none;
         };
         let (Ok(count), Ok(since)) = (count.parse::<u32>(), since.parse::<u64>()) else {
@@ -45,8 +40,8 @@ impl Trips {
         } else {
             self.since
         };
-        let mut jar = CookieJar::new();
-        jar.signed_mut(&config.cookie_key).add(
+        own_cookies::signed(
+            &config.cookie_key,
             Cookie::build((
                 LOOP_COOKIE,
                 format!("{}.{since}", self.count.saturating_add(1)),
@@ -58,10 +53,7 @@ impl Trips {
                 i64::try_from(config.loop_guard.window.as_secs()).unwrap_or(i64::MAX),
             ))
             .build(),
-        );
-        jar.get(LOOP_COOKIE)
-            .cloned()
-            .unwrap_or_else(|| Cookie::new(LOOP_COOKIE, ""))
+        )
     }
 
     pub(super) fn removal(path: &str) -> Cookie<'static> {

@@ -1,16 +1,16 @@
 //! The logout routes: the portal's "Remote logout URL" ends the app session, and the
 //! app's own logout is followed by the portal's.
 
-use cookie::{Cookie, CookieJar};
+use cookie::Cookie;
 use http::header::{
     CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, TRANSFER_ENCODING,
 };
 use http::request::Parts;
 use http::{HeaderName, Response, StatusCode};
 
+use super::own_cookies;
 use crate::config::{Config, PortalEntry};
 use crate::events::EventKind;
-use crate::identity::find_cookie;
 use crate::portal::now_unix;
 use crate::query;
 use crate::response::{Written, page, redirect, set_cookie};
@@ -127,31 +127,22 @@ const MARKER_SECS: u64 = 60;
 /// that a cookie planted from elsewhere (a sibling subdomain, say) cannot stop the app's
 /// logout from ending the portal session too.
 fn remote_logout_marker(config: &Config) -> Cookie<'static> {
-    let mut jar = CookieJar::new();
-    jar.signed_mut(&config.cookie_key).add(
+    own_cookies::signed(
+        &config.cookie_key,
         Cookie::build((REMOTE_LOGOUT_COOKIE, now_unix().to_string()))
             .path("/")
             .max_age(cookie::time::Duration::seconds(60))
             .http_only(true)
             .same_site(cookie::SameSite::Lax)
             .build(),
-    );
-    jar.get(REMOTE_LOGOUT_COOKIE)
-        .cloned()
-        .unwrap_or_else(|| Cookie::new(REMOTE_LOGOUT_COOKIE, ""))
+    )
 }
 
 /// Whether the app's logout was reached through remote logout (then it is not sent on):
 /// the request carries a marker this layer's key signed within the last minute.
 pub(crate) fn came_from_remote_logout(config: &Config, headers: &http::HeaderMap) -> bool {
-    let Some(raw) = find_cookie(headers, REMOTE_LOGOUT_COOKIE) else {
-        return false;
-    };
-    let mut jar = CookieJar::new();
-    jar.add_original(Cookie::new(REMOTE_LOGOUT_COOKIE, raw.to_owned()));
-    jar.signed(&config.cookie_key)
-        .get(REMOTE_LOGOUT_COOKIE)
-        .and_then(|marker| marker.value().parse::<u64>().ok())
+    own_cookies::verified(&config.cookie_key, headers, REMOTE_LOGOUT_COOKIE)
+        .and_then(|marker| marker.parse::<u64>().ok())
         .is_some_and(|set| now_unix().saturating_sub(set) <= MARKER_SECS)
 }
 

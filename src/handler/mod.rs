@@ -6,6 +6,7 @@
 mod login;
 mod login_loop;
 mod logout;
+mod own_cookies;
 
 use std::sync::Arc;
 
