@@ -3,16 +3,15 @@
 //!
 //! The tests carry `Set-Cookie` back like a browser does.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::routing::get;
-use cookie::Cookie;
-use http::{Request, StatusCode, header};
+use common::browser::{Answer, Browser};
+use http::StatusCode;
 use portal_sso::{AhaPortal, Identity, KustomerPortal, Secret, SessionCookie, SsoLayer};
-use tower::ServiceExt;
 
 const AHA_SECRET: &str = "aha-secret-aha-secret-aha-secret-0123456789";
 const KUSTOMER_SECRET: &str = "kustomer-secret-kustomer-secret-0123456789";
@@ -47,70 +46,6 @@ fn app(limit: Option<(u32, Duration)>) -> Router {
     Router::new()
         .route("/", get(|| async { "home" }))
         .layer(builder.build().unwrap())
-}
-
-/// A browser's cookie store, enough for one host: name to value, expired ones removed.
-#[derive(Default)]
-struct Browser {
-    cookies: BTreeMap<String, String>,
-}
-
-struct Answer {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-    set_cookies: Vec<Cookie<'static>>,
-}
-
-impl Browser {
-    async fn get(&mut self, app: &Router, uri: &str) -> Answer {
-        let mut request = Request::get(uri);
-        if !self.cookies.is_empty() {
-            let header = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header(header::COOKIE, header);
-        }
-        let response = app
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned());
-        let set_cookies: Vec<Cookie<'static>> = response
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| Cookie::parse(v.to_str().unwrap().to_owned()).unwrap())
-            .collect();
-        for cookie in &set_cookies {
-            let expired = cookie
-                .max_age()
-                .is_some_and(|age| age.is_zero() || age.is_negative());
-            if expired {
-                self.cookies.remove(cookie.name());
-            } else {
-                self.cookies
-                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
-            }
-        }
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        Answer {
-            status,
-            location,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-            set_cookies,
-        }
-    }
 }
 
 fn assert_sent_to_login(answer: &Answer, trip: u32) {

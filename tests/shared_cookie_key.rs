@@ -5,15 +5,13 @@
 //! The browser here carries `Set-Cookie` back like a real one and alternates between two
 //! layers on every request, as a round-robin balancer does.
 
-use std::collections::BTreeMap;
+mod common;
 
 use axum::Router;
-use axum::body::Body;
 use axum::routing::get;
-use cookie::Cookie;
-use http::{Request, StatusCode, header};
+use common::browser::Browser;
+use http::StatusCode;
 use portal_sso::{AhaPortal, Secret, SessionCookie, SsoLayer, SsoLayerBuilder};
-use tower::ServiceExt;
 
 const AHA_SECRET: &str = "aha-secret-aha-secret-aha-secret-0123456789";
 const LOOP_COOKIE: &str = "portal_sso_login_trips";
@@ -41,50 +39,14 @@ fn with_key(key: &str) -> Router {
     app(builder().with_cookie_key(Secret::new(key)).build().unwrap())
 }
 
-/// A browser's cookie store for one host.
-#[derive(Default)]
-struct Browser {
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    /// `GET uri` on `app`: the status, keeping the cookies it sets.
-    async fn get(&mut self, app: &Router, uri: &str) -> StatusCode {
-        let mut request = Request::get(uri);
-        if !self.cookies.is_empty() {
-            let header = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header(header::COOKIE, header);
-        }
-        let response = app
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let given = Cookie::parse(value.to_str().unwrap().to_owned()).unwrap();
-            if given.max_age().is_some_and(cookie::time::Duration::is_zero) {
-                self.cookies.remove(given.name());
-            } else {
-                self.cookies
-                    .insert(given.name().to_owned(), given.value().to_owned());
-            }
-        }
-        response.status()
+/// The statuses of `visits` visits to the Aha! route by `browser`, alternating between
+/// `apps` as a round-robin balancer does.
+async fn alternate(browser: &mut Browser, apps: [&Router; 2], visits: usize) -> Vec<StatusCode> {
+    let mut statuses = Vec::with_capacity(visits);
+    for visit in 0..visits {
+        statuses.push(browser.get(apps[visit % 2], AHA).await.status);
     }
-
-    /// The statuses of `visits` visits to the Aha! route, alternating between `apps`.
-    async fn alternate(&mut self, apps: [&Router; 2], visits: usize) -> Vec<StatusCode> {
-        let mut statuses = Vec::with_capacity(visits);
-        for visit in 0..visits {
-            statuses.push(self.get(apps[visit % 2], AHA).await);
-        }
-        statuses
-    }
+    statuses
 }
 
 /// `LIMIT` redirects to the login page, then the explanation, and the explanation again.
@@ -99,9 +61,7 @@ async fn two_layers_with_the_same_key_count_one_loop() {
     let key = "login-loop-key-shared-by-every-replica-0123";
     let (first, second) = (with_key(key), with_key(key));
     let mut browser = Browser::default();
-    let statuses = browser
-        .alternate([&first, &second], LIMIT as usize + 2)
-        .await;
+    let statuses = alternate(&mut browser, [&first, &second], LIMIT as usize + 2).await;
     assert_eq!(statuses, breaker_fired());
 }
 
@@ -111,11 +71,11 @@ async fn a_cookie_from_one_layer_counts_on_the_other() {
     let (first, second) = (with_key(key), with_key(key));
     let mut browser = Browser::default();
     for _ in 0..LIMIT {
-        assert_eq!(browser.get(&first, AHA).await, StatusCode::FOUND);
+        assert_eq!(browser.get(&first, AHA).await.status, StatusCode::FOUND);
     }
     assert!(browser.cookies[LOOP_COOKIE].contains(&format!("{LIMIT}.")));
     assert_eq!(
-        browser.get(&second, AHA).await,
+        browser.get(&second, AHA).await.status,
         StatusCode::INTERNAL_SERVER_ERROR
     );
 }
@@ -127,9 +87,7 @@ async fn layers_with_different_keys_each_count_their_own() {
     let mut browser = Browser::default();
     // Each layer refuses the other's cookie and starts counting again: the browser is
     // sent to the login page every time.
-    let statuses = browser
-        .alternate([&first, &second], 2 * LIMIT as usize + 2)
-        .await;
+    let statuses = alternate(&mut browser, [&first, &second], 2 * LIMIT as usize + 2).await;
     assert_eq!(statuses, vec![StatusCode::FOUND; 2 * LIMIT as usize + 2]);
 }
 
@@ -138,9 +96,7 @@ async fn layers_without_a_key_each_count_their_own() {
     let first = app(builder().build().unwrap());
     let second = app(builder().build().unwrap());
     let mut browser = Browser::default();
-    let statuses = browser
-        .alternate([&first, &second], 2 * LIMIT as usize + 2)
-        .await;
+    let statuses = alternate(&mut browser, [&first, &second], 2 * LIMIT as usize + 2).await;
     assert_eq!(statuses, vec![StatusCode::FOUND; 2 * LIMIT as usize + 2]);
 }
 

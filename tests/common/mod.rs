@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod attacks;
+pub mod browser;
 pub mod kustomer;
 pub mod tokens;
 
