@@ -22,12 +22,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header::HeaderValue;
 use http::uri::Authority;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt as _;
 use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
+use hyper::client::conn::TrySendError;
 use hyper::client::conn::http1::{self as client_http1, SendRequest};
 use hyper_util::rt::TokioIo;
 use portal_sso::SsoBody;
@@ -56,6 +57,9 @@ pub type ProxyBody = SsoBody<AppBody>;
 
 /// The browser's request body as it goes to the app: trailers are not forwarded.
 type RequestBody = WithoutTrailers<Incoming>;
+
+/// The app's response, and the connection to the app it came on.
+type Answered = (SendRequest<RequestBody>, Response<Incoming>);
 
 /// The app behind the sidecar, and what every browser connection's proxy shares.
 pub struct Upstream {
@@ -123,10 +127,24 @@ impl Upstream {
         }
     }
 
+    /// Opens a connection to the app and runs it on its own task (see [`Self::open`]).
+    ///
+    /// Boxed: a browser connection opens one seldom, and the TLS handshake's state would
+    /// otherwise make the future of every request kilobytes larger, each of them
+    /// allocated and copied.
+    fn connect<'a>(
+        &'a self,
+        app: &'a AppAddress,
+        upgrades: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<SendRequest<RequestBody>, ProxyError>> + Send + 'a>>
+    {
+        Box::pin(self.open(app, upgrades))
+    }
+
     /// Opens a connection to the app (TCP, then TLS for an `https://` app, each within the
     /// connect timeout) and runs it on its own task; `upgrades` lets it be switched to
     /// another protocol.
-    async fn connect(
+    async fn open(
         &self,
         app: &AppAddress,
         upgrades: bool,
@@ -241,9 +259,19 @@ impl Service<Request<Incoming>> for Proxy {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
         let proxy = self.clone();
-        Box::pin(async move { Ok(proxy.forward(request).await) })
+        // Without an app, the sidecar answers its own routes only.
+        let Some(app) = &self.upstream.app else {
+            return Box::pin(std::future::ready(Ok(errors::not_found())));
+        };
+        if let Some(protocol) = upgrade::requested(request.headers()) {
+            return Box::pin(async move { Ok(proxy.tunnel(request, protocol).await) });
+        }
+        // The headers are set here rather than in the future, which then holds no more
+        // than the exchange needs while it waits.
+        headers::prepare(&mut request, &self.peer(app), None);
+        Box::pin(proxy.forward(request.map(WithoutTrailers::new)))
     }
 }
 
@@ -253,15 +281,43 @@ impl Proxy {
         self.connection.trusted
     }
 
-    /// The response for the browser, with the exchange timed and any failure counted,
-    /// logged and answered with a page.
-    async fn forward(self, request: Request<Incoming>) -> Response<ProxyBody> {
-        // Without an app, the sidecar answers its own routes only.
+    /// The browser connection, as the request headers describe it to `app`.
+    fn peer<'a>(&'a self, app: &'a AppAddress) -> headers::Peer<'a> {
+        headers::Peer {
+            ip: self.connection.ip,
+            trusted: self.connection.trusted,
+            https: self.connection.https,
+            forwarded_for: self.connection.forwarded_for.as_ref(),
+            default_host: &app.host,
+        }
+    }
+
+    /// The app's response to a plain request, or the page saying why there is none.
+    async fn forward(
+        self,
+        request: Request<RequestBody>,
+    ) -> Result<Response<ProxyBody>, Infallible> {
         let Some(app) = &self.upstream.app else {
-            return errors::not_found();
+            return Ok(errors::not_found());
         };
         let started = Instant::now();
-        let answer = self.exchange(app, request).await;
+        let timeout = self.upstream.settings.response_timeout;
+        let answer = match tokio::time::timeout(timeout, self.send(app, request)).await {
+            Ok(Ok(response)) => self.app_response(response),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(ProxyError::ResponseTimeout),
+        };
+        Ok(self.answered(app, started, answer))
+    }
+
+    /// The response for the browser, with the exchange begun at `started` timed, and a
+    /// failure counted, logged and answered with a page.
+    fn answered(
+        &self,
+        app: &AppAddress,
+        started: Instant,
+        answer: Result<Response<ProxyBody>, ProxyError>,
+    ) -> Response<ProxyBody> {
         let metrics = &self.upstream.metrics;
         metrics.upstream_latency(started.elapsed());
         answer.unwrap_or_else(|error| {
@@ -276,58 +332,6 @@ impl Proxy {
         })
     }
 
-    async fn exchange(
-        &self,
-        app: &AppAddress,
-        mut request: Request<Incoming>,
-    ) -> Result<Response<ProxyBody>, ProxyError> {
-        let upstream = &self.upstream;
-        let protocol = upgrade::requested(request.headers());
-        let client_side = protocol.as_ref().map(|_| hyper::upgrade::on(&mut request));
-        let peer = headers::Peer {
-            ip: self.connection.ip,
-            trusted: self.connection.trusted,
-            https: self.connection.https,
-            forwarded_for: self.connection.forwarded_for.as_ref(),
-            default_host: &app.host,
-        };
-        headers::prepare(&mut request, &peer, protocol.as_ref());
-        let request = request.map(WithoutTrailers::new);
-        let timeout = upstream.settings.response_timeout;
-        let (Some(protocol), Some(client_side)) = (protocol, client_side) else {
-            let response = tokio::time::timeout(timeout, self.send(app, request))
-                .await
-                .map_err(|_| ProxyError::ResponseTimeout)??;
-            return self.app_response(response);
-        };
-        // An upgraded connection to the app is the tunnel's for good: a new one.
-        let mut sender = upstream.connect(app, true).await?;
-        let mut response = tokio::time::timeout(timeout, sender.send_request(request))
-            .await
-            .map_err(|_| ProxyError::ResponseTimeout)?
-            .map_err(|_| ProxyError::Upstream)?;
-        if response.status() != StatusCode::SWITCHING_PROTOCOLS {
-            return self.app_response(response);
-        }
-        let app_side = hyper::upgrade::on(&mut response);
-        tokio::spawn(upgrade::run(
-            client_side,
-            app_side,
-            Arc::clone(&self.connection.slot),
-            upstream.tunnel_idle_timeout,
-        ));
-        let (mut parts, _) = response.into_parts();
-        headers::strip_hop_by_hop(&mut parts.headers);
-        let answered = parts.headers.get(header::UPGRADE).cloned();
-        parts
-            .headers
-            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        parts
-            .headers
-            .insert(header::UPGRADE, answered.unwrap_or(protocol));
-        Ok(Response::from_parts(parts, SsoBody::full(Bytes::new())))
-    }
-
     /// Sends `request` on the connection's own connection to the app, opening one when
     /// there is none or the kept one was closed. A request the app's side closed before
     /// it was written is sent once more, on a new connection.
@@ -336,29 +340,10 @@ impl Proxy {
         app: &AppAddress,
         request: Request<RequestBody>,
     ) -> Result<Response<Incoming>, ProxyError> {
-        let kept = self
-            .connection
-            .app
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let mut sender = match kept {
-            Some(mut sender) => match sender.ready().await {
-                Ok(()) => sender,
-                Err(_) => self.upstream.connect(app, false).await?,
-            },
-            None => self.upstream.connect(app, false).await?,
-        };
-        let response = match sender.try_send_request(request).await {
-            Ok(response) => response,
-            Err(mut error) => {
-                let unsent = error.take_message().ok_or(ProxyError::Upstream)?;
-                sender = self.upstream.connect(app, false).await?;
-                sender
-                    .send_request(unsent)
-                    .await
-                    .map_err(|_| ProxyError::Upstream)?
-            }
+        let mut sender = self.ready_connection(app).await?;
+        let (sender, response) = match sender.try_send_request(request).await {
+            Ok(response) => (sender, response),
+            Err(unsent) => self.resend(app, unsent).await?,
         };
         *self
             .connection
@@ -366,6 +351,45 @@ impl Proxy {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(sender);
         Ok(response)
+    }
+
+    /// The connection to the app kept from the browser connection's last request when it
+    /// is still open, or a new one.
+    async fn ready_connection(
+        &self,
+        app: &AppAddress,
+    ) -> Result<SendRequest<RequestBody>, ProxyError> {
+        let kept = self
+            .connection
+            .app
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(mut sender) = kept
+            && sender.ready().await.is_ok()
+        {
+            return Ok(sender);
+        }
+        self.upstream.connect(app, false).await
+    }
+
+    /// Sends a request the app's side closed before it was written once more, on a new
+    /// connection. Boxed, as it is seldom needed and would make every request's future
+    /// larger.
+    fn resend<'a>(
+        &'a self,
+        app: &'a AppAddress,
+        mut failed: TrySendError<Request<RequestBody>>,
+    ) -> Pin<Box<dyn Future<Output = Result<Answered, ProxyError>> + Send + 'a>> {
+        Box::pin(async move {
+            let unsent = failed.take_message().ok_or(ProxyError::Upstream)?;
+            let mut sender = self.upstream.connect(app, false).await?;
+            let response = sender
+                .send_request(unsent)
+                .await
+                .map_err(|_| ProxyError::Upstream)?;
+            Ok((sender, response))
+        })
     }
 
     /// The app's answer to a plain request, for the browser: hop-by-hop headers removed,

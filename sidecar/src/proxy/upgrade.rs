@@ -9,14 +9,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use portal_sso::SsoBody;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::headers::connection_options;
+use super::headers::{connection_options, strip_hop_by_hop};
+use super::{AppAddress, Proxy, ProxyBody, ProxyError, RequestBody, WithoutTrailers};
 
 /// The protocol the browser asks to switch to (`Connection: upgrade` + `Upgrade: x`).
 ///
@@ -33,6 +38,72 @@ pub fn requested(headers: &HeaderMap) -> Option<HeaderValue> {
             .any(|p| p.trim().eq_ignore_ascii_case("h2c"))
     });
     (!offers_h2c).then(|| protocol.clone())
+}
+
+impl Proxy {
+    /// The app's response to a request to switch to `protocol`, on a connection to the
+    /// app of its own; when the app switches, the tunnel between the two runs on a task
+    /// of its own.
+    pub(super) async fn tunnel(
+        self,
+        mut request: Request<Incoming>,
+        protocol: HeaderValue,
+    ) -> Response<ProxyBody> {
+        let Some(app) = &self.upstream.app else {
+            return super::errors::not_found();
+        };
+        let started = std::time::Instant::now();
+        let client_side = hyper::upgrade::on(&mut request);
+        super::headers::prepare(&mut request, &self.peer(app), Some(&protocol));
+        let answer = self
+            .switch(
+                app,
+                request.map(WithoutTrailers::new),
+                client_side,
+                protocol,
+            )
+            .await;
+        self.answered(app, started, answer)
+    }
+
+    async fn switch(
+        &self,
+        app: &AppAddress,
+        request: Request<RequestBody>,
+        client_side: OnUpgrade,
+        protocol: HeaderValue,
+    ) -> Result<Response<ProxyBody>, ProxyError> {
+        let upstream = &self.upstream;
+        // An upgraded connection to the app is the tunnel's for good: a new one.
+        let mut sender = upstream.connect(app, true).await?;
+        let mut response = tokio::time::timeout(
+            upstream.settings.response_timeout,
+            sender.send_request(request),
+        )
+        .await
+        .map_err(|_| ProxyError::ResponseTimeout)?
+        .map_err(|_| ProxyError::Upstream)?;
+        if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+            return self.app_response(response);
+        }
+        let app_side = hyper::upgrade::on(&mut response);
+        tokio::spawn(run(
+            client_side,
+            app_side,
+            Arc::clone(&self.connection.slot),
+            upstream.tunnel_idle_timeout,
+        ));
+        let (mut parts, _) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        let answered = parts.headers.get(header::UPGRADE).cloned();
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        parts
+            .headers
+            .insert(header::UPGRADE, answered.unwrap_or(protocol));
+        Ok(Response::from_parts(parts, SsoBody::full(Bytes::new())))
+    }
 }
 
 /// A browser connection's place in `server.max_connections`, shared by the connection
