@@ -96,19 +96,27 @@ pub fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter(|token| !token.is_empty())
 }
 
-/// Removes the hop-by-hop headers and those the `Connection` header names.
+/// Removes the hop-by-hop headers and those the `Connection` header names. Only the
+/// names found are removed: most messages carry none but `Connection` itself.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = connection_options(headers)
-        // `Connection: close, host` must not remove the end-to-end Host header, and
-        // `close` names no header of its own.
-        .filter(|token| {
-            !["host", "close"]
-                .iter()
-                .any(|n| token.eq_ignore_ascii_case(n))
-        })
-        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
+    let mut found: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(name))
+        .cloned()
         .collect();
-    for name in named.iter().chain(&HOP_BY_HOP) {
+    found.extend(
+        connection_options(headers)
+            // `Connection: close, host` must not remove the end-to-end Host header, and
+            // `close` names no header of its own.
+            .filter(|token| {
+                !["host", "close"]
+                    .iter()
+                    .any(|n| token.eq_ignore_ascii_case(n))
+            })
+            .filter(|token| headers.contains_key(*token))
+            .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok()),
+    );
+    for name in found {
         headers.remove(name);
     }
 }
@@ -145,9 +153,25 @@ mod tests {
             ("proxy-authorization", "Basic x"),
             ("host", "app.example"),
             ("x-kept", "1"),
+            (
+                "close",
+                "a header of that name is not the connection option",
+            ),
         ]);
         strip_hop_by_hop(&mut h);
-        assert_eq!(names(&h), ["host", "x-kept"]);
+        // The order of different names carries no meaning (RFC 9110 §5.3).
+        let mut kept = names(&h);
+        kept.sort_unstable();
+        assert_eq!(kept, ["close", "host", "x-kept"]);
+
+        // An option in another case than the header's name, and one naming no header.
+        let mut h = headers(&[
+            ("connection", "X-Secret-Hop, x-absent"),
+            ("x-secret-hop", "1"),
+            ("x-kept", "1"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        assert_eq!(names(&h), ["x-kept"]);
     }
 
     #[test]
