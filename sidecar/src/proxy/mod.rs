@@ -260,18 +260,18 @@ impl Service<Request<Incoming>> for Proxy {
     }
 
     fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
-        let proxy = self.clone();
         // Without an app, the sidecar answers its own routes only.
         let Some(app) = &self.upstream.app else {
             return Box::pin(std::future::ready(Ok(errors::not_found())));
         };
         if let Some(protocol) = upgrade::requested(request.headers()) {
+            let proxy = self.clone();
             return Box::pin(async move { Ok(proxy.tunnel(request, protocol).await) });
         }
         // The headers are set here rather than in the future, which then holds no more
         // than the exchange needs while it waits.
         headers::prepare(&mut request, &self.peer(app), None);
-        Box::pin(proxy.forward(request.map(WithoutTrailers::new)))
+        Box::pin(self.clone().forward(request.map(WithoutTrailers::new)))
     }
 }
 

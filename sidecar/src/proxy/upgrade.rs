@@ -66,6 +66,8 @@ impl Proxy {
         self.answered(app, started, answer)
     }
 
+    /// Sends the request to switch on a new connection to the app, and starts the tunnel
+    /// when the app switches.
     async fn switch(
         &self,
         app: &AppAddress,
