@@ -164,7 +164,7 @@ start_sidecar sidecar "$PORTAL_SSO_BIN"
 [[ -n $COMPARE_BIN ]] && start_sidecar sidecar-b "$COMPARE_BIN"
 
 # --- measuring -------------------------------------------------------------------------
-RESULTS=$WORK/results.tsv # round target rps p50_us p99_us problems cpu_us_per_request
+RESULTS=$WORK/results.tsv # round target rps p50_us p99_us problems cpu_us_per_request user_us_per_request
 : >"$RESULTS"
 CLK_TCK=$(getconf CLK_TCK)
 to_us() { # 123.45us | 1.23ms | 1.02s -> microseconds
@@ -172,12 +172,16 @@ to_us() { # 123.45us | 1.23ms | 1.02s -> microseconds
         if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000
         else if (v ~ /s$/) print n * 1000000; else print n }'
 }
-cpu_ticks() { # pids... -> user + system clock ticks used, all threads
-    local total=0 pid
+cpu_ticks() { # pids... -> "user system" clock ticks used, all threads
+    local user=0 system=0 pid u s
     for pid in "$@"; do
-        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+        read -r u s < <(awk '{ print $14, $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0 0)
+        user=$((user + u)) system=$((system + s))
     done
-    echo "$total"
+    echo "$user $system"
+}
+per_request() { # clock ticks, requests -> microseconds per request
+    awk -v t="$1" -v hz="$CLK_TCK" -v n="$2" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }'
 }
 # The processes that do a target's request work (nginx's master does none).
 workers_of() {
@@ -202,19 +206,22 @@ session_cookie() { # an HS256 JWT for alice, signed with SESSION_KEY
     echo "sid=$header.$claims.$signature"
 }
 run_wrk() { # round target connections duration
-    local round=$1 target=$2 out=$WORK/wrk-$2-$1.txt before used requests cpu=-
+    local round=$1 target=$2 out=$WORK/wrk-$2-$1.txt before after requests cpu=- user=-
     local pids
     pids=$(workers_of "$target")
     # shellcheck disable=SC2086 # a list of pids
-    before=$(cpu_ticks $pids)
+    read -r -a before <<<"$(cpu_ticks $pids)"
     local header=()
     [[ $target == issuance ]] && header=(-H "Cookie: $(session_cookie)")
     timeout $(($(seconds_of "$4") + 30)) "$WRK" -t"$THREADS" -c"$3" -d"$4" --latency \
         "${header[@]}" "$(url_of "$target")" >"$out" 2>&1 || { cat "$out" >&2; die "wrk against $target failed"; }
     # shellcheck disable=SC2086
-    used=$(($(cpu_ticks $pids) - before))
+    read -r -a after <<<"$(cpu_ticks $pids)"
     requests=$(awk '/ requests in / { print $1 }' "$out")
-    [[ $requests -gt 0 ]] && cpu=$(awk -v t="$used" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+    if [[ $requests -gt 0 ]]; then
+        cpu=$(per_request $((after[0] + after[1] - before[0] - before[1])) "$requests")
+        user=$(per_request $((after[0] - before[0])) "$requests")
+    fi
     local rps p50 p99 problems
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")
@@ -223,9 +230,9 @@ run_wrk() { # round target connections duration
     # Issuance answers 302 by design: not a problem.
     [[ $target == issuance ]] && problems=$(sed 's/Non-2xx or 3xx responses: [0-9]*; //' <<<"$problems")
     [[ -n $rps && -n $p99 ]] || { cat "$out" >&2; die "could not read wrk's output for $target"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$p50" "$p99" "${problems:--}" "$cpu" >>"$RESULTS"
-    printf '  round %-3s %-9s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  cpu %6s us/req  %s\n' \
-        "$round" "$target" "$rps" "$p50" "$p99" "$cpu" "$problems" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$p50" "$p99" "${problems:--}" "$cpu" "$user" >>"$RESULTS"
+    printf '  round %-3s %-9s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  cpu %6s us/req (user %s)  %s\n' \
+        "$round" "$target" "$rps" "$p50" "$p99" "$cpu" "$user" "$problems" >&2
 }
 
 TARGETS=(nginx haproxy sidecar)
@@ -259,15 +266,15 @@ awk -F'\t' -v targets="${TARGETS[*]}" '
         printf "  %-22s req/s %.3f (%.3f-%.3f)   p99 %.3f (%.3f-%.3f)   cpu/req %.3f (%.3f-%.3f)\n",
             label, median(q, n), q[1], q[n], median(l, n), l[1], l[n], median(u, n), u[1], u[n]
     }
-    { rps[$2, $1] = $3; p99[$2, $1] = $5; p50[$2, $1] = $4; cpu[$2, $1] = $7; rounds = ($1 > rounds ? $1 : rounds)
+    { rps[$2, $1] = $3; p99[$2, $1] = $5; p50[$2, $1] = $4; cpu[$2, $1] = $7; usr[$2, $1] = $8; rounds = ($1 > rounds ? $1 : rounds)
       if ($6 != "-") problems = problems "  round " $1 " " $2 ": " $6 "\n" }
     END {
         n = split(targets, t, " ")
-        printf "  %-10s %10s %9s %9s %10s\n", "target", "req/s", "p50 us", "p99 us", "cpu us/req"
+        printf "  %-10s %10s %9s %9s %10s %11s\n", "target", "req/s", "p50 us", "p99 us", "cpu us/req", "user us/req"
         for (i = 1; i <= n; i++) {
-            for (r = 1; r <= rounds; r++) { a[r] = rps[t[i], r]; b[r] = p50[t[i], r]; c[r] = p99[t[i], r]; d[r] = cpu[t[i], r] }
-            sort(a, rounds); sort(b, rounds); sort(c, rounds); sort(d, rounds)
-            printf "  %-10s %10.0f %9.0f %9.0f %10.2f\n", t[i], median(a, rounds), median(b, rounds), median(c, rounds), median(d, rounds)
+            for (r = 1; r <= rounds; r++) { a[r] = rps[t[i], r]; b[r] = p50[t[i], r]; c[r] = p99[t[i], r]; d[r] = cpu[t[i], r]; e[r] = usr[t[i], r] }
+            sort(a, rounds); sort(b, rounds); sort(c, rounds); sort(d, rounds); sort(e, rounds)
+            printf "  %-10s %10.0f %9.0f %9.0f %10.2f %11.2f\n", t[i], median(a, rounds), median(b, rounds), median(c, rounds), median(d, rounds), median(e, rounds)
         }
         print ""
         print "  median (min-max) of the per-round ratios:"
