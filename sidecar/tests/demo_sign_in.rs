@@ -56,16 +56,7 @@ async fn kustomer_round_trip_ends_signed_in_on_the_portal() {
         "next brings the browser back to this exact URL"
     );
 
-    let submitted = browser
-        .post(
-            &demo.app("/login"),
-            &[
-                ("email", "alice@example.com"),
-                ("password", "wonderland"),
-                ("next", &next),
-            ],
-        )
-        .await;
+    let submitted = browser.log_in_as_alice(&demo, &next).await;
     assert_eq!(submitted.status, StatusCode::SEE_OTHER);
     assert_eq!(submitted.raw_location(), next);
     assert!(submitted.sets_cookie("demo_session"));
@@ -242,16 +233,7 @@ async fn login_returns_only_to_same_site_paths() {
         ("javascript:alert(1)", "/"),
     ] {
         let mut fresh = Browser::new();
-        let page = fresh
-            .post(
-                &demo.app("/login"),
-                &[
-                    ("email", "alice@example.com"),
-                    ("password", "wonderland"),
-                    ("next", next),
-                ],
-            )
-            .await;
+        let page = fresh.log_in_as_alice(&demo, next).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
         assert_eq!(page.raw_location(), expected, "next={next}");
     }

@@ -205,6 +205,20 @@ impl Browser {
         self.send(Method::POST, url, Some(body)).await.unwrap()
     }
 
+    /// Posts the demo app's login form as alice, with her password and `next`; returns
+    /// the app's answer, not followed.
+    pub async fn log_in_as_alice(&mut self, demo: &Demo, next: &str) -> Page {
+        self.post(
+            &demo.app("/login"),
+            &[
+                ("email", "alice@example.com"),
+                ("password", "wonderland"),
+                ("next", next),
+            ],
+        )
+        .await
+    }
+
     /// GETs `url` and follows redirects; returns the last page and every URL visited.
     pub async fn visit(&mut self, url: &str) -> (Page, Vec<String>) {
         let page = self.get(url).await;
@@ -329,16 +343,7 @@ pub async fn sign_in_through_kustomer(demo: &Demo, browser: &mut Browser) -> Pag
     let (login_form, _) = browser.visit(&start).await;
     assert_eq!(login_form.url.path(), "/login");
     let next = login_form.input("next").expect("the form carries next");
-    let submitted = browser
-        .post(
-            &demo.app("/login"),
-            &[
-                ("email", "alice@example.com"),
-                ("password", "wonderland"),
-                ("next", &next),
-            ],
-        )
-        .await;
+    let submitted = browser.log_in_as_alice(demo, &next).await;
     assert_eq!(submitted.status, StatusCode::SEE_OTHER);
     let (page, _) = browser.follow(submitted, vec![demo.app("/login")]).await;
     page
