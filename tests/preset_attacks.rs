@@ -13,7 +13,9 @@
 
 mod common;
 
-use common::attacks::{ALLOWED, attack_table, go_query_unescape, peer_origins, read_peer_list};
+use common::attacks::{
+    ALLOWED, DOT_SEGMENT_PATHS, attack_table, go_query_unescape, peer_origins, read_peer_list,
+};
 use common::tokens::{alice_in_full, private_key, signed_in};
 use common::*;
 use http::StatusCode;
@@ -312,18 +314,8 @@ fn path_params() -> [PathParam; 6] {
     ]
 }
 
-/// The path attacks of Aha!'s suite: each must be left out.
+/// The path attacks of Aha!'s suite beyond [`DOT_SEGMENT_PATHS`]: each must be left out.
 const PATH_ATTACKS: &[&str] = &[
-    "/..//evil.com",
-    "/.//evil.com",
-    "/%2e%2e//evil.com",
-    "/%2E%2E/%2Fevil.com",
-    "/ideas/../../evil.com",
-    "/ideas/%2e/x",
-    "/a//evil.com",
-    "/%2F%2Fevil.com",
-    "/%5Cevil.com",
-    "/ideas/\u{200B}x",
     "//evil.com",
     "//evil.com/ideas",
     "https://evil.com",
@@ -372,7 +364,11 @@ fn stays_on_site(reply: &Reply, param: &PathParam) -> Result<(), String> {
 #[tokio::test]
 async fn same_site_paths_never_take_the_browser_off_the_site() {
     let lines = read_peer_list().unwrap_or_default();
-    let mut attacks: Vec<Vec<u8>> = PATH_ATTACKS.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let mut attacks: Vec<Vec<u8>> = DOT_SEGMENT_PATHS
+        .iter()
+        .chain(PATH_ATTACKS)
+        .map(|a| a.as_bytes().to_vec())
+        .collect();
     attacks.extend(
         attack_table()
             .into_iter()

@@ -6,6 +6,22 @@
 /// The one origin the table's attacks try to pass for.
 pub const ALLOWED: &str = "https://acme.kustomer.help";
 
+/// Same-site-looking paths that leave the site once a browser or a framework resolves
+/// their dot segments, doubled or escaped slashes and invisible characters (Aha!'s
+/// `return_to` suite).
+pub const DOT_SEGMENT_PATHS: &[&str] = &[
+    "/..//evil.com",
+    "/.//evil.com",
+    "/%2e%2e//evil.com",
+    "/%2E%2E/%2Fevil.com",
+    "/ideas/../../evil.com",
+    "/ideas/%2e/x",
+    "/a//evil.com",
+    "/%2F%2Fevil.com",
+    "/%5Cevil.com",
+    "/ideas/\u{200B}x",
+];
+
 /// Every class of open-redirect trick, each expected to be refused.
 #[allow(clippy::too_many_lines)] // a table: one line per attack reads better than helpers
 pub fn attack_table() -> Vec<(&'static str, String)> {
