@@ -2,7 +2,7 @@
 //!
 //! - `/healthz`: 200 while the process runs;
 //! - `/readyz`: 200, or 503 once shutdown has begun (take it out of the load balancer);
-//! - `/metrics`: Prometheus text format (see [`Metrics`]);
+//! - `/metrics`: the metrics in the `OpenMetrics` text format (see [`Metrics`]);
 //! - `/events`: the last SSO decisions as JSON, newest first (see [`Recent`]).
 //!
 //! Each answers `GET` and `HEAD`; any other method gets 405, any other path 404.
@@ -91,12 +91,13 @@ async fn readyz(extract::State(admin): extract::State<Admin>) -> Response {
     }
 }
 
+/// What `/metrics` is: prometheus-client writes the `OpenMetrics` text format (counter
+/// families named without `_total`, `# EOF` at the end), which Prometheus reads fully
+/// typed only when it is labelled so.
+const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 async fn metrics(extract::State(admin): extract::State<Admin>) -> Response {
-    text(
-        StatusCode::OK,
-        "text/plain; version=0.0.4; charset=utf-8",
-        admin.metrics.encode(),
-    )
+    text(StatusCode::OK, OPENMETRICS_TEXT, admin.metrics.encode())
 }
 
 async fn events(extract::State(admin): extract::State<Admin>) -> Response {

@@ -31,13 +31,18 @@ async fn metrics_and_events_follow_the_flows() {
 
     let (status, headers, metrics) = get(&sidecar.admin_url("/metrics"), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        headers[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     let metrics = String::from_utf8_lossy(&metrics);
+    // OpenMetrics, as labelled: a counter family is named without `_total`, and the
+    // exposition ends with `# EOF`.
+    assert!(
+        metrics.contains("# TYPE portal_sso_tokens_issued counter\n"),
+        "{metrics}"
+    );
+    assert!(metrics.ends_with("# EOF\n"), "{metrics}");
     for line in [
         "portal_sso_tokens_issued_total{portal=\"kustomer\"} 1",
         "portal_sso_login_redirects_total{portal=\"kustomer\"} 1",
