@@ -6,6 +6,7 @@
 mod support;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -229,33 +230,62 @@ async fn app_over_tls(app: &Upstream, certificate: &Certificate) -> SocketAddr {
     addr
 }
 
+/// The test app reached over TLS with a certificate of its own, whose CA is written in
+/// `dir`.
+struct TlsApp {
+    app: Upstream,
+    addr: SocketAddr,
+    dir: TempDir,
+    ca: PathBuf,
+}
+
+impl TlsApp {
+    async fn start() -> Self {
+        let app = Upstream::start().await;
+        let certificate = Certificate::new();
+        let addr = app_over_tls(&app, &certificate).await;
+        let dir = TempDir::new();
+        let ca = dir.write("app-ca.pem", &certificate.cert_pem);
+        Self { app, addr, dir, ca }
+    }
+
+    /// A CA that did not sign the app's certificate.
+    fn other_ca(&self) -> PathBuf {
+        self.dir.write("other-ca.pem", &Certificate::new().cert_pem)
+    }
+}
+
+/// `config` with `upstream_ca` set to the file `ca`.
+fn trusting(config: &str, ca: &Path) -> String {
+    config.replace(
+        "admin_listen = \"127.0.0.1:0\"",
+        &format!(
+            "admin_listen = \"127.0.0.1:0\"\nupstream_ca = {{ file = \"{}\" }}",
+            ca.display()
+        ),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_https_app_is_verified_with_the_configured_ca() {
-    let app = Upstream::start().await;
-    let certificate = Certificate::new();
-    let tls_app = app_over_tls(&app, &certificate).await;
-    let dir = TempDir::new();
-    let ca = dir.write("app-ca.pem", &certificate.cert_pem);
-    let upstream = format!("https://localhost:{}", tls_app.port());
-    let with_ca = |ca: &std::path::Path| {
-        config(&upstream, &format!("{}/api/me", app.url()), "", "").replace(
-            "admin_listen = \"127.0.0.1:0\"",
-            &format!(
-                "admin_listen = \"127.0.0.1:0\"\nupstream_ca = {{ file = \"{}\" }}",
-                ca.display()
-            ),
+    let tls = TlsApp::start().await;
+    let app = &tls.app;
+    let upstream = format!("https://localhost:{}", tls.addr.port());
+    let with_ca = |ca: &Path| {
+        trusting(
+            &config(&upstream, &format!("{}/api/me", app.url()), "", ""),
+            ca,
         )
     };
 
-    let sidecar = Sidecar::start(&with_ca(&ca));
+    let sidecar = Sidecar::start(&with_ca(&tls.ca));
     let (status, _, body) = get(&sidecar.url("/echo"), None).await;
     assert_eq!(status, StatusCode::OK, "{body:?}");
     let echoed: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(echoed["uri"], "/echo");
 
     // A CA that did not sign the app's certificate: the app is not trusted.
-    let other = dir.write("other-ca.pem", &Certificate::new().cert_pem);
-    let sidecar = Sidecar::start(&with_ca(&other));
+    let sidecar = Sidecar::start(&with_ca(&tls.other_ca()));
     let (status, _, _) = get(&sidecar.url("/echo"), None).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     // Only the first sidecar's request reached the app.
@@ -264,25 +294,13 @@ async fn an_https_app_is_verified_with_the_configured_ca() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_https_session_endpoint_is_verified_with_the_configured_ca() {
-    let app = Upstream::start().await;
-    let certificate = Certificate::new();
-    let tls_app = app_over_tls(&app, &certificate).await;
-    let dir = TempDir::new();
-    let ca = dir.write("app-ca.pem", &certificate.cert_pem);
-    let other = dir.write("other-ca.pem", &Certificate::new().cert_pem);
-    let with_ca = |ca: &std::path::Path| {
-        let me = format!("https://localhost:{}/api/me", tls_app.port());
-        config(&app.url(), &me, "", "").replace(
-            "admin_listen = \"127.0.0.1:0\"",
-            &format!(
-                "admin_listen = \"127.0.0.1:0\"\nupstream_ca = {{ file = \"{}\" }}",
-                ca.display()
-            ),
-        )
-    };
+    let tls = TlsApp::start().await;
+    let app = &tls.app;
+    let me = format!("https://localhost:{}/api/me", tls.addr.port());
+    let with_ca = |ca: &Path| trusting(&config(&app.url(), &me, "", ""), ca);
     let alice = format!("sid={ALICE_SESSION}");
 
-    let sidecar = Sidecar::start(&with_ca(&ca));
+    let sidecar = Sidecar::start(&with_ca(&tls.ca));
     let (status, headers, _) = get(&sidecar.url("/sso/kustomer"), Some(&alice)).await;
     assert_eq!(status, StatusCode::FOUND);
     let token = query_param(&location(&headers), "externalToken").expect("a token");
@@ -292,7 +310,7 @@ async fn an_https_session_endpoint_is_verified_with_the_configured_ca() {
     );
 
     // A CA that did not sign the endpoint's certificate: the session cannot be read.
-    let sidecar = Sidecar::start(&with_ca(&other));
+    let sidecar = Sidecar::start(&with_ca(&tls.other_ca()));
     let (status, headers, _) = get(&sidecar.url("/sso/kustomer"), Some(&alice)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(headers.get(header::LOCATION).is_none());
