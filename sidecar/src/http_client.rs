@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Empty;
-use hyper_rustls::HttpsConnector;
+use hyper_rustls::builderstates::WantsSchemes;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -21,15 +22,9 @@ pub(crate) fn http(connect_timeout: Duration) -> Client<HttpConnector, Empty<Byt
 pub(crate) fn https(
     connect_timeout: Duration,
 ) -> Result<Client<HttpsConnector<HttpConnector>, Empty<Bytes>>, rustls::Error> {
-    let mut tcp = tcp(connect_timeout);
-    // The TLS connector reads the scheme; the TCP one below it must let https through.
-    tcp.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(tcp);
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
+    let tls = HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?;
+    Ok(over(tls, connect_timeout))
 }
 
 /// A client for `https://` URLs verified with `tls`'s roots, and `http://` ones, sending
@@ -38,13 +33,21 @@ pub(crate) fn with_tls(
     connect_timeout: Duration,
     tls: &rustls::ClientConfig,
 ) -> Client<HttpsConnector<HttpConnector>, Empty<Bytes>> {
+    over(
+        HttpsConnectorBuilder::new().with_tls_config(tls.clone()),
+        connect_timeout,
+    )
+}
+
+/// The client for both schemes over `tls`, HTTP/1.1.
+fn over(
+    tls: HttpsConnectorBuilder<WantsSchemes>,
+    connect_timeout: Duration,
+) -> Client<HttpsConnector<HttpConnector>, Empty<Bytes>> {
     let mut tcp = tcp(connect_timeout);
+    // The TLS connector reads the scheme; the TCP one below it must let https through.
     tcp.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls.clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(tcp);
+    let connector = tls.https_or_http().enable_http1().wrap_connector(tcp);
     Client::builder(TokioExecutor::new()).build(connector)
 }
 
