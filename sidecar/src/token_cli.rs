@@ -333,10 +333,8 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
         );
     };
     if args.public_key.is_some() {
-        return Err(format!(
-            "{} tokens are signed with a shared secret: use --secret-env, not --public-key",
-            kind.name()
-        ));
+        // Both vendors' tokens are HS256 (`token_rules::check_alg`).
+        return Err(public_key_refused(kind, "HS256"));
     }
     let findings = check(&decoded, vendor, secret.as_ref(), now_secs());
     let problems = findings
@@ -356,6 +354,16 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Why `--public-key` cannot check `kind`'s tokens, signed `algorithm` with a shared
+/// secret.
+fn public_key_refused(kind: Kind, algorithm: &str) -> String {
+    format!(
+        "{} tokens are signed {algorithm} with a shared secret: use --secret-env, not \
+         --public-key",
+        kind.name()
+    )
 }
 
 /// `inspect` for a preset other than Kustomer and Aha!: the header, the signature when
@@ -381,11 +389,7 @@ fn inspect_preset(
             ));
         }
         (None, Some(_)) if algorithm.uses_secret() => {
-            return Err(format!(
-                "{} tokens are signed {algorithm} with a shared secret: use --secret-env, \
-                 not --public-key",
-                kind.name()
-            ));
+            return Err(public_key_refused(kind, &algorithm.to_string()));
         }
         (None, Some(path)) => {
             let pem = std::fs::read(path)
