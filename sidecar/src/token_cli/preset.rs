@@ -4,9 +4,9 @@
 //! one request to its route) and prints the token from the answer, so what it prints is
 //! exactly what the layer signs. `inspect` checks the header (`alg` the preset's, `typ`
 //! `JWT`), the signature when the HS* secret or the public key is given, each claim the
-//! preset always signs
-//! (present, and a string or an integer as the vendor reads it), and the vendor's time
-//! rules (`iat` within three minutes for Zendesk and Helpjuice, `exp` not past).
+//! preset always signs (present, and a string or an integer as the vendor reads it), and
+//! the vendor's time rules (`iat` within three minutes for Zendesk and Helpjuice, `exp`
+//! not past).
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
