@@ -5,6 +5,7 @@
 //! The inner service hands out responses built before the measurement, so whatever is
 //! counted is the layer's own doing; the bare inner service is measured the same way.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::convert::Infallible;

@@ -1,0 +1,33 @@
+//! The sidecar's integration tests, one module per behaviour, built as one test binary that
+//! drives the real `portal-sso` binary.
+
+mod support;
+
+mod cli_kustomer_secret;
+mod cli_token;
+mod cli_token_presets;
+mod demo_browser;
+mod demo_mock_portals;
+mod demo_sign_in;
+mod demo_sign_out;
+mod deploy;
+mod reload;
+mod replicas;
+mod sidecar_admin;
+mod sidecar_attacks;
+mod sidecar_config;
+mod sidecar_logout;
+mod sidecar_presets_check_config;
+mod sidecar_presets_docs_and_feedback;
+mod sidecar_presets_jwt;
+mod sidecar_presets_support;
+mod sidecar_proxying;
+mod sidecar_session_attacks;
+mod sidecar_session_sources;
+mod sidecar_shutdown;
+mod sidecar_slow_clients;
+mod sidecar_sso_flows;
+mod sidecar_upstream_errors;
+mod sso_routes_only;
+mod tls;
+mod zendesk_host_mapped;
