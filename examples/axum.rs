@@ -26,9 +26,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Router, extract::State};
 use base64::Engine as _;
-use portal_sso::{
-    AhaPortal, Identity, KustomerPortal, Secret, SessionCookie, SsoEvent, SsoLayer, find_cookie,
-};
+use portal_sso::{Identity, JwtPortal, Secret, SessionCookie, SsoEvent, SsoLayer, find_cookie};
 use serde::Deserialize;
 
 /// The app's own session store: session id -> signed-in user. A real app has a database
@@ -71,12 +69,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sso = SsoLayer::builder()
         .with_identity(identity)
         .with_portal(
-            KustomerPortal::new(secret("KUSTOMER_SSO_SECRET"))
+            JwtPortal::kustomer(secret("KUSTOMER_SSO_SECRET"))
                 .with_redirect_origins(["https://acme.kustomer.help"])
                 .with_default_redirect("https://acme.kustomer.help/login"),
         )
         .with_portal(
-            AhaPortal::new(
+            JwtPortal::aha(
                 secret("AHA_SSO_SECRET"),
                 "https://acme.aha.site/auth/jwt/callback",
             )

@@ -21,7 +21,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use jsonwebtoken::{EncodingKey, Header};
-use portal_sso::{ClaimPointers, JwtCookie, KustomerPortal, Secret, SsoLayer};
+use portal_sso::{ClaimPointers, JwtCookie, JwtPortal, Secret, SsoLayer};
 use tokio::net::TcpListener;
 use tower::Layer as _;
 
@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sso = SsoLayer::builder()
         .with_identity(identity)
         .with_portal(
-            KustomerPortal::new(secret("KUSTOMER_SSO_SECRET"))
+            JwtPortal::kustomer(secret("KUSTOMER_SSO_SECRET"))
                 .with_redirect_origins(["https://acme.kustomer.help"])
                 .with_default_redirect("https://acme.kustomer.help/login"),
         )

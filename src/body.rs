@@ -20,7 +20,7 @@ pin_project! {
     /// use bytes::Bytes;
     /// use http::{Request, Response};
     /// use http_body_util::{BodyExt as _, Full, combinators::BoxBody};
-    /// use portal_sso::{Identity, KustomerPortal, Secret, SsoBody, SsoLayer};
+    /// use portal_sso::{Identity, JwtPortal, Secret, SsoBody, SsoLayer};
     /// use tower::{ServiceBuilder, ServiceExt as _};
     ///
     /// type AppBody = BoxBody<Bytes, std::convert::Infallible>;
@@ -32,7 +32,7 @@ pin_project! {
     ///         Ok(Some(Identity::new("alice@example.com")?))
     ///     })
     ///     .with_portal(
-    ///         KustomerPortal::new(Secret::new("the-kustomer-knowledge-base-secret"))
+    ///         JwtPortal::kustomer(Secret::new("the-kustomer-knowledge-base-secret"))
     ///             .with_redirect_origins(["https://acme.kustomer.help"]),
     ///     )
     ///     .build()?;

@@ -29,14 +29,14 @@ pub const DEFAULT_MAX_COOKIE_BYTES: usize = 8 * 1024;
 /// it with [`SsoLayer::builder`].
 ///
 /// ```
-/// use portal_sso::{Identity, KustomerPortal, Secret, SsoLayer};
+/// use portal_sso::{Identity, JwtPortal, Secret, SsoLayer};
 ///
 /// let layer = SsoLayer::builder()
 ///     .with_identity(|_parts: &http::request::Parts| async {
 ///         Ok(Some(Identity::new("alice@example.com")?))
 ///     })
 ///     .with_portal(
-///         KustomerPortal::new(Secret::new("a-kustomer-knowledge-base-secret!!"))
+///         JwtPortal::kustomer(Secret::new("a-kustomer-knowledge-base-secret!!"))
 ///             .with_redirect_origins(["https://acme.kustomer.help"]),
 ///     )
 ///     .build()?;
@@ -142,12 +142,11 @@ impl SsoLayerBuilder {
         self
     }
 
-    /// Adds a portal: a [`JwtPortal`] (a preset such as `JwtPortal::zendesk`, or one
-    /// described field by field), a [`KustomerPortal`](crate::KustomerPortal) or an
-    /// [`AhaPortal`](crate::AhaPortal). Several are allowed, of any kinds (one per
-    /// Kustomer brand, say), each on its own path.
-    pub fn with_portal(mut self, portal: impl Into<JwtPortal>) -> Self {
-        self.portals.push(portal.into());
+    /// Adds a portal: a [`JwtPortal`] from a preset (`JwtPortal::kustomer`,
+    /// `JwtPortal::zendesk`...) or described field by field. Several are allowed, of any
+    /// kinds (one per Kustomer brand, say), each on its own path.
+    pub fn with_portal(mut self, portal: JwtPortal) -> Self {
+        self.portals.push(portal);
         self
     }
 
@@ -199,10 +198,9 @@ impl SsoLayerBuilder {
 
     /// Sets the app's own logout route (e.g. `/logout`). The app still handles it; when
     /// it answers with a 2xx or 3xx, the layer sends the browser on to the portals'
-    /// logout URL ([`AhaPortal::with_portal_logout_url`]) instead, keeping the app's
+    /// logout URL ([`JwtPortal::with_portal_logout_url`]) instead, keeping the app's
     /// `Set-Cookie` headers. Default: none.
     ///
-    /// [`AhaPortal::with_portal_logout_url`]: crate::AhaPortal::with_portal_logout_url
     pub fn with_app_logout_path(mut self, path: impl Into<String>) -> Self {
         self.app_logout_path = Some(path.into());
         self
@@ -237,12 +235,12 @@ impl SsoLayerBuilder {
     /// must not be one used elsewhere.
     ///
     /// ```
-    /// use portal_sso::{KustomerPortal, Secret, SsoLayer};
+    /// use portal_sso::{JwtPortal, Secret, SsoLayer};
     ///
     /// let layer = SsoLayer::builder()
     ///     .with_identity(|_parts: &http::request::Parts| async { Ok(None) })
     ///     .with_portal(
-    ///         KustomerPortal::new(Secret::new("a-kustomer-knowledge-base-secret!!"))
+    ///         JwtPortal::kustomer(Secret::new("a-kustomer-knowledge-base-secret!!"))
     ///             .with_redirect_origins(["https://acme.kustomer.help"]),
     ///     )
     ///     .with_cookie_key(Secret::new("the-same-32-bytes-on-every-replica!"))
@@ -316,9 +314,9 @@ impl SsoLayerBuilder {
         for (index, portal) in self.portals.iter().enumerate() {
             let field = format!("portals[{index}]");
             let engine = Engine::build(portal, &field)?;
-            if let Some(logout_path) = &portal.logout_path {
+            if let Some(logout_path) = portal.logout_path() {
                 add_route(
-                    logout_path,
+                    &logout_path,
                     Route::Logout(index),
                     format!("{field}.logout_path"),
                 )?;

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use portal_sso::{Identity, KustomerPortal, Secret, SsoLayer};
+//! use portal_sso::{Identity, JwtPortal, Secret, SsoLayer};
 //! use tower::ServiceExt;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -29,7 +29,7 @@
 //!         }
 //!     })
 //!     .with_portal(
-//!         KustomerPortal::new(Secret::new("the-kustomer-knowledge-base-secret"))
+//!         JwtPortal::kustomer(Secret::new("the-kustomer-knowledge-base-secret"))
 //!             .with_redirect_origins(["https://acme.kustomer.help"]),
 //!     )
 //!     .build()?;
@@ -63,12 +63,13 @@
 //! Every portal is one [`JwtPortal`]: its algorithm and key, its claims ([`Claim`]), where
 //! the browser goes (a fixed callback, a request-supplied target checked against the
 //! configured origins, or a same-site path), how the token travels ([`TokenIn`]) and which
-//! request parameters come back ([`PassParam`]). Presets build it as each vendor documents:
-//! [`KustomerPortal`] (custom sign-on: `externalToken` added to `kustomerRedirectUri`),
-//! [`AhaPortal`] (`jwt` on the callback, with `state`, `return_to` and remote logout), and
-//! `JwtPortal::zendesk`, `gitbook`, `canny`, `helpscout`, `frill`, `readme`, `mintlify`,
-//! `helpjuice`, `helpdocs` and `freshworks`. [`token`] signs exactly what a portal
-//! receives, for tools and tests.
+//! request parameters come back ([`PassParam`]). Each vendor is a [`Preset`] of it, one
+//! constructor each, as the vendor documents: `JwtPortal::kustomer` (custom sign-on:
+//! `externalToken` added to `kustomerRedirectUri`), `JwtPortal::aha` (`jwt` on the
+//! callback, with `state`, `return_to` and remote logout), `zendesk`, `gitbook`, `canny`,
+//! `helpscout`, `frill`, `readme`, `mintlify`, `helpjuice`, `helpdocs` and `freshworks`;
+//! [`Preset::named`] finds one by its kind name, for tools and config files. [`token`]
+//! signs with a portal's key, for tools and tests.
 //!
 //! # Security
 //!
@@ -124,8 +125,8 @@ pub use layer::{DEFAULT_MAX_COOKIE_BYTES, SsoLayer, SsoLayerBuilder};
 pub use origins::{RedirectOrigins, RedirectRejection};
 pub use portal::is_same_site_path;
 pub use portal::{
-    AhaPortal, Claim, DEFAULT_TOKEN_TTL_SECS, JwtPortal, KustomerPortal, PassParam, Portal,
-    TimeUnit, TokenIn,
+    CUSTOM_KIND, Claim, ClaimSource, DEFAULT_TOKEN_TTL_SECS, ECHO_CLAIMS, JwtPortal, PassParam,
+    Preset, Setting, TimeRules, TimeUnit, TokenIn,
 };
 pub use query::append_query_param;
 pub use request_origin::RequestOrigin;

@@ -136,6 +136,20 @@ pub(crate) fn reads_as(query: &str, name: &str) -> bool {
     })
 }
 
+/// Whether a common parser may read the parameter names `a` and `b` as one: the same
+/// but for case, `.`, `_` or space, a `[…]` suffix or a `.…` suffix (`ssoToken`,
+/// `SSOTOKEN`, `sso_token`, `ssoToken[]`, `ssoToken.x`).
+pub(crate) fn names_read_alike(a: &str, b: &str) -> bool {
+    let fold = |name: &str| {
+        name.split('[')
+            .next()
+            .unwrap_or_default()
+            .replace(['.', ' '], "_")
+            .to_ascii_lowercase()
+    };
+    reads_as(a, b) || reads_as(b, a) || fold(a) == fold(b)
+}
+
 fn hex_value(byte: u8) -> Option<u8> {
     match byte {
         b'0'..=b'9' => Some(byte - b'0'),
@@ -309,6 +323,28 @@ mod tests {
             "return_to[]=/x",
         ] {
             assert!(reads_as(query, "return_to"), "{query}");
+        }
+    }
+
+    #[test]
+    fn names_that_a_parser_may_take_for_one_another() {
+        for (a, b) in [
+            ("ssoToken", "SSOTOKEN"),
+            ("ssoToken", "ssotoken"),
+            ("ssoToken", "ssoToken.x"),
+            ("ssoToken", "ssoToken[]"),
+            ("sso.token", "sso_token"),
+            ("sso_token", "SSO.TOKEN"),
+        ] {
+            assert!(names_read_alike(a, b), "{a} {b}");
+            assert!(names_read_alike(b, a), "{b} {a}");
+        }
+        for (a, b) in [
+            ("ssoToken", "ssoTokens"),
+            ("state", "return_to"),
+            ("jwt", "jwt_token"),
+        ] {
+            assert!(!names_read_alike(a, b), "{a} {b}");
         }
     }
 

@@ -33,8 +33,7 @@ pub mod recent;
 pub mod reload;
 mod runtimes;
 pub mod server;
-pub mod token_cli;
-mod token_rules;
+pub mod tools;
 
 pub use config::{ConfigFileError, SidecarConfig};
 pub use introspect::Introspect;

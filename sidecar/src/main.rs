@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use portal_sso_sidecar::{self as sidecar, SidecarConfig, kustomer_secret, token_cli};
+use portal_sso_sidecar::tools::token;
+use portal_sso_sidecar::{self as sidecar, SidecarConfig, kustomer_secret};
 
 /// Single sign-on into hosted knowledge-base portals (Kustomer, Aha!) for an app that
 /// already has its own login.
@@ -46,7 +47,7 @@ enum Command {
     KustomerSecret(kustomer_secret::KustomerSecretArgs),
     /// Signs or inspects portal tokens.
     #[command(subcommand)]
-    Token(token_cli::TokenCommand),
+    Token(token::TokenCommand),
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +78,9 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => match load(&args) {
             Ok(config) => {
                 print!("{}", config.summary());
+                for warning in config.warnings() {
+                    println!("warning: {warning}");
+                }
                 println!("config OK");
                 ExitCode::SUCCESS
             }
@@ -94,7 +98,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Token(command) => token_cli::run(command),
+        Command::Token(command) => token::run(command),
     }
 }
 

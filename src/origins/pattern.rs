@@ -76,6 +76,12 @@ impl OriginPattern {
         })
     }
 
+    /// The domain under the `*.` wildcard (`example.com` for `https://*.example.com`);
+    /// `None` for an exact origin.
+    pub fn wildcard_domain(&self) -> Option<&str> {
+        self.wildcard.then_some(self.host.as_str())
+    }
+
     pub(super) fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
         if self.scheme.as_str() != scheme || self.port != port {
             return false;

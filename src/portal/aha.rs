@@ -6,109 +6,36 @@
 //! configured callback with `jwt=<token>`, `state` as received, and `return_to` when it is a
 //! path on the knowledge base.
 
-use serde::Serialize;
-
-use super::{Claim, JwtPortal, PassParam, TimeUnit, random_hex};
-use crate::identity::Identity;
+use super::preset::{LOGOUT, Preset, Setting, TimeRules};
+use super::{Claim, JwtPortal, PassParam, TimeUnit};
 use crate::secret::Secret;
-use crate::token::{JwtAlgorithm, SignError};
+use crate::token::JwtAlgorithm;
 
-/// The "Remote login URL" route, unless [`AhaPortal::with_path`] says otherwise.
-pub const DEFAULT_PATH: &str = "/sso/aha";
-/// The "Remote logout URL" route, unless [`AhaPortal::with_logout_path`] says otherwise.
-pub const DEFAULT_LOGOUT_PATH: &str = "/sso/aha/logout";
+/// Aha!'s entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "aha",
+    vendor: "Aha!",
+    algorithm: JwtAlgorithm::HS256,
+    build: portal,
+    settings: &[Setting::CallbackUrl, LOGOUT[0], LOGOUT[1], LOGOUT[2]],
+    example_callback: Some("https://acme.aha.site/auth/jwt/callback"),
+    example_origin: None,
+    time_rules: TimeRules::UNDOCUMENTED,
+    tenant_domains: &["aha.io", "aha.site"],
+};
 
-/// Settings for one Aha! knowledge base or ideas portal.
-///
-/// ```
-/// use portal_sso::{AhaPortal, Secret};
-///
-/// let portal = AhaPortal::new(
-///     Secret::new("the-shared-secret-from-the-aha-jwt-screen"),
-///     "https://acme.aha.site/auth/jwt/callback",
-/// )
-/// .with_portal_logout_url("https://acme.aha.site/portal_session/logout");
-/// # let _ = portal;
-/// ```
-#[derive(Debug, Clone)]
-pub struct AhaPortal {
-    pub(crate) name: String,
-    pub(crate) path: String,
-    pub(crate) secret: Secret,
-    pub(crate) callback_url: String,
-    pub(crate) logout_path: Option<String>,
-    pub(crate) logout_redirect: String,
-    pub(crate) portal_logout_url: Option<String>,
-}
-
-impl AhaPortal {
-    /// A portal signing with `secret` and sending the browser to `callback_url`, e.g.
-    /// `https://acme.identity.aha.io/idea_portal_provider/jwt_callback/123456` or
-    /// `https://acme.aha.site/auth/jwt/callback`.
-    pub fn new(secret: Secret, callback_url: impl Into<String>) -> Self {
-        Self {
-            name: "aha".to_owned(),
-            path: DEFAULT_PATH.to_owned(),
-            secret,
-            callback_url: callback_url.into(),
-            logout_path: Some(DEFAULT_LOGOUT_PATH.to_owned()),
-            logout_redirect: "/".to_owned(),
-            portal_logout_url: None,
-        }
-    }
-
-    /// Sets the name used in events and metrics. Default: `aha`.
-    #[must_use]
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Sets the "Remote login URL" route. Default: `/sso/aha`.
-    #[must_use]
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// Sets the "Remote logout URL" route, or `None` for no such route.
-    /// Default: `Some("/sso/aha/logout")`.
-    #[must_use]
-    pub fn with_logout_path(mut self, path: Option<impl Into<String>>) -> Self {
-        self.logout_path = path.map(Into::into);
-        self
-    }
-
-    /// Sets the page the remote logout route lands on once the app session has ended: a
-    /// path of the app, or an absolute URL. It is configuration, never taken from the
-    /// request. Default: `/`.
-    #[must_use]
-    pub fn with_logout_redirect(mut self, url: impl Into<String>) -> Self {
-        self.logout_redirect = url.into();
-        self
-    }
-
-    /// Sets the knowledge base's own logout URL
-    /// (`https://ACCOUNT.aha.site/portal_session/logout`), where the browser is sent after
-    /// the app's own logout when [`SsoLayerBuilder::with_app_logout_path`] is set.
-    /// Default: none.
-    ///
-    /// [`SsoLayerBuilder::with_app_logout_path`]: crate::SsoLayerBuilder::with_app_logout_path
-    #[must_use]
-    pub fn with_portal_logout_url(mut self, url: impl Into<String>) -> Self {
-        self.portal_logout_url = Some(url.into());
-        self
-    }
-
-    /// The "Remote login URL" route.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    /// The callback the browser is sent to with the token.
-    pub fn callback_url(&self) -> &str {
-        &self.callback_url
-    }
+/// Aha!'s portal with `secret`, its callback still to give.
+fn portal(secret: Secret) -> JwtPortal {
+    JwtPortal::of(&PRESET, secret)
+        .with_token_param("jwt")
+        .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
+        .with_claim("jti", Claim::random())
+        .with_claim("first_name", Claim::identity("first_name"))
+        .with_claim("last_name", Claim::identity("last_name"))
+        .with_claim("email", Claim::identity("email"))
+        .with_pass_param(PassParam::echo("state"))
+        .with_pass_param(PassParam::path("return_to"))
+        .with_logout_under_path()
 }
 
 impl JwtPortal {
@@ -116,7 +43,7 @@ impl JwtPortal {
     /// "first_name", "last_name", "email"}` (HS256, names possibly empty strings) with
     /// the shared secret, to `callback_url` as `jwt`, with `state` as received and
     /// `return_to` when it is a path on the knowledge base. Routes: `/sso/aha`, and the
-    /// Remote logout URL `/sso/aha/logout`. [`AhaPortal`] builds the same portal.
+    /// Remote logout URL `/sso/aha/logout` (the login route's path and `/logout`).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -143,68 +70,14 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn aha(secret: Secret, callback_url: impl Into<String>) -> Self {
-        Self::preset("aha", JwtAlgorithm::HS256, secret)
-            .with_callback_url(callback_url)
-            .with_token_param("jwt")
-            .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
-            .with_claim("jti", Claim::random())
-            .with_claim("first_name", Claim::identity("first_name"))
-            .with_claim("last_name", Claim::identity("last_name"))
-            .with_claim("email", Claim::identity("email"))
-            .with_pass_param(PassParam::echo("state"))
-            .with_pass_param(PassParam::path("return_to"))
-            .with_logout_path(Some(DEFAULT_LOGOUT_PATH))
-    }
-}
-
-impl From<AhaPortal> for JwtPortal {
-    fn from(portal: AhaPortal) -> Self {
-        let mut engine = JwtPortal::aha(portal.secret, portal.callback_url)
-            .with_name(portal.name)
-            .with_path(portal.path)
-            .with_logout_path(portal.logout_path)
-            .with_logout_redirect(portal.logout_redirect);
-        if let Some(url) = portal.portal_logout_url {
-            engine = engine.with_portal_logout_url(url);
-        }
-        engine
-    }
-}
-
-/// The claims Aha! reads: `iat`, a fresh random `jti` and the user's names and email, all
-/// strings but `iat` (names may be empty).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Claims<'a> {
-    /// When the token was issued, in seconds since the Unix epoch.
-    pub iat: u64,
-    /// 128 random bits as 32 hex digits, unique per token.
-    pub jti: String,
-    /// The first name, possibly empty.
-    pub first_name: &'a str,
-    /// The last name, possibly empty.
-    pub last_name: &'a str,
-    /// The email address.
-    pub email: &'a str,
-}
-
-impl<'a> Claims<'a> {
-    /// The claims for `identity`, issued at `iat`, with a fresh `jti` from the operating
-    /// system's random source (an error if that source fails).
-    pub fn new(identity: &'a Identity, iat: u64) -> Result<Self, SignError> {
-        Ok(Self {
-            iat,
-            jti: random_hex()?,
-            first_name: identity.first_name(),
-            last_name: identity.last_name(),
-            email: identity.email(),
-        })
+        portal(secret).with_callback_url(callback_url)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::Identity;
     use crate::portal::Issued;
     use crate::portal::engine::Engine;
     use crate::portal::is_same_site_path;
@@ -251,7 +124,7 @@ mod tests {
     fn location_adds_jwt_then_state_then_return_to() {
         let identity = Identity::new("a@example.com").unwrap();
         let secret = Secret::new("k".repeat(32));
-        let signer = TokenSigner::hs256(&secret);
+        let signer = TokenSigner::new(JwtAlgorithm::HS256, &secret).unwrap();
         for (callback, expected) in [
             (
                 "https://acme.aha.site/auth/jwt/callback",
@@ -266,7 +139,7 @@ mod tests {
                 "https://acme.aha.site/cb?jwt=T&state=a%20b%26c%3D%2F%C3%A9&return_to=%2Fkb#frag",
             ),
         ] {
-            let aha = Engine::build(&AhaPortal::new(secret.clone(), callback).into(), "p").unwrap();
+            let aha = Engine::build(&JwtPortal::aha(secret.clone(), callback), "p").unwrap();
             let prepared = aha
                 .prepare(Some("state=a+b%26c%3D%2F%C3%A9&return_to=%2Fkb"))
                 .unwrap();

@@ -5,11 +5,15 @@
 #![allow(clippy::doc_markdown)]
 
 use super::claim::{Claim, PassParam, Source, TokenIn};
+use super::preset::Preset;
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
 
 /// The token lifetime of [`JwtPortal::new`] and most presets: one hour.
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 3600;
+
+/// The kind of a portal described field by field rather than by a preset.
+pub const CUSTOM_KIND: &str = "jwt";
 
 /// One portal that signs a JWT for the signed-in user and sends the browser back with it:
 /// the algorithm and key, the claims, where the browser goes, how the token travels and
@@ -37,7 +41,7 @@ pub const DEFAULT_TOKEN_TTL_SECS: u64 = 3600;
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct JwtPortal {
-    pub(crate) kind: &'static str,
+    pub(crate) preset: Option<&'static Preset>,
     pub(crate) name: String,
     pub(crate) path: String,
     pub(crate) algorithm: JwtAlgorithm,
@@ -52,11 +56,24 @@ pub struct JwtPortal {
     pub(crate) pass_params: Vec<PassParam>,
     pub(crate) claims: Vec<(String, Claim)>,
     pub(crate) token_ttl_secs: u64,
-    pub(crate) logout_path: Option<String>,
+    pub(crate) logout_path: LogoutPath,
     pub(crate) logout_redirect: String,
     pub(crate) portal_logout_url: Option<String>,
     pub(crate) logout_errors: bool,
     pub(crate) form_action_origins: Vec<String>,
+    pub(crate) pinned_params: Vec<(String, String)>,
+}
+
+/// Where a portal's "Remote logout URL" route is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LogoutPath {
+    /// No such route.
+    Off,
+    /// `<path>/logout`, following the login route: two portals of one kind on their own
+    /// paths get a logout route each.
+    UnderPath,
+    /// This path.
+    At(String),
 }
 
 impl JwtPortal {
@@ -66,13 +83,19 @@ impl JwtPortal {
     /// [`callback_url`](JwtPortal::with_callback_url) or a
     /// [`target_param`](JwtPortal::with_target_param).
     pub fn new(algorithm: JwtAlgorithm, key: Secret) -> Self {
-        Self::preset("jwt", algorithm, key)
+        Self::made(None, algorithm, key)
     }
 
-    /// A portal of `kind`, named so, on `/sso/<kind>`, with the defaults each setter names.
-    pub(crate) fn preset(kind: &'static str, algorithm: JwtAlgorithm, key: Secret) -> Self {
+    /// A portal of `preset`'s kind, named so, on `/sso/<kind>`, with the defaults each
+    /// setter names: where a vendor file starts.
+    pub(super) fn of(preset: &'static Preset, key: Secret) -> Self {
+        Self::made(Some(preset), preset.algorithm(), key)
+    }
+
+    fn made(preset: Option<&'static Preset>, algorithm: JwtAlgorithm, key: Secret) -> Self {
+        let kind = preset.map_or(CUSTOM_KIND, Preset::kind);
         Self {
-            kind,
+            preset,
             name: kind.to_owned(),
             path: format!("/sso/{kind}"),
             algorithm,
@@ -87,11 +110,12 @@ impl JwtPortal {
             pass_params: Vec::new(),
             claims: Vec::new(),
             token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
-            logout_path: None,
+            logout_path: LogoutPath::Off,
             logout_redirect: "/".to_owned(),
             portal_logout_url: None,
             logout_errors: false,
             form_action_origins: Vec::new(),
+            pinned_params: Vec::new(),
         }
     }
 
@@ -229,10 +253,28 @@ impl JwtPortal {
     }
 
     /// Sets the portal's "Remote logout URL" route, which ends the app session, or `None`
-    /// for no such route. Default: the preset's (`/sso/aha/logout`,
-    /// `/sso/zendesk/logout`), else none.
+    /// for no such route. Default: for the presets with one (Aha!, Zendesk) the login
+    /// route followed by `/logout` (`/sso/aha/logout`), else none.
     pub fn with_logout_path(mut self, path: Option<impl Into<String>>) -> Self {
-        self.logout_path = path.map(Into::into);
+        self.logout_path = path.map_or(LogoutPath::Off, |path| LogoutPath::At(path.into()));
+        self
+    }
+
+    /// Gives the portal a remote logout route under its login route, as
+    /// [`with_logout_path`](JwtPortal::with_logout_path) says.
+    pub(super) fn with_logout_under_path(mut self) -> Self {
+        self.logout_path = LogoutPath::UnderPath;
+        self
+    }
+
+    /// Pins the carried-back parameter `name` to `value` (Canny's `companyID`): a request
+    /// naming another value is refused with a 400 page and nothing is signed, and the
+    /// portal is sent `value` whether the request named it or not. `name` must be one of
+    /// the portal's [pass params](JwtPortal::with_pass_param). Default: none.
+    pub fn with_pinned_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.pinned_params.retain(|(taken, _)| *taken != name);
+        self.pinned_params.push((name, value.into()));
         self
     }
 
@@ -275,8 +317,59 @@ impl JwtPortal {
     }
 
     /// The preset this portal was made from (`zendesk`, `kustomer`...), or `jwt`.
-    pub fn kind(&self) -> &str {
-        self.kind
+    pub fn kind(&self) -> &'static str {
+        self.preset.map_or(CUSTOM_KIND, Preset::kind)
+    }
+
+    /// The preset this portal was made from; `None` for one described field by field.
+    pub fn preset(&self) -> Option<&'static Preset> {
+        self.preset
+    }
+
+    /// The name the token travels under (empty: the bare token in the fragment).
+    pub fn token_param(&self) -> &str {
+        &self.token_param
+    }
+
+    /// How the token travels.
+    pub fn token_in(&self) -> TokenIn {
+        self.token_in
+    }
+
+    /// The request parameter the target comes in, when the request supplies it.
+    pub fn target_param(&self) -> Option<&str> {
+        self.target_param.as_deref()
+    }
+
+    /// The request parameter whose same-site path is joined to the callback, if any.
+    pub fn path_param(&self) -> Option<&str> {
+        self.path_param.as_deref()
+    }
+
+    /// The request parameters carried back beside the token.
+    pub fn pass_params(&self) -> &[PassParam] {
+        &self.pass_params
+    }
+
+    /// The claims, named, in the order they are signed.
+    pub fn claims(&self) -> impl Iterator<Item = (&str, &Claim)> {
+        self.claims
+            .iter()
+            .map(|(name, claim)| (name.as_str(), claim))
+    }
+
+    /// The lifetime [`Claim::expiry`] adds, in seconds.
+    pub fn token_ttl_secs(&self) -> u64 {
+        self.token_ttl_secs
+    }
+
+    /// The remote logout route, if the portal has one.
+    pub fn logout_path(&self) -> Option<String> {
+        match &self.logout_path {
+            LogoutPath::Off => None,
+            LogoutPath::UnderPath => Some(format!("{}/logout", self.path.trim_end_matches('/'))),
+            LogoutPath::At(path) => Some(path.clone()),
+        }
     }
 
     /// The name used in events and metrics.

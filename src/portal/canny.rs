@@ -3,12 +3,26 @@
 //! Canny sends the browser to the login page with `companyID` and `redirect`; the token
 //! goes to `https://canny.io/api/redirects/sso` as `ssoToken`, with both carried back.
 
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, PassParam};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
 
 /// Where Canny takes SSO tokens.
 pub const CANNY_SSO_URL: &str = "https://canny.io/api/redirects/sso";
+
+/// Canny's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "canny",
+    vendor: "Canny",
+    algorithm: JwtAlgorithm::HS256,
+    build: JwtPortal::canny,
+    settings: &[Setting::RedirectOrigins, Setting::PinnedParams],
+    example_callback: None,
+    example_origin: Some("https://acme.canny.io"),
+    time_rules: TimeRules::UNDOCUMENTED,
+    tenant_domains: &["canny.io"],
+};
 
 impl JwtPortal {
     /// Canny: `{"email", "id", "name"}` and `avatarURL` when known (HS256 with the private
@@ -50,7 +64,7 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn canny(secret: Secret) -> Self {
-        Self::preset("canny", JwtAlgorithm::HS256, secret)
+        Self::of(&PRESET, secret)
             .with_callback_url(CANNY_SSO_URL)
             .with_token_param("ssoToken")
             .with_claim("email", Claim::identity("email"))

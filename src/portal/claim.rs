@@ -110,8 +110,52 @@ pub(crate) enum Source {
     },
     Expiry(TimeUnit),
     Random,
-    Param(String),
+    Param {
+        name: String,
+        /// Declared by the operator as a value the portal only echoes back.
+        declared_echo: bool,
+    },
     Value(Value),
+    TargetOrigin,
+}
+
+/// Where a claim's value comes from, as [`Claim::source`] shows it to a checker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum ClaimSource<'a> {
+    /// The identity field `field`; left out when unknown unless `required`; a number
+    /// written as a string when `as_string`.
+    Identity {
+        /// The identity field.
+        field: &'a str,
+        /// Whether a sign-in without it is refused (else the claim is left out).
+        required: bool,
+        /// Whether a number is written as its decimal string.
+        as_string: bool,
+    },
+    /// The time of signing plus `add_secs`, an integer in `unit`.
+    Time {
+        /// Seconds or milliseconds.
+        unit: TimeUnit,
+        /// Added to the time of signing.
+        add_secs: i64,
+    },
+    /// The time of signing plus the portal's token lifetime, an integer in `unit`.
+    Expiry {
+        /// Seconds or milliseconds.
+        unit: TimeUnit,
+    },
+    /// 128 random bits as 32 hex digits.
+    Random,
+    /// The request parameter `name`, left out when absent.
+    Param {
+        /// The request parameter.
+        name: &'a str,
+    },
+    /// A constant.
+    Value(&'a Value),
+    /// The origin of the address the token is sent to.
+    TargetOrigin,
 }
 
 impl Claim {
@@ -177,12 +221,64 @@ impl Claim {
     /// the request has none: an OIDC `nonce` echoed back.
     ///
     /// # Security
-    /// The request is the user's to write. A claim that names the user or grants
-    /// privileges (`sub`, `email`, `role`, `isAdmin`, `groups`, `aud`, `exp`...) is refused
-    /// at build time when it would come from a parameter.
+    /// The request is the user's to write, so a parameter claim is accepted at build time
+    /// only under a name portals read as an echo (`nonce`, `state`), or when
+    /// [declared an echo](Claim::declared_echo).
     pub fn param(name: impl Into<String>) -> Self {
         Self {
-            source: Source::Param(name.into()),
+            source: Source::Param {
+                name: name.into(),
+                declared_echo: false,
+            },
+        }
+    }
+
+    /// Declares a [`param`](Claim::param) claim an echo: a value the portal only hands
+    /// back to whoever sent it (a `brand` it round-trips), never reads as who the user is
+    /// or what they may do. Without it, a parameter claim is accepted only under the
+    /// names portals read as echoes ([`ECHO_CLAIMS`](crate::portal::ECHO_CLAIMS)). No
+    /// effect on other claims.
+    ///
+    /// # Security
+    /// Declare only what you have checked your portal reads as nothing more: a request
+    /// parameter is whatever the person sending the browser wrote.
+    #[must_use]
+    pub fn declared_echo(mut self) -> Self {
+        if let Source::Param { declared_echo, .. } = &mut self.source {
+            *declared_echo = true;
+        }
+        self
+    }
+
+    /// The origin of the address the token is sent to (`https://acme.helpdocs.io`, no
+    /// trailing slash): an `aud` naming the portal that may read the token.
+    pub fn target_origin() -> Self {
+        Self {
+            source: Source::TargetOrigin,
+        }
+    }
+
+    /// Where the claim's value comes from.
+    pub fn source(&self) -> ClaimSource<'_> {
+        match &self.source {
+            Source::Identity {
+                field,
+                required,
+                as_string,
+            } => ClaimSource::Identity {
+                field,
+                required: *required,
+                as_string: *as_string,
+            },
+            Source::Time { unit, add_secs } => ClaimSource::Time {
+                unit: *unit,
+                add_secs: *add_secs,
+            },
+            Source::Expiry(unit) => ClaimSource::Expiry { unit: *unit },
+            Source::Random => ClaimSource::Random,
+            Source::Param { name, .. } => ClaimSource::Param { name },
+            Source::Value(value) => ClaimSource::Value(value),
+            Source::TargetOrigin => ClaimSource::TargetOrigin,
         }
     }
 
@@ -264,15 +360,28 @@ pub(crate) enum ClaimError {
     Sign(SignError),
 }
 
-/// The claims `claims` describe, for `identity` at `now`; `param` gives a request
-/// parameter's value by name.
+/// What one sign-in's claims are made from besides the identity: the request's
+/// parameters by name, the token lifetime, the target's origin and the time.
+pub(crate) struct Context<'c, P> {
+    pub(crate) param: P,
+    pub(crate) token_ttl_secs: u64,
+    pub(crate) target_origin: &'c str,
+    pub(crate) now: SystemTime,
+}
+
+/// The claims `claims` describe, for `identity` in `context`.
 pub(crate) fn render<'p>(
     claims: &[(String, Claim)],
     identity: &Identity,
-    param: impl Fn(&str) -> Option<&'p str>,
-    token_ttl_secs: u64,
-    now: SystemTime,
+    context: &Context<'_, impl Fn(&str) -> Option<&'p str>>,
 ) -> Result<Map<String, Value>, ClaimError> {
+    let Context {
+        param,
+        token_ttl_secs,
+        target_origin,
+        now,
+    } = context;
+    let (token_ttl_secs, now) = (*token_ttl_secs, *now);
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let at = |unit: TimeUnit, add_secs: i64| -> Value {
         let millis = i128::try_from(since_epoch.as_millis()).unwrap_or(i128::MAX)
@@ -306,11 +415,12 @@ pub(crate) fn render<'p>(
             Source::Time { unit, add_secs } => at(*unit, *add_secs),
             Source::Expiry(unit) => at(*unit, ttl),
             Source::Random => Value::String(random_hex().map_err(ClaimError::Sign)?),
-            Source::Param(param_name) => match param(param_name) {
+            Source::Param { name, .. } => match param(name) {
                 Some(value) => Value::String(value.to_owned()),
                 None => continue,
             },
             Source::Value(value) => value.clone(),
+            Source::TargetOrigin => Value::String((*target_origin).to_owned()),
         };
         out.insert(name.clone(), value);
     }
@@ -355,6 +465,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn at<'p, P: Fn(&str) -> Option<&'p str>>(
+        param: P,
+        ttl: u64,
+        now: SystemTime,
+    ) -> Context<'static, P> {
+        Context {
+            param,
+            token_ttl_secs: ttl,
+            target_origin: "https://portal.example",
+            now,
+        }
+    }
+
     fn claims(list: &[(&str, Claim)]) -> Vec<(String, Claim)> {
         list.iter()
             .map(|(name, claim)| ((*name).to_owned(), claim.clone()))
@@ -374,9 +497,7 @@ mod tests {
                 ("end", Claim::expiry(TimeUnit::Seconds)),
             ]),
             &alice,
-            |_| None,
-            7200,
-            now,
+            &at(|_| None, 7200, now),
         )
         .unwrap();
         assert_eq!(
@@ -399,15 +520,17 @@ mod tests {
             ("avatar", Claim::identity_if_known("avatar_url")),
             ("nonce", Claim::param("nonce")),
             ("state", Claim::param("state")),
+            ("aud", Claim::target_origin()),
         ]);
         let param = |name: &str| (name == "nonce").then_some("n-0S6");
-        let made = render(&list, &bob, param, 60, SystemTime::now()).unwrap();
+        let made = render(&list, &bob, &at(param, 60, SystemTime::now())).unwrap();
         assert_eq!(
             Value::Object(made),
-            json!({"sub": "42", "id": 42, "first_name": "", "nonce": "n-0S6"})
+            json!({"sub": "42", "id": 42, "first_name": "", "nonce": "n-0S6",
+                   "aud": "https://portal.example"})
         );
         let missing = claims(&[("name", Claim::identity("name"))]);
-        match render(&missing, &bob, |_| None, 60, SystemTime::now()) {
+        match render(&missing, &bob, &at(|_| None, 60, SystemTime::now())) {
             Err(ClaimError::Identity(error)) => assert_eq!(error.field(), Some("name")),
             other => panic!("{other:?}"),
         }

@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 use url::Url;
 
 use super::builder::JwtPortal;
-use super::carries_param;
-use super::claim::{Claim, PassParam, Source, TokenIn};
+use super::claim::{Claim, PassKind, PassParam, Source, TokenIn};
+use super::preset::Preset;
+use super::{ECHO_CLAIMS, carries_param};
 use crate::error::ConfigError;
-use crate::origins::RedirectOrigins;
+use crate::origins::{OriginPattern, RedirectOrigins};
+use crate::query::names_read_alike;
 
 /// The longest token lifetime accepted: 30 days.
 const MAX_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
@@ -28,6 +30,8 @@ pub(crate) struct Engine {
     pub(super) reads: Vec<String>,
     /// Origins a form may post to besides the target's, each after a space.
     pub(super) form_action_extra: String,
+    /// Pass params whose value is fixed by the configuration.
+    pub(super) pinned: Vec<(String, String)>,
     pub(crate) logout_errors: bool,
 }
 
@@ -46,8 +50,8 @@ impl Engine {
     #[allow(clippy::too_many_lines)] // one check per setting, in the order they are documented
     pub(crate) fn build(portal: &JwtPortal, field: &str) -> Result<Self, ConfigError> {
         let fail = |key: &str, problem: String| ConfigError::new(format!("{field}.{key}"), problem);
-        let origins = RedirectOrigins::parse(&portal.redirect_origins)
-            .map_err(|problem| fail("redirect_origins", problem))?;
+        let origins = parse_origins(&portal.redirect_origins)
+            .map_err(|(at, problem)| fail(&format!("redirect_origins[{at}]"), problem))?;
         let names = portal
             .pass_params
             .iter()
@@ -60,16 +64,7 @@ impl Engine {
         if !portal.token_param.is_empty() || portal.token_in != TokenIn::Fragment {
             check_param_name(&portal.token_param).map_err(|p| fail("token_param", p))?;
         }
-        if let Some(pass) = portal
-            .pass_params
-            .iter()
-            .find(|pass| pass.name == portal.token_param)
-        {
-            return Err(fail(
-                "pass_params",
-                format!("`{}` is the token parameter", pass.name),
-            ));
-        }
+        check_added_names(portal).map_err(|problem| fail("pass_params", problem))?;
         if portal.claims.is_empty() {
             return Err(fail("claims", "is empty: a token needs claims".to_owned()));
         }
@@ -77,12 +72,32 @@ impl Engine {
             if name.is_empty() {
                 return Err(fail("claims", "has a claim without a name".to_owned()));
             }
-            if matches!(claim.source, Source::Param(_)) && is_trusted_claim(name) {
+            if let Source::Param {
+                declared_echo: false,
+                ..
+            } = claim.source
+                && !ECHO_CLAIMS.contains(&name.as_str())
+            {
                 return Err(fail(
                     &format!("claims.{name}"),
-                    "names the user or grants privileges, so it is never taken from a request \
-                     parameter: use a constant or an identity field"
-                        .to_owned(),
+                    format!(
+                        "takes a request parameter, which whoever sends the browser writes: \
+                         only {} may, or a claim declared an echo that the portal reads as \
+                         nothing more",
+                        ECHO_CLAIMS.join(" and ")
+                    ),
+                ));
+            }
+        }
+        for (name, _) in &portal.pinned_params {
+            let echoed = portal
+                .pass_params
+                .iter()
+                .any(|pass| pass.name == *name && pass.kind == PassKind::Echo);
+            if !echoed {
+                return Err(fail(
+                    &format!("pinned_params.{name}"),
+                    "is not a parameter this portal carries back as received".to_owned(),
                 ));
             }
         }
@@ -104,10 +119,16 @@ impl Engine {
                 ));
             }
             (None, None) => {
-                return Err(fail(
-                    "callback_url",
-                    "is required (or a target_param the portal sends the address in)".to_owned(),
-                ));
+                let problem = match portal.preset.and_then(Preset::example_callback) {
+                    Some(example) => format!(
+                        "is required for kind \"{}\", e.g. \"{example}\"",
+                        portal.kind()
+                    ),
+                    None => {
+                        "is required (or a target_param the portal sends the address in)".to_owned()
+                    }
+                };
+                return Err(fail("callback_url", problem));
             }
             (Some(raw), None) => {
                 if portal.default_redirect.is_some() {
@@ -188,8 +209,21 @@ impl Engine {
                 }
             }
         };
-        let extra = RedirectOrigins::parse(&portal.form_action_origins)
-            .map_err(|problem| fail("form_action_origins", problem))?;
+        if let Some(example) = portal.preset.and_then(Preset::example_origin)
+            && origins.is_empty()
+            && !matches!(target, Target::Param { .. })
+        {
+            return Err(fail(
+                "redirect_origins",
+                format!(
+                    "is required for kind \"{}\" (every sign-in carries an address to check \
+                     against it), e.g. [\"{example}\"]",
+                    portal.kind()
+                ),
+            ));
+        }
+        let extra = parse_origins(&portal.form_action_origins)
+            .map_err(|(at, problem)| fail(&format!("form_action_origins[{at}]"), problem))?;
         let mut form_action_extra = String::new();
         for pattern in extra.patterns() {
             let _ = write!(form_action_extra, " {pattern}");
@@ -217,15 +251,24 @@ impl Engine {
             origins,
             reads,
             form_action_extra,
+            pinned: portal.pinned_params.clone(),
             logout_errors: portal.logout_errors,
         })
     }
 }
 
+/// The origins, or the index of the first that does not parse and why.
+fn parse_origins(origins: &[String]) -> Result<RedirectOrigins, (usize, String)> {
+    for (at, origin) in origins.iter().enumerate() {
+        OriginPattern::parse(origin).map_err(|problem| (at, problem))?;
+    }
+    RedirectOrigins::parse(origins).map_err(|problem| (0, problem))
+}
+
 /// The request parameters `claims` echo.
 pub(super) fn params_of(claims: &[(String, Claim)]) -> impl Iterator<Item = &str> {
     claims.iter().filter_map(|(_, claim)| match &claim.source {
-        Source::Param(name) => Some(name.as_str()),
+        Source::Param { name, .. } => Some(name.as_str()),
         _ => None,
     })
 }
@@ -255,85 +298,29 @@ fn check_callback(raw: &str) -> Result<Url, String> {
         })
 }
 
-/// Whether a claim of this name must never come from a request parameter: it names the
-/// user, grants privileges, or is a registered claim whose value the portal trusts.
-fn is_trusted_claim(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "iss",
-        "sub",
-        "aud",
-        "exp",
-        "nbf",
-        "iat",
-        "jti",
-        "email",
-        "emailverified",
-        "name",
-        "firstname",
-        "lastname",
-        "givenname",
-        "familyname",
-        "id",
-        "uid",
-        "userid",
-        "username",
-        "externalid",
-        "phone",
-        "organization",
-        "organizations",
-        "organizationid",
-        "organizationids",
-        "company",
-        "tags",
-        "userfields",
-        "locale",
-        "localeid",
-        "apikey",
-        "keys",
-        "content",
-        "expiresat",
-        "avatar",
-        "avatarurl",
-        "remotephotourl",
-        "imageurl",
-    ];
-    const PARTS: &[&str] = &["admin", "role", "group", "perm", "scope", "access", "priv"];
-    let folded: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
+/// The names the sign-in adds to the address (the token's and each pass param's), none
+/// of which a common parser may read as another: a request's `SSOTOKEN` copied back beside
+/// our `ssoToken` could be the one the portal reads.
+fn check_added_names(portal: &JwtPortal) -> Result<(), String> {
+    let added: Vec<&str> = std::iter::once(portal.token_param.as_str())
+        .filter(|name| !name.is_empty())
+        .chain(portal.pass_params.iter().map(|p| p.name.as_str()))
         .collect();
-    EXACT.contains(&folded.as_str()) || PARTS.iter().any(|part| folded.contains(part))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn claims_that_name_the_user_or_grant_privileges_are_trusted() {
-        for name in [
-            "sub",
-            "email",
-            "role",
-            "role_id",
-            "isAdmin",
-            "is_admin",
-            "groups",
-            "group_names",
-            "custom_role_id",
-            "aud",
-            "exp",
-            "iat",
-            "jti",
-            "external_id",
-            "user_fields",
-            "Scope",
-        ] {
-            assert!(is_trusted_claim(name), "{name}");
-        }
-        for name in ["nonce", "state", "brand", "return_to"] {
-            assert!(!is_trusted_claim(name), "{name}");
+    for (at, name) in added.iter().enumerate() {
+        if let Some(other) = added[at + 1..]
+            .iter()
+            .find(|other| names_read_alike(name, other))
+        {
+            let what = if at == 0 && *name == portal.token_param {
+                "the token parameter"
+            } else {
+                "another parameter this sign-in adds"
+            };
+            return Err(format!(
+                "`{other}` reads as `{name}`, {what}, to common parsers: the portal could \
+                 take a request's value for ours"
+            ));
         }
     }
+    Ok(())
 }

@@ -4,9 +4,28 @@
 //! `state`, `nonce` and `redirect_uri`; the token goes back as
 //! `{redirect_uri}?id_token=<jwt>&state=<state>`.
 
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, PassParam, TimeUnit};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+
+/// Freshworks's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "freshworks",
+    vendor: "Freshworks",
+    algorithm: JwtAlgorithm::RS256,
+    build: JwtPortal::freshworks,
+    settings: &[Setting::RedirectOrigins, Setting::DefaultRedirect],
+    example_callback: None,
+    example_origin: Some("https://acme.freshworks.com"),
+    time_rules: TimeRules::UNDOCUMENTED,
+    tenant_domains: &[
+        "freshworks.com",
+        "freshdesk.com",
+        "freshservice.com",
+        "myfreshworks.com",
+    ],
+};
 
 impl JwtPortal {
     /// Freshworks: `{"sub", "email", "iat", "nonce"}` and `given_name`, `family_name` when
@@ -49,7 +68,7 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn freshworks(private_key: Secret) -> Self {
-        Self::preset("freshworks", JwtAlgorithm::RS256, private_key)
+        Self::of(&PRESET, private_key)
             .with_target_param("redirect_uri")
             .with_token_param("id_token")
             .with_claim("sub", Claim::identity("id").as_string())

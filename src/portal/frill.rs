@@ -3,9 +3,23 @@
 //! Frill sends the browser to the login page with `redirect`, a full URL on the Frill
 //! site; the token goes back as `ssoToken` added to that URL.
 
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+
+/// Frill's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "frill",
+    vendor: "Frill",
+    algorithm: JwtAlgorithm::HS256,
+    build: JwtPortal::frill,
+    settings: &[Setting::RedirectOrigins, Setting::DefaultRedirect],
+    example_callback: None,
+    example_origin: Some("https://acme.frill.co"),
+    time_rules: TimeRules::UNDOCUMENTED,
+    tenant_domains: &["frill.co"],
+};
 
 impl JwtPortal {
     /// Frill: `{"email", "id"}` and `name` and `avatar` when known (HS256 with the Frill SSO
@@ -44,7 +58,7 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn frill(secret: Secret) -> Self {
-        Self::preset("frill", JwtAlgorithm::HS256, secret)
+        Self::of(&PRESET, secret)
             .with_target_param("redirect")
             .with_token_param("ssoToken")
             .with_claim("email", Claim::identity("email"))

@@ -6,12 +6,38 @@
 // Vendor names (GitBook, HelpDocs, ReadMe) are prose here, not code.
 #![allow(clippy::doc_markdown)]
 
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, TimeUnit};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
 
 /// GitBook's sample token lifetime ("arbitrary 2-hour expiration"), in seconds.
 pub const GITBOOK_TOKEN_TTL_SECS: u64 = 7200;
+
+/// GitBook's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "gitbook",
+    vendor: "GitBook",
+    algorithm: JwtAlgorithm::HS256,
+    build: portal,
+    settings: &[Setting::CallbackUrl, Setting::TokenTtlSecs],
+    example_callback: Some("https://docs.acme.com"),
+    example_origin: None,
+    time_rules: TimeRules::UNDOCUMENTED,
+    tenant_domains: &["gitbook.io"],
+};
+
+/// GitBook's portal with `secret`, its callback still to give.
+fn portal(secret: Secret) -> JwtPortal {
+    JwtPortal::of(&PRESET, secret)
+        .with_path_param("location")
+        .with_token_param("jwt_token")
+        .with_token_ttl_secs(GITBOOK_TOKEN_TTL_SECS)
+        .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
+        .with_claim("exp", Claim::expiry(TimeUnit::Seconds))
+        .with_claim("email", Claim::identity("email"))
+        .with_claim("name", Claim::identity_if_known("name"))
+}
 
 impl JwtPortal {
     /// GitBook: `{"iat", "exp", "email"}` and `name` when known (HS256 with the site's
@@ -44,14 +70,6 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn gitbook(secret: Secret, site_url: impl Into<String>) -> Self {
-        Self::preset("gitbook", JwtAlgorithm::HS256, secret)
-            .with_callback_url(site_url)
-            .with_path_param("location")
-            .with_token_param("jwt_token")
-            .with_token_ttl_secs(GITBOOK_TOKEN_TTL_SECS)
-            .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
-            .with_claim("exp", Claim::expiry(TimeUnit::Seconds))
-            .with_claim("email", Claim::identity("email"))
-            .with_claim("name", Claim::identity_if_known("name"))
+        portal(secret).with_callback_url(site_url)
     }
 }

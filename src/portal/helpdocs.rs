@@ -6,11 +6,40 @@
 // Vendor names (GitBook, HelpDocs, ReadMe) are prose here, not code.
 #![allow(clippy::doc_markdown)]
 
-use url::Url;
-
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, TimeUnit};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+
+/// HelpDocs's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "helpdocs",
+    vendor: "HelpDocs",
+    algorithm: JwtAlgorithm::HS256,
+    build: portal,
+    settings: &[
+        Setting::CallbackUrl,
+        Setting::TokenTtlSecs,
+        Setting::Audience,
+    ],
+    example_callback: Some("https://acme.helpdocs.io/"),
+    example_origin: None,
+    // Refused "if iat in future".
+    time_rules: TimeRules {
+        max_age_secs: None,
+        max_ahead_secs: 0,
+    },
+    tenant_domains: &["helpdocs.io"],
+};
+
+/// HelpDocs's portal with `secret`, its callback still to give.
+fn portal(secret: Secret) -> JwtPortal {
+    JwtPortal::of(&PRESET, secret)
+        .with_token_param("jwt")
+        .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
+        .with_claim("exp", Claim::expiry(TimeUnit::Seconds))
+        .with_claim("aud", Claim::target_origin())
+}
 
 impl JwtPortal {
     /// HelpDocs: `{"iat", "exp", "aud"}` (HS256, the only algorithm HelpDocs takes), `exp`
@@ -43,17 +72,6 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn helpdocs(secret: Secret, docs_url: impl Into<String>) -> Self {
-        let docs_url = docs_url.into();
-        let portal = Self::preset("helpdocs", JwtAlgorithm::HS256, secret)
-            .with_token_param("jwt")
-            .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
-            .with_claim("exp", Claim::expiry(TimeUnit::Seconds));
-        // A docs URL that does not parse has no origin: the layer's build names
-        // `callback_url` then.
-        let portal = match Url::parse(&docs_url) {
-            Ok(url) => portal.with_audience(url.origin().ascii_serialization()),
-            Err(_) => portal,
-        };
-        portal.with_callback_url(docs_url)
+        portal(secret).with_callback_url(docs_url)
     }
 }

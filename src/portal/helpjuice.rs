@@ -3,9 +3,36 @@
 //! Helpjuice sends the reader to the login URL with `service=helpjuice` and possibly
 //! `fallback_url`; the token goes back as `jwt` on `https://helpjuice.com/jwt/SUBDOMAIN`.
 
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, PassParam, TimeUnit};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+
+/// Helpjuice's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "helpjuice",
+    vendor: "Helpjuice",
+    algorithm: JwtAlgorithm::HS256,
+    build: portal,
+    settings: &[Setting::CallbackUrl, Setting::RedirectOrigins],
+    example_callback: Some("https://helpjuice.com/jwt/acme"),
+    example_origin: None,
+    // "only accept tokens up to 3 minutes old".
+    time_rules: TimeRules::max_age(180),
+    tenant_domains: &["helpjuice.com"],
+};
+
+/// Helpjuice's portal with `secret`, its callback still to give.
+fn portal(secret: Secret) -> JwtPortal {
+    JwtPortal::of(&PRESET, secret)
+        .with_token_param("jwt")
+        .with_claim("jti", Claim::random())
+        .with_claim("iat", Claim::time(TimeUnit::Milliseconds, 0))
+        .with_claim("email", Claim::identity("email"))
+        .with_claim("first_name", Claim::identity_if_known("first_name"))
+        .with_claim("last_name", Claim::identity_if_known("last_name"))
+        .with_pass_param(PassParam::url("fallback_url"))
+}
 
 impl JwtPortal {
     /// Helpjuice: `{"jti", "iat", "email"}` and `first_name`, `last_name` when known, with
@@ -50,14 +77,6 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn helpjuice(secret: Secret, callback_url: impl Into<String>) -> Self {
-        Self::preset("helpjuice", JwtAlgorithm::HS256, secret)
-            .with_callback_url(callback_url)
-            .with_token_param("jwt")
-            .with_claim("jti", Claim::random())
-            .with_claim("iat", Claim::time(TimeUnit::Milliseconds, 0))
-            .with_claim("email", Claim::identity("email"))
-            .with_claim("first_name", Claim::identity_if_known("first_name"))
-            .with_claim("last_name", Claim::identity_if_known("last_name"))
-            .with_pass_param(PassParam::url("fallback_url"))
+        portal(secret).with_callback_url(callback_url)
     }
 }

@@ -3,9 +3,32 @@
 //! Help Scout sends an unauthenticated visitor to the sign-in URL with `returnTo`, a
 //! relative path; the token goes back as `token` on the Docs site's `/authcallback`.
 
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, PassParam, TimeUnit};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+
+/// Help Scout Docs's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "helpscout",
+    vendor: "Help Scout Docs",
+    algorithm: JwtAlgorithm::HS512,
+    build: portal,
+    settings: &[Setting::CallbackUrl, Setting::TokenTtlSecs],
+    example_callback: Some("https://docs.acme.com/authcallback"),
+    example_origin: None,
+    time_rules: TimeRules::UNDOCUMENTED,
+    tenant_domains: &["helpscoutdocs.com"],
+};
+
+/// Help Scout Docs's portal with `secret`, its callback still to give.
+fn portal(secret: Secret) -> JwtPortal {
+    JwtPortal::of(&PRESET, secret)
+        .with_token_param("token")
+        .with_claim("sub", Claim::identity("email"))
+        .with_claim("exp", Claim::expiry(TimeUnit::Seconds))
+        .with_pass_param(PassParam::path("returnTo"))
+}
 
 impl JwtPortal {
     /// Help Scout Docs: `{"sub": email, "exp"}` (HS512 with the site's `sharedSecret`,
@@ -40,11 +63,6 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn helpscout(secret: Secret, callback_url: impl Into<String>) -> Self {
-        Self::preset("helpscout", JwtAlgorithm::HS512, secret)
-            .with_callback_url(callback_url)
-            .with_token_param("token")
-            .with_claim("sub", Claim::identity("email"))
-            .with_claim("exp", Claim::expiry(TimeUnit::Seconds))
-            .with_pass_param(PassParam::path("returnTo"))
+        portal(secret).with_callback_url(callback_url)
     }
 }

@@ -4,9 +4,39 @@
 //! token goes back in the fragment of `https://DOCS/login/jwt-callback`, with `redirect`
 //! in its query.
 
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, PassParam, TimeUnit, TokenIn};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+
+/// Mintlify's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "mintlify",
+    vendor: "Mintlify",
+    algorithm: JwtAlgorithm::EdDSA,
+    build: portal,
+    settings: &[Setting::CallbackUrl, Setting::TokenTtlSecs],
+    example_callback: Some("https://docs.acme.com/login/jwt-callback"),
+    example_origin: None,
+    time_rules: TimeRules::UNDOCUMENTED,
+    tenant_domains: &["mintlify.app"],
+};
+
+/// Mintlify's portal with `private_key`, its callback still to give.
+fn portal(private_key: Secret) -> JwtPortal {
+    JwtPortal::of(&PRESET, private_key)
+        .with_token_param("")
+        .with_token_in(TokenIn::Fragment)
+        .with_claim("exp", Claim::time(TimeUnit::Seconds, 10))
+        .with_claim("expiresAt", Claim::expiry(TimeUnit::Seconds))
+        .with_claim("groups", Claim::identity_if_known("groups"))
+        .with_claim("content", Claim::identity_if_known("content"))
+        .with_claim(
+            "apiPlaygroundInputs",
+            Claim::identity_if_known("api_playground_inputs"),
+        )
+        .with_pass_param(PassParam::path("redirect"))
+}
 
 impl JwtPortal {
     /// Mintlify: `{"exp": now + 10 s, "expiresAt": session end}` and `groups`, `content`
@@ -42,18 +72,6 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn mintlify(private_key: Secret, callback_url: impl Into<String>) -> Self {
-        Self::preset("mintlify", JwtAlgorithm::EdDSA, private_key)
-            .with_callback_url(callback_url)
-            .with_token_param("")
-            .with_token_in(TokenIn::Fragment)
-            .with_claim("exp", Claim::time(TimeUnit::Seconds, 10))
-            .with_claim("expiresAt", Claim::expiry(TimeUnit::Seconds))
-            .with_claim("groups", Claim::identity_if_known("groups"))
-            .with_claim("content", Claim::identity_if_known("content"))
-            .with_claim(
-                "apiPlaygroundInputs",
-                Claim::identity_if_known("api_playground_inputs"),
-            )
-            .with_pass_param(PassParam::path("redirect"))
+        portal(private_key).with_callback_url(callback_url)
     }
 }

@@ -2,7 +2,7 @@
 //! and each vendor as a preset of it, one file per vendor: what its login URL receives,
 //! which claims it signs, where the browser goes next and what comes back with it.
 
-pub(crate) mod aha;
+mod aha;
 mod builder;
 mod canny;
 mod claim;
@@ -14,8 +14,9 @@ mod gitbook;
 mod helpdocs;
 mod helpjuice;
 mod helpscout;
-pub(crate) mod kustomer;
+mod kustomer;
 mod mintlify;
+mod preset;
 mod readme;
 mod request;
 mod zendesk;
@@ -25,46 +26,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::origins::RedirectRejection;
 use crate::query::QueryError;
 
-pub use aha::AhaPortal;
-pub use builder::{DEFAULT_TOKEN_TTL_SECS, JwtPortal};
-pub use claim::{Claim, PassParam, TimeUnit, TokenIn};
-pub(crate) use claim::{ClaimError, random_hex};
-pub use kustomer::KustomerPortal;
+pub use builder::{CUSTOM_KIND, DEFAULT_TOKEN_TTL_SECS, JwtPortal};
+pub(crate) use claim::ClaimError;
+pub use claim::{Claim, ClaimSource, PassParam, TimeUnit, TokenIn};
+pub use preset::{Preset, Setting, TimeRules};
 pub(crate) use request::{Issued, Prepared};
 
 /// The longest same-site path passed on (`return_to`, `location`...).
 pub const MAX_PATH_PARAM_LEN: usize = 2048;
 
-/// A Kustomer or Aha! portal, as configured before the engine; the layer takes either,
-/// like any [`JwtPortal`].
-#[derive(Debug, Clone)]
-pub enum Portal {
-    /// A Kustomer knowledge-base portal (one per brand).
-    Kustomer(KustomerPortal),
-    /// An Aha! knowledge base or ideas portal.
-    Aha(AhaPortal),
-}
-
-impl From<KustomerPortal> for Portal {
-    fn from(portal: KustomerPortal) -> Self {
-        Portal::Kustomer(portal)
-    }
-}
-
-impl From<AhaPortal> for Portal {
-    fn from(portal: AhaPortal) -> Self {
-        Portal::Aha(portal)
-    }
-}
-
-impl From<Portal> for JwtPortal {
-    fn from(portal: Portal) -> Self {
-        match portal {
-            Portal::Kustomer(kustomer) => kustomer.into(),
-            Portal::Aha(aha) => aha.into(),
-        }
-    }
-}
+/// The claim names portals read as an echo of the request (an `OpenID` `nonce`, an `OAuth`
+/// `state`): the only ones a [`Claim::param`] may fill unless it is
+/// [declared an echo](Claim::declared_echo).
+pub const ECHO_CLAIMS: &[&str] = &["nonce", "state"];
 
 /// Whether `url`'s query or fragment has a parameter that a common parser reads as
 /// `name` ([`query::reads_as`]).
@@ -83,10 +57,11 @@ pub(crate) fn now_unix() -> u64 {
 }
 
 /// A path on the same site, safe to pass on: starts with `/`; no backslash, white space,
-/// control or invisible character anywhere; and in the path part (before any `?` or `#`,
-/// which may carry URLs) no `//`, no `.` or `..` segment (raw or `%2e`-escaped) and no
-/// `%2F` or `%5C`. Removing dot segments turns
-/// `/..//evil.com` into `//evil.com`, which a browser reads as another host.
+/// control or invisible character anywhere, nor a control or invisible character
+/// percent-escaped (`%09`, `%0d%0a`, `%00`, `%E2%80%AE`); and in the path part (before any `?` or `#`, which may carry URLs)
+/// no `//`, no `.` or `..` segment (raw or `%2e`-escaped) and no `%2F` or `%5C`. Removing
+/// dot segments turns `/..//evil.com` into `//evil.com`, which a browser reads as another
+/// host.
 pub fn is_same_site_path(path: &str) -> bool {
     let path_part = path.split(['?', '#']).next().unwrap_or_default();
     let escaped_separator = ["%2f", "%5c"].iter().any(|escape| {
@@ -95,12 +70,14 @@ pub fn is_same_site_path(path: &str) -> bool {
             .windows(3)
             .any(|three| three.eq_ignore_ascii_case(escape.as_bytes()))
     });
+    let unsafe_char =
+        |c: char| c == '\\' || c.is_whitespace() || crate::text::is_control_or_invisible(c);
+    let unescaped = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     path.starts_with('/')
         && path.len() <= MAX_PATH_PARAM_LEN
         && !path_part.contains("//")
-        && !path
-            .chars()
-            .any(|c| c == '\\' || c.is_whitespace() || crate::text::is_control_or_invisible(c))
+        && !path.chars().any(unsafe_char)
+        && !unescaped.chars().any(crate::text::is_control_or_invisible)
         && !escaped_separator
         && !crate::origins::has_dot_segment(path_part)
 }
@@ -119,6 +96,8 @@ pub(crate) enum Refusal {
     TargetCarries(String),
     /// The return address has a fragment, where the token goes.
     TargetHasFragment,
+    /// A parameter pinned in the configuration (named) has another value.
+    NotPinned(String),
 }
 
 impl Refusal {
@@ -132,6 +111,7 @@ impl Refusal {
             Refusal::TooLong(name) => format!("{name}_too_long"),
             Refusal::TargetCarries(name) => format!("target_carries_{name}"),
             Refusal::TargetHasFragment => "target_has_fragment".to_owned(),
+            Refusal::NotPinned(name) => format!("{name}_not_configured"),
         }
     }
 
@@ -150,6 +130,9 @@ impl Refusal {
             Refusal::TargetHasFragment => {
                 "The return address has a fragment, where this sign-in puts its token.".to_owned()
             }
+            Refusal::NotPinned(name) => format!(
+                "The request names a {name} other than the one this sign-in is configured for."
+            ),
         }
     }
 

@@ -6,9 +6,32 @@
 // Vendor names (GitBook, HelpDocs, ReadMe) are prose here, not code.
 #![allow(clippy::doc_markdown)]
 
+use super::preset::{Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, PassParam};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+
+/// ReadMe's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "readme",
+    vendor: "ReadMe",
+    algorithm: JwtAlgorithm::HS256,
+    build: portal,
+    settings: &[Setting::CallbackUrl],
+    example_callback: Some("https://docs.acme.com/"),
+    example_origin: None,
+    time_rules: TimeRules::UNDOCUMENTED,
+    tenant_domains: &["readme.io"],
+};
+
+/// ReadMe's portal with `secret`, its callback still to give.
+fn portal(secret: Secret) -> JwtPortal {
+    JwtPortal::of(&PRESET, secret)
+        .with_token_param("auth_token")
+        .with_claim("name", Claim::identity_if_known("name"))
+        .with_claim("email", Claim::identity("email"))
+        .with_pass_param(PassParam::path("redirect"))
+}
 
 impl JwtPortal {
     /// ReadMe: `{"email"}` and `name` when known (HS256, the `jsonwebtoken` default of
@@ -45,11 +68,6 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn readme(secret: Secret, hub_url: impl Into<String>) -> Self {
-        Self::preset("readme", JwtAlgorithm::HS256, secret)
-            .with_callback_url(hub_url)
-            .with_token_param("auth_token")
-            .with_claim("name", Claim::identity_if_known("name"))
-            .with_claim("email", Claim::identity("email"))
-            .with_pass_param(PassParam::path("redirect"))
+        portal(secret).with_callback_url(hub_url)
     }
 }

@@ -85,10 +85,21 @@ impl Engine {
         };
         let mut passed = Vec::new();
         for pass in &self.pass {
+            let pinned = self.pinned_value(&pass.name);
             let Some(raw) = raw(&pass.name) else {
+                if let Some(value) = pinned {
+                    passed.push((pass.name.clone(), query::encode(value).to_string()));
+                }
                 continue;
             };
             let value = query::decode(raw).map_err(Refusal::Query)?;
+            if let Some(pinned) = pinned {
+                if value != pinned {
+                    return Err(Refusal::NotPinned(pass.name.clone()));
+                }
+                passed.push((pass.name.clone(), query::encode(pinned).to_string()));
+                continue;
+            }
             let kept = match pass.kind {
                 PassKind::Echo if value.len() > MAX_ECHO_LEN => {
                     return Err(Refusal::TooLong(pass.name.clone()));
@@ -146,13 +157,14 @@ impl Engine {
                 .find(|(taken, _)| taken == name)
                 .map(|(_, value)| value.as_str())
         };
-        let claims = claim::render(
-            &self.claims,
-            identity,
+        let target_origin = prepared.target.origin().ascii_serialization();
+        let context = claim::Context {
             param,
-            self.token_ttl_secs,
-            SystemTime::now(),
-        );
+            token_ttl_secs: self.token_ttl_secs,
+            target_origin: &target_origin,
+            now: SystemTime::now(),
+        };
+        let claims = claim::render(&self.claims, identity, &context);
         let token = match claims.map(|claims| signer.sign(&claims)) {
             Ok(Ok(token)) => token,
             Ok(Err(error)) => return Issued::Refused(ClaimError::Sign(error)),
@@ -187,9 +199,17 @@ impl Engine {
         });
         Issued::Sent {
             response,
-            target_origin: prepared.target.origin().ascii_serialization(),
+            target_origin,
             reason,
         }
+    }
+
+    /// The value the pass param `name` is pinned to, if it is.
+    fn pinned_value(&self, name: &str) -> Option<&str> {
+        self.pinned
+            .iter()
+            .find(|(pinned, _)| pinned == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// A URL-valued parameter, read as sent ([`read_url`]) and on the redirect origins.

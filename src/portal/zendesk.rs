@@ -6,9 +6,56 @@
 //! URL works too), those parameters in the form's action. Sign-in errors come back to the
 //! "Remote logout URL" as `?kind=error&message=…`.
 
+use super::preset::{LOGOUT, Preset, Setting, TimeRules};
 use super::{Claim, JwtPortal, PassParam, TimeUnit, TokenIn};
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+
+/// Zendesk's entry in the preset registry.
+pub(super) static PRESET: Preset = Preset {
+    kind: "zendesk",
+    vendor: "Zendesk",
+    algorithm: JwtAlgorithm::HS256,
+    build: portal,
+    settings: &[
+        Setting::CallbackUrl,
+        Setting::RedirectOrigins,
+        Setting::TokenIn,
+        Setting::FormActionOrigins,
+        LOGOUT[0],
+        LOGOUT[1],
+        LOGOUT[2],
+    ],
+    example_callback: Some("https://acme.zendesk.com/access/jwt"),
+    example_origin: None,
+    // "Zendesk allows up to three minutes clock skew", either way.
+    time_rules: TimeRules {
+        max_age_secs: Some(180),
+        max_ahead_secs: 180,
+    },
+    tenant_domains: &["zendesk.com"],
+};
+
+/// Zendesk's portal with `secret`, its callback still to give.
+fn portal(secret: Secret) -> JwtPortal {
+    JwtPortal::of(&PRESET, secret)
+        .with_token_param("jwt")
+        .with_token_in(TokenIn::FormPost)
+        .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
+        .with_claim("jti", Claim::random())
+        .with_claim("email", Claim::identity("email"))
+        .with_claim("name", Claim::identity("name"))
+        .with_claim(
+            "external_id",
+            Claim::identity_if_known("external_id").as_string(),
+        )
+        .with_pass_param(PassParam::path_or_url("return_to"))
+        .with_pass_param(PassParam::echo("brand_id"))
+        .with_pass_param(PassParam::echo("locale_id"))
+        .with_pass_param(PassParam::echo("timestamp"))
+        .with_logout_under_path()
+        .with_logout_errors(true)
+}
 
 impl JwtPortal {
     /// Zendesk: `{"iat", "jti", "email", "name"}` and `external_id` when the app knows it
@@ -63,23 +110,6 @@ impl JwtPortal {
     /// # }
     /// ```
     pub fn zendesk(secret: Secret, callback_url: impl Into<String>) -> Self {
-        Self::preset("zendesk", JwtAlgorithm::HS256, secret)
-            .with_callback_url(callback_url)
-            .with_token_param("jwt")
-            .with_token_in(TokenIn::FormPost)
-            .with_claim("iat", Claim::time(TimeUnit::Seconds, 0))
-            .with_claim("jti", Claim::random())
-            .with_claim("email", Claim::identity("email"))
-            .with_claim("name", Claim::identity("name"))
-            .with_claim(
-                "external_id",
-                Claim::identity_if_known("external_id").as_string(),
-            )
-            .with_pass_param(PassParam::path_or_url("return_to"))
-            .with_pass_param(PassParam::echo("brand_id"))
-            .with_pass_param(PassParam::echo("locale_id"))
-            .with_pass_param(PassParam::echo("timestamp"))
-            .with_logout_path(Some("/sso/zendesk/logout"))
-            .with_logout_errors(true)
+        portal(secret).with_callback_url(callback_url)
     }
 }

@@ -14,7 +14,7 @@ use axum::routing::get;
 use common::*;
 use http::header::{CACHE_CONTROL, COOKIE, LOCATION, REFERRER_POLICY, SET_COOKIE};
 use http::{Request, StatusCode};
-use portal_sso::{AhaPortal, Secret, SessionCookie, SsoLayer, SsoLayerBuilder};
+use portal_sso::{JwtPortal, Secret, SessionCookie, SsoLayer, SsoLayerBuilder};
 use tower::Layer as _;
 
 const PORTAL_LOGOUT: &str = "https://acme.aha.site/portal_session/logout";
@@ -106,7 +106,7 @@ async fn the_browser_goes_to_the_configured_callback_with_jwt() {
         let users = Users::default();
         let app = app(SsoLayer::builder()
             .with_identity(users.clone())
-            .with_portal(AhaPortal::new(Secret::new(AHA_SECRET), callback)));
+            .with_portal(JwtPortal::aha(Secret::new(AHA_SECRET), callback)));
         let reply = send(&app, get_as("/sso/aha", ALICE_SID)).await;
         assert_eq!(reply.status, StatusCode::FOUND);
         let token = token_in(reply.location(), "jwt");
@@ -431,7 +431,7 @@ async fn a_callback_that_has_a_query_gets_jwt_after_an_ampersand() {
     let callback = "https://acme.aha.site/auth/jwt/callback?portal=kb1";
     let app = app(SsoLayer::builder()
         .with_identity(users.clone())
-        .with_portal(AhaPortal::new(Secret::new(AHA_SECRET), callback)));
+        .with_portal(JwtPortal::aha(Secret::new(AHA_SECRET), callback)));
     let reply = send(&app, get_as("/sso/aha?state=s", ALICE_SID)).await;
     let token = token_in(reply.location(), "jwt");
     assert_eq!(reply.location(), format!("{callback}&jwt={token}&state=s"));

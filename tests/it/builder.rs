@@ -4,9 +4,7 @@
 use crate::common;
 
 use common::*;
-use portal_sso::{
-    AhaPortal, ConfigError, KustomerPortal, MIN_SECRET_LEN, Secret, SsoLayer, SsoLayerBuilder,
-};
+use portal_sso::{ConfigError, JwtPortal, MIN_SECRET_LEN, Secret, SsoLayer, SsoLayerBuilder};
 
 fn refused(builder: SsoLayerBuilder) -> ConfigError {
     builder.build().expect_err("the configuration is refused")
@@ -33,7 +31,7 @@ fn no_portals_is_named() {
 fn a_short_secret_is_refused_unless_allowed() {
     let short = "s".repeat(MIN_SECRET_LEN - 1);
     let err = refused(kustomer_only().with_portal(
-        KustomerPortal::new(Secret::new(&short)).with_redirect_origins([KUSTOMER_ORIGIN]),
+        JwtPortal::kustomer(Secret::new(&short)).with_redirect_origins([KUSTOMER_ORIGIN]),
     ));
     assert_eq!(err.field(), "portals[0].secret");
     assert!(err.problem().contains("31 bytes"), "{err}");
@@ -45,14 +43,14 @@ fn a_short_secret_is_refused_unless_allowed() {
     let err = refused(
         kustomer_only()
             .with_portal(kustomer_portal())
-            .with_portal(AhaPortal::new(Secret::new("short"), AHA_CALLBACK)),
+            .with_portal(JwtPortal::aha(Secret::new("short"), AHA_CALLBACK)),
     );
     assert_eq!(err.field(), "portals[1].secret");
 
     assert!(
         kustomer_only()
             .with_portal(
-                KustomerPortal::new(Secret::new(&short)).with_redirect_origins([KUSTOMER_ORIGIN])
+                JwtPortal::kustomer(Secret::new(&short)).with_redirect_origins([KUSTOMER_ORIGIN])
             )
             .allow_short_secrets(true)
             .build()
@@ -62,7 +60,7 @@ fn a_short_secret_is_refused_unless_allowed() {
     assert!(
         kustomer_only()
             .with_portal(
-                KustomerPortal::new(Secret::new(&exact)).with_redirect_origins([KUSTOMER_ORIGIN])
+                JwtPortal::kustomer(Secret::new(&exact)).with_redirect_origins([KUSTOMER_ORIGIN])
             )
             .build()
             .is_ok()
@@ -74,7 +72,7 @@ fn an_empty_secret_is_refused_even_when_short_ones_are_allowed() {
     let err = refused(
         kustomer_only()
             .with_portal(
-                KustomerPortal::new(Secret::new("")).with_redirect_origins([KUSTOMER_ORIGIN]),
+                JwtPortal::kustomer(Secret::new("")).with_redirect_origins([KUSTOMER_ORIGIN]),
             )
             .allow_short_secrets(true),
     );
@@ -95,16 +93,16 @@ fn bad_redirect_origin_patterns_are_named() {
         "https://",
     ] {
         let err = refused(kustomer_only().with_portal(
-            KustomerPortal::new(Secret::new(KUSTOMER_SECRET)).with_redirect_origins([origin]),
+            JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET)).with_redirect_origins([origin]),
         ));
-        assert_eq!(err.field(), "portals[0].redirect_origins", "{origin}");
+        assert_eq!(err.field(), "portals[0].redirect_origins[0]", "{origin}");
     }
 }
 
 #[test]
 fn a_kustomer_portal_needs_somewhere_to_send_tokens() {
     let err =
-        refused(kustomer_only().with_portal(KustomerPortal::new(Secret::new(KUSTOMER_SECRET))));
+        refused(kustomer_only().with_portal(JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))));
     assert_eq!(err.field(), "portals[0].redirect_origins");
 }
 
@@ -118,7 +116,7 @@ fn a_default_redirect_outside_the_origins_is_named() {
     ] {
         let err = refused(
             kustomer_only().with_portal(
-                KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+                JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))
                     .with_redirect_origins([KUSTOMER_ORIGIN])
                     .with_default_redirect(default),
             ),
@@ -184,7 +182,7 @@ fn a_bad_aha_callback_url_is_named() {
         "javascript:alert(1)",
     ] {
         let err =
-            refused(kustomer_only().with_portal(AhaPortal::new(Secret::new(AHA_SECRET), callback)));
+            refused(kustomer_only().with_portal(JwtPortal::aha(Secret::new(AHA_SECRET), callback)));
         assert_eq!(err.field(), "portals[0].callback_url", "{callback:?}");
     }
 }
@@ -266,7 +264,7 @@ fn a_good_configuration_lists_its_routes() {
 #[test]
 fn errors_display_field_and_problem_and_never_a_secret() {
     let secret = "tiny-secret";
-    let err = refused(kustomer_only().with_portal(AhaPortal::new(Secret::new(secret), "nope")));
+    let err = refused(kustomer_only().with_portal(JwtPortal::aha(Secret::new(secret), "nope")));
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("portals[0]"), "{shown}");
     assert!(!shown.contains(secret), "{shown}");

@@ -206,7 +206,7 @@ fn settings_the_engine_cannot_work_with_are_named() {
             base()
                 .with_target_param("back")
                 .with_redirect_origins(["acme.example"]),
-            "portals[0].redirect_origins",
+            "portals[0].redirect_origins[0]",
         ),
         (
             base()
@@ -288,7 +288,7 @@ fn settings_the_engine_cannot_work_with_are_named() {
             base()
                 .with_callback_url(CALLBACK)
                 .with_form_action_origins(["https://a.example/path"]),
-            "portals[0].form_action_origins",
+            "portals[0].form_action_origins[0]",
         ),
     ] {
         assert_eq!(refused(portal.clone()).field(), field, "{portal:?}");

@@ -8,7 +8,7 @@ use crate::common;
 use common::kustomer::{RAW_REQUEST, REDIRECT_URI, issue};
 use common::*;
 use http::StatusCode;
-use portal_sso::{KustomerPortal, Secret, SsoLayer};
+use portal_sso::{JwtPortal, Secret, SsoLayer};
 
 // "The URL you redirect to should be formatted as {kustomerRedirectUri}&externalToken=..."
 #[tokio::test]
@@ -108,7 +108,7 @@ async fn a_missing_redirect_uri_without_a_default_is_a_400() {
     let app = app(SsoLayer::builder()
         .with_identity(users.clone())
         .with_portal(
-            KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+            JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))
                 .with_redirect_origins([KUSTOMER_ORIGIN]),
         ));
     let reply = send(&app, get_as("/sso/kustomer?trackingToken=abc", ALICE_SID)).await;
@@ -286,7 +286,7 @@ async fn a_wildcard_origin_allows_subdomains_only_where_configured() {
     let app = app(SsoLayer::builder()
         .with_identity(users.clone())
         .with_portal(
-            KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+            JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))
                 .with_redirect_origins(["https://*.kustomer.help", "https://bücher.example"]),
         ));
     for (target, allowed) in [

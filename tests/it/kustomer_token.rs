@@ -9,7 +9,7 @@ use common::kustomer::{RAW_REQUEST, REDIRECT_URI, issue};
 use common::*;
 use http::StatusCode;
 use http::header::{ALLOW, CACHE_CONTROL, COOKIE, LOCATION, REFERRER_POLICY};
-use portal_sso::{KustomerPortal, Secret, SsoLayer};
+use portal_sso::{JwtPortal, Secret, SsoLayer};
 
 // "Sign a JWT token ... header: { alg: 'HS256', typ: 'JWT' }"
 #[tokio::test]
@@ -109,7 +109,7 @@ async fn each_brand_has_its_own_path_secret_and_origins() {
                 .with_path("/sso/kustomer/acme"),
         )
         .with_portal(
-            KustomerPortal::new(Secret::new(KUSTOMER_B_SECRET))
+            JwtPortal::kustomer(Secret::new(KUSTOMER_B_SECRET))
                 .with_name("brandb")
                 .with_path("/sso/kustomer/brandb")
                 .with_redirect_origins(["https://brandb.kustomer.help"]),

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use common::browser::{Answer, Browser};
 use http::StatusCode;
-use portal_sso::{AhaPortal, Identity, KustomerPortal, Secret, SessionCookie, SsoLayer};
+use portal_sso::{Identity, JwtPortal, Secret, SessionCookie, SsoLayer};
 
 const AHA_SECRET: &str = "aha-secret-aha-secret-aha-secret-0123456789";
 const KUSTOMER_SECRET: &str = "kustomer-secret-kustomer-secret-0123456789";
@@ -32,12 +32,12 @@ fn app(limit: Option<(u32, Duration)>) -> Router {
             }
         })
         .with_session_cookie(SessionCookie::new(SESSION))
-        .with_portal(AhaPortal::new(
+        .with_portal(JwtPortal::aha(
             Secret::new(AHA_SECRET),
             "https://acme.aha.site/auth/jwt/callback",
         ))
         .with_portal(
-            KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+            JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))
                 .with_redirect_origins(["https://acme.kustomer.help"]),
         );
     if let Some((limit, window)) = limit {

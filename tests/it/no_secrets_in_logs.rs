@@ -15,8 +15,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, StatusCode};
 use jsonwebtoken::{EncodingKey, Header};
 use portal_sso::{
-    AhaPortal, JwtCookie, KustomerPortal, Secret, SessionCookie, SignedCookie, SignedCookieMode,
-    SsoLayer,
+    JwtCookie, JwtPortal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer,
 };
 use serde_json::json;
 use tower::Layer as _;
@@ -310,8 +309,8 @@ fn app_with(source: impl portal_sso::IdentityResolver) -> portal_sso::Sso<axum::
 fn debug_output_shows_no_secret() {
     let cookie_key = Key::generate();
     let kustomer =
-        KustomerPortal::new(Secret::new(KUSTOMER_SECRET)).with_redirect_origins([KUSTOMER_ORIGIN]);
-    let aha = AhaPortal::new(Secret::new(AHA_SECRET), AHA_CALLBACK);
+        JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET)).with_redirect_origins([KUSTOMER_ORIGIN]);
+    let aha = JwtPortal::aha(Secret::new(AHA_SECRET), AHA_CALLBACK);
     let jwt_source = JwtCookie::hs256("session", &Secret::new(APP_JWT_KEY));
     let signed_source = SignedCookie::new("session", cookie_key.clone(), SignedCookieMode::Signed);
     let builder = SsoLayer::builder()
@@ -324,8 +323,8 @@ fn debug_output_shows_no_secret() {
 
     let shown = [
         ("Secret", format!("{:?}", Secret::new(KUSTOMER_SECRET))),
-        ("KustomerPortal", format!("{kustomer:?}")),
-        ("AhaPortal", format!("{aha:?}")),
+        ("Kustomer portal", format!("{kustomer:?}")),
+        ("Aha! portal", format!("{aha:?}")),
         ("builder", builder_shown),
         ("JwtCookie", format!("{jwt_source:?}")),
         ("SignedCookie", format!("{signed_source:?}")),

@@ -14,7 +14,7 @@ use axum::routing::get;
 use common::Counts;
 use http::{HeaderMap, Request, StatusCode, header};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use portal_sso::{AhaPortal, KustomerPortal, Secret, SsoLayer};
+use portal_sso::{JwtPortal, Secret, SsoLayer};
 use tower::ServiceExt;
 
 const KUSTOMER_SECRET: &str = "kustomer-secret-kustomer-secret-0123456789";
@@ -33,10 +33,10 @@ impl Harness {
         let layer = counts
             .builder()
             .with_portal(
-                KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+                JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))
                     .with_redirect_origins(["https://acme.kustomer.help"]),
             )
-            .with_portal(AhaPortal::new(
+            .with_portal(JwtPortal::aha(
                 Secret::new(AHA_SECRET),
                 "https://acme.aha.site/auth/jwt/callback",
             ))
@@ -324,7 +324,7 @@ async fn control_characters_never_reach_a_header() {
 async fn signed_out_login_redirect_escapes_what_it_carries() {
     let layer = SsoLayer::builder()
         .with_identity(|_parts: &http::request::Parts| async { Ok(None) })
-        .with_portal(AhaPortal::new(
+        .with_portal(JwtPortal::aha(
             Secret::new(AHA_SECRET),
             "https://acme.aha.site/auth/jwt/callback",
         ))

@@ -14,7 +14,7 @@ use common::attacks::{ALLOWED, attack_table, go_query_unescape, peer_origins, re
 use http::{Request, StatusCode, header};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
-use portal_sso::{KustomerPortal, RedirectOrigins, Secret};
+use portal_sso::{JwtPortal, RedirectOrigins, Secret};
 use tower::ServiceExt;
 
 const SECRET: &str = "kustomer-secret-kustomer-secret-0123456789";
@@ -34,7 +34,7 @@ impl Harness {
         let counts = Counts::default();
         let layer = counts
             .builder()
-            .with_portal(KustomerPortal::new(Secret::new(SECRET)).with_redirect_origins(origins))
+            .with_portal(JwtPortal::kustomer(Secret::new(SECRET)).with_redirect_origins(origins))
             .build()
             .unwrap();
         Self {

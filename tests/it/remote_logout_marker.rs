@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::routing::get;
 use cookie::{Cookie, CookieJar};
 use http::{Request, StatusCode, header};
-use portal_sso::{AhaPortal, Secret, SsoLayer};
+use portal_sso::{JwtPortal, Secret, SsoLayer};
 use tower::ServiceExt;
 
 const AHA_SECRET: &str = "aha-secret-aha-secret-aha-secret-0123456789";
@@ -22,7 +22,7 @@ fn app(key: Option<&str>) -> Router {
     let mut builder = SsoLayer::builder()
         .with_identity(|_: &http::request::Parts| async { Ok(None) })
         .with_portal(
-            AhaPortal::new(
+            JwtPortal::aha(
                 Secret::new(AHA_SECRET),
                 "https://acme.aha.site/auth/jwt/callback",
             )

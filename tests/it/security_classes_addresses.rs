@@ -8,7 +8,7 @@ use crate::common;
 use common::*;
 use http::StatusCode;
 use http::request::Parts;
-use portal_sso::{AhaPortal, EventKind, KustomerPortal, Secret, SsoLayer};
+use portal_sso::{EventKind, JwtPortal, Secret, SsoLayer};
 
 /// Kustomer targets whose query or fragment already holds something a common parser
 /// reads as `externalToken`.
@@ -91,7 +91,7 @@ fn class4_configured_addresses_that_carry_an_added_parameter_are_refused() {
     ] {
         let error = SsoLayer::builder()
             .with_identity(|_: &Parts| async { Ok(None) })
-            .with_portal(AhaPortal::new(Secret::new(AHA_SECRET), callback))
+            .with_portal(JwtPortal::aha(Secret::new(AHA_SECRET), callback))
             .build()
             .expect_err(callback);
         assert_eq!(error.field(), "portals[0].callback_url", "{callback}");
@@ -99,7 +99,7 @@ fn class4_configured_addresses_that_carry_an_added_parameter_are_refused() {
     let error = SsoLayer::builder()
         .with_identity(|_: &Parts| async { Ok(None) })
         .with_portal(
-            KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+            JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))
                 .with_redirect_origins([KUSTOMER_ORIGIN])
                 .with_default_redirect("https://acme.kustomer.help/login?externalToken[]=x"),
         )
@@ -161,7 +161,7 @@ async fn class6_return_to_with_dot_segments_is_dropped() {
 async fn wildcard_origins_match_only_labels_of_letters_digits_and_hyphens() {
     let counts = Counts::default();
     let app = app(counts.builder().with_portal(
-        KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+        JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))
             .with_redirect_origins(["https://*.kustomer.help"]),
     ));
     for target in [

@@ -13,7 +13,7 @@ use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use jsonwebtoken::{EncodingKey, Header};
 use portal_sso::{
-    AhaPortal, EventKind, IdentityResolver, JwtCookie, Secret, SessionCookie, SignedCookie,
+    EventKind, IdentityResolver, JwtCookie, JwtPortal, Secret, SessionCookie, SignedCookie,
     SignedCookieMode, SsoLayer,
 };
 use serde_json::json;
@@ -219,7 +219,7 @@ async fn remote_logout_expires_a_secure_session_cookie_with_secure() {
         let app = app(SsoLayer::builder()
             .with_identity(|_: &Parts| async { Ok(None) })
             .with_session_cookie(cookie)
-            .with_portal(AhaPortal::new(Secret::new(AHA_SECRET), AHA_SITE_CALLBACK)));
+            .with_portal(JwtPortal::aha(Secret::new(AHA_SECRET), AHA_SITE_CALLBACK)));
         let reply = send(&app, get_req("/sso/aha/logout")).await;
         assert_eq!(reply.status, StatusCode::FOUND);
         let expired = reply

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use common::browser::Browser;
 use http::StatusCode;
-use portal_sso::{AhaPortal, Secret, SessionCookie, SsoLayer, SsoLayerBuilder};
+use portal_sso::{JwtPortal, Secret, SessionCookie, SsoLayer, SsoLayerBuilder};
 
 const AHA_SECRET: &str = "aha-secret-aha-secret-aha-secret-0123456789";
 const LOOP_COOKIE: &str = "portal_sso_login_trips";
@@ -23,7 +23,7 @@ fn builder() -> SsoLayerBuilder {
     SsoLayer::builder()
         .with_identity(|_: &http::request::Parts| async { Ok(None) })
         .with_session_cookie(SessionCookie::new("app_session"))
-        .with_portal(AhaPortal::new(
+        .with_portal(JwtPortal::aha(
             Secret::new(AHA_SECRET),
             "https://acme.aha.site/auth/jwt/callback",
         ))

@@ -8,11 +8,10 @@ use http::Uri;
 use ipnet::IpNet;
 use jsonwebtoken::Algorithm;
 
-use portal_sso::{ClaimPointers, Secret, SessionCookie, SignedCookieMode};
+use portal_sso::{ClaimPointers, SessionCookie, SignedCookieMode};
 
-use super::cookie_key::{self, Origin};
+use super::cookie_key::{self, CookieKey};
 use super::file::{File, IntrospectFile, ModeFile, ServerFile};
-use super::portal::PortalSettings;
 use super::secret_ref::SecretRef;
 use super::tls;
 use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSettings};
@@ -30,6 +29,9 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         ));
     }
 
+    for (index, entry) in file.portal.iter().enumerate() {
+        entry.check_shape(index)?;
+    }
     let mut portals = Vec::with_capacity(file.portal.len());
     for (index, entry) in file.portal.iter().enumerate() {
         let portal = entry.check(index)?;
@@ -52,7 +54,13 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
 
     let tls = file.tls.as_ref().map(tls::server_config).transpose()?;
 
-    let cookie_key = cookie_key(&portals, &source);
+    let cookie_key = match &file.cookie_key {
+        Some(from) => CookieKey::Configured {
+            key: from.read("cookie_key")?,
+            from: from.clone(),
+        },
+        None => CookieKey::PerProcess(cookie_key::per_process()),
+    };
     Ok(SidecarConfig {
         listen: file.listen,
         admin_listen: file.admin_listen,
@@ -70,20 +78,6 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         allow_short_secrets: file.allow_short_secrets,
         cookie_key,
     })
-}
-
-/// The layer's cookie key, derived from every secret of the config in a fixed order: each
-/// portal's key in file order, then the session source's.
-fn cookie_key(portals: &[PortalSettings], source: &Source) -> Secret {
-    let portals = portals
-        .iter()
-        .map(|portal| (Origin::Portal, portal.key.expose()));
-    let session = match source {
-        Source::Introspect { .. } => None,
-        Source::Jwt { secret, .. } => Some((Origin::SessionJwt, secret.expose())),
-        Source::Signed { key, .. } => Some((Origin::SessionSigned, key.master())),
-    };
-    cookie_key::derive(portals.chain(session))
 }
 
 /// `upstream`, `trusted_proxies` and the upstream timeouts.

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::ConfigFileError;
-use super::keyed::KEY_END;
 use super::portal::PortalFile;
 use super::secret_ref::SecretRef;
 use super::tls::TlsFile;
@@ -32,6 +31,8 @@ pub(super) struct File {
     pub(super) app_logout_url: Option<String>,
     #[serde(default)]
     pub(super) allow_short_secrets: bool,
+    /// Signs portal-sso's own cookies; replicas share it.
+    pub(super) cookie_key: Option<SecretRef>,
     #[serde(default)]
     pub(super) server: ServerFile,
     pub(super) session: SessionFile,
@@ -255,14 +256,9 @@ pub(super) fn parse(text: &str) -> Result<File, ConfigFileError> {
 pub(super) fn parse_as<T: DeserializeOwned>(text: &str) -> Result<T, ConfigFileError> {
     let deserializer = toml::Deserializer::parse(text).map_err(|err| syntax_error(text, &err))?;
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let mut path = err.path().to_string();
+        let path = err.path().to_string();
         let inner = err.into_inner();
-        let mut message = inner.message().trim();
-        // A key inside a tagged entry comes at the front of the message (see `keyed`).
-        while let Some((key, rest)) = message.split_once(KEY_END) {
-            path = join(&path, key);
-            message = rest.trim();
-        }
+        let message = inner.message().trim();
         // "missing field `x`" is reported at the parent: name the key itself.
         if let Some(field) = message
             .strip_prefix("missing field `")

@@ -32,13 +32,15 @@ mod check;
 mod cookie_key;
 mod error;
 mod file;
-mod keyed;
 mod portal;
 mod secret_ref;
 mod summary;
 mod tls;
+mod warnings;
 
 pub use error::ConfigFileError;
+
+use cookie_key::CookieKey;
 
 use portal::PortalSettings;
 use secret_ref::SecretRef;
@@ -125,9 +127,8 @@ pub struct SidecarConfig {
     app_logout_path: Option<String>,
     app_logout_url: Option<String>,
     allow_short_secrets: bool,
-    /// Signs the layer's own cookies (login-loop count, remote-logout marker); derived
-    /// from the secrets above, so every replica run with this config reads the others'.
-    cookie_key: Secret,
+    /// Signs portal-sso's own cookies (login-loop count, remote-logout marker).
+    cookie_key: CookieKey,
 }
 
 impl fmt::Debug for SidecarConfig {
@@ -169,7 +170,7 @@ impl SidecarConfig {
             .with_session_cookie(self.session_cookie.clone())
             .with_login_url(&self.login_url)
             .with_return_param(&self.return_param)
-            .with_cookie_key(self.cookie_key.clone())
+            .with_cookie_key(self.cookie_key.secret().clone())
             .allow_short_secrets(self.allow_short_secrets);
         builder = match &self.source {
             Source::Introspect {
@@ -284,7 +285,7 @@ fn layer_error(err: &ConfigError) -> ConfigFileError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portal_sso::KustomerPortal;
+    use portal_sso::JwtPortal;
 
     /// A small file of the right shape for the unit tests to edit. Tests that only parse it
     /// need no secret in the environment.
@@ -328,7 +329,7 @@ redirect_origins = ["https://acme.kustomer.help"]
     #[test]
     fn layer_errors_use_the_file_keys() {
         let portal = || {
-            KustomerPortal::new(Secret::new("k".repeat(32)))
+            JwtPortal::kustomer(Secret::new("k".repeat(32)))
                 .with_redirect_origins(["https://acme.kustomer.help"])
         };
         let err = SsoLayer::builder()

@@ -1,99 +1,262 @@
-//! The `[[portal]]` entries: `kind` picks the vendor, and each kind is a struct with only
-//! its own keys, so a key of another kind is refused by name while the file is read.
-//!
-//! `classic` holds Kustomer and Aha!, `presets` every other vendor preset of the core's
-//! JWT-redirect engine, `jwt` the portal described entirely in the file. A new preset is
-//! a struct in `presets` (its keys), a row of its table, a variant of [`PortalFile`] and an
-//! arm in [`PortalFile::check`].
+//! The `[[portal]]` entries: one shape for every kind. `kind` names a preset of the core's
+//! registry ([`Preset`]) or `jwt`; a preset takes its name, path and key plus the settings
+//! it lists, `jwt` the keys that describe a portal field by field (`custom`). A key that
+//! the kind does not take is refused by name. Values are checked once, by the core, when
+//! the layer is built; its errors are named by the file's keys.
 
-mod classic;
-mod jwt;
-mod presets;
+mod custom;
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU64;
+use std::str::FromStr;
 
 use serde::Deserialize;
 
-use portal_sso::{ClaimPointers, JwtPortal, Secret};
+use portal_sso::{CUSTOM_KIND, ClaimPointers, JwtPortal, Preset, TokenIn};
 
 use super::ConfigFileError;
-use super::keyed::keyed;
 use super::secret_ref::SecretRef;
-use classic::{AhaFile, KustomerFile};
-use jwt::JwtFile;
-use presets::{
-    CannyFile, FreshworksFile, FrillFile, GitbookFile, HelpdocsFile, HelpjuiceFile, HelpscoutFile,
-    MintlifyFile, ReadmeFile, ZendeskFile, check_preset,
-};
+use custom::{ClaimFile, PassParamFile};
 
-/// One `[[portal]]` entry as written. Each variant is read through [`keyed`] so that an
-/// error inside it still names its key (`portal[1].secret`).
+/// One `[[portal]]` entry as written.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub(super) enum PortalFile {
-    #[serde(deserialize_with = "keyed")]
-    Kustomer(KustomerFile),
-    #[serde(deserialize_with = "keyed")]
-    Aha(AhaFile),
-    #[serde(deserialize_with = "keyed")]
-    Zendesk(ZendeskFile),
-    #[serde(deserialize_with = "keyed")]
-    Gitbook(GitbookFile),
-    #[serde(deserialize_with = "keyed")]
-    Canny(CannyFile),
-    #[serde(deserialize_with = "keyed")]
-    Helpscout(HelpscoutFile),
-    #[serde(deserialize_with = "keyed")]
-    Frill(FrillFile),
-    #[serde(deserialize_with = "keyed")]
-    Readme(ReadmeFile),
-    #[serde(deserialize_with = "keyed")]
-    Mintlify(MintlifyFile),
-    #[serde(deserialize_with = "keyed")]
-    Helpjuice(HelpjuiceFile),
-    #[serde(deserialize_with = "keyed")]
-    Helpdocs(HelpdocsFile),
-    #[serde(deserialize_with = "keyed")]
-    Freshworks(FreshworksFile),
-    #[serde(deserialize_with = "keyed")]
-    Jwt(Box<JwtFile>),
+#[serde(deny_unknown_fields)]
+pub(super) struct PortalFile {
+    kind: Option<String>,
+    name: Option<String>,
+    path: Option<String>,
+    /// The shared secret of HS256/384/512.
+    secret: Option<SecretRef>,
+    /// The PEM private key of RS256, ES256 and `EdDSA`.
+    private_key: Option<SecretRef>,
+    callback_url: Option<String>,
+    redirect_origins: Option<Vec<String>>,
+    default_redirect: Option<String>,
+    token_in: Option<String>,
+    form_action_origins: Option<Vec<String>>,
+    token_ttl_secs: Option<NonZeroU64>,
+    audience: Option<String>,
+    pinned_params: Option<BTreeMap<String, String>>,
+    /// The remote logout route; an empty string turns it off.
+    logout_path: Option<String>,
+    logout_redirect: Option<String>,
+    portal_logout_url: Option<String>,
+    // `kind = "jwt"` only.
+    algorithm: Option<String>,
+    target_param: Option<String>,
+    path_param: Option<String>,
+    token_param: Option<String>,
+    pass_params: Option<Vec<PassParamFile>>,
+    claims: Option<BTreeMap<String, ClaimFile>>,
 }
 
-/// A checked `[[portal]]`: the layer's portal, and what the summary shows of it.
+/// The keys `kind = "jwt"` takes besides name, path and key.
+const CUSTOM_KEYS: &[&str] = &[
+    "algorithm",
+    "callback_url",
+    "target_param",
+    "path_param",
+    "redirect_origins",
+    "default_redirect",
+    "token_param",
+    "token_in",
+    "form_action_origins",
+    "pass_params",
+    "pinned_params",
+    "token_ttl_secs",
+    "audience",
+    "logout_path",
+    "logout_redirect",
+    "portal_logout_url",
+    "claims",
+];
+
+/// A checked `[[portal]]`: the layer's portal, and where its key is read from.
 #[derive(Clone)]
 pub(super) struct PortalSettings {
     pub(super) portal: JwtPortal,
-    /// The `kind` it was written with.
-    pub(super) kind: &'static str,
-    /// Its login route.
-    pub(super) path: String,
-    /// Where it sends the browser: a URL, or `param on origins` when the request says.
-    pub(super) target: String,
-    /// Its claims, named.
-    pub(super) claims: String,
     /// Where its secret or private key is read from.
     pub(super) key_from: SecretRef,
-    /// The secret or private key itself, which the layer's cookie key is derived from.
-    pub(super) key: Secret,
 }
 
 impl PortalFile {
-    /// Reads the entry's secret and checks its values, naming keys as `portal[index].…`.
+    /// Checks the entry's shape: a known `kind`, and only the keys it takes. Every entry's
+    /// shape is checked before any secret is read.
+    pub(super) fn check_shape(
+        &self,
+        index: usize,
+    ) -> Result<Option<&'static Preset>, ConfigFileError> {
+        let key = |name: &str| format!("portal[{index}].{name}");
+        let Some(kind) = self.kind.as_deref() else {
+            return Err(ConfigFileError::new(key("kind"), "is required"));
+        };
+        if kind == CUSTOM_KIND {
+            let keys = ["secret", "private_key"].into_iter();
+            self.only_keys(keys.chain(CUSTOM_KEYS.iter().copied()), &key)?;
+            return Ok(None);
+        }
+        let Some(preset) = Preset::named(kind) else {
+            let known: Vec<String> = Preset::all()
+                .map(Preset::kind)
+                .chain([CUSTOM_KIND])
+                .map(|kind| format!("`{kind}`"))
+                .collect();
+            return Err(ConfigFileError::new(
+                key("kind"),
+                format!(
+                    "unknown variant `{kind}`, expected one of {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        let settings = preset.settings().iter().map(|setting| setting.name());
+        self.only_keys([key_name(preset)].into_iter().chain(settings), &key)?;
+        Ok(Some(preset))
+    }
+
+    /// Reads the entry's key and builds its portal, naming keys as `portal[index].…`.
     pub(super) fn check(&self, index: usize) -> Result<PortalSettings, ConfigFileError> {
         let key = |name: &str| format!("portal[{index}].{name}");
-        match self {
-            PortalFile::Kustomer(entry) => entry.check(key),
-            PortalFile::Aha(entry) => entry.check(key),
-            PortalFile::Zendesk(entry) => check_preset("zendesk", &entry.keys(), key),
-            PortalFile::Gitbook(entry) => check_preset("gitbook", &entry.keys(), key),
-            PortalFile::Canny(entry) => check_preset("canny", &entry.keys(), key),
-            PortalFile::Helpscout(entry) => check_preset("helpscout", &entry.keys(), key),
-            PortalFile::Frill(entry) => check_preset("frill", &entry.keys(), key),
-            PortalFile::Readme(entry) => check_preset("readme", &entry.keys(), key),
-            PortalFile::Mintlify(entry) => check_preset("mintlify", &entry.keys(), key),
-            PortalFile::Helpjuice(entry) => check_preset("helpjuice", &entry.keys(), key),
-            PortalFile::Helpdocs(entry) => check_preset("helpdocs", &entry.keys(), key),
-            PortalFile::Freshworks(entry) => check_preset("freshworks", &entry.keys(), key),
-            PortalFile::Jwt(entry) => entry.check(key),
+        let (mut portal, key_from) = match self.check_shape(index)? {
+            Some(preset) => {
+                let (from, secret) = self.read_key(preset.algorithm().uses_secret(), &key)?;
+                (preset.portal(secret), from)
+            }
+            None => custom::portal(self, &key)?,
+        };
+        portal = self.apply(portal, &key)?;
+        Ok(PortalSettings {
+            portal,
+            key_from: key_from.clone(),
+        })
+    }
+
+    /// Refuses a key given that is not the entry's `kind`, `name`, `path`, key or one of
+    /// `allowed`, as serde refuses an unknown field.
+    fn only_keys<'a>(
+        &self,
+        allowed: impl Iterator<Item = &'a str>,
+        key: &impl Fn(&str) -> String,
+    ) -> Result<(), ConfigFileError> {
+        let allowed: Vec<&str> = ["kind", "name", "path"]
+            .into_iter()
+            .chain(allowed)
+            .collect();
+        if let Some(extra) = self.given().find(|name| !allowed.contains(name)) {
+            let expected: Vec<String> = allowed.iter().map(|name| format!("`{name}`")).collect();
+            return Err(ConfigFileError::new(
+                key(extra),
+                format!(
+                    "unknown field `{extra}`, expected one of {}",
+                    expected.join(", ")
+                ),
+            ));
         }
+        Ok(())
+    }
+
+    /// The names of the keys the entry gives.
+    fn given(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("secret", self.secret.is_some()),
+            ("private_key", self.private_key.is_some()),
+            ("callback_url", self.callback_url.is_some()),
+            ("redirect_origins", self.redirect_origins.is_some()),
+            ("default_redirect", self.default_redirect.is_some()),
+            ("token_in", self.token_in.is_some()),
+            ("form_action_origins", self.form_action_origins.is_some()),
+            ("token_ttl_secs", self.token_ttl_secs.is_some()),
+            ("audience", self.audience.is_some()),
+            ("pinned_params", self.pinned_params.is_some()),
+            ("logout_path", self.logout_path.is_some()),
+            ("logout_redirect", self.logout_redirect.is_some()),
+            ("portal_logout_url", self.portal_logout_url.is_some()),
+            ("algorithm", self.algorithm.is_some()),
+            ("target_param", self.target_param.is_some()),
+            ("path_param", self.path_param.is_some()),
+            ("token_param", self.token_param.is_some()),
+            ("pass_params", self.pass_params.is_some()),
+            ("claims", self.claims.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+    }
+
+    /// The key the portal signs with, read: `secret` when `uses_secret`, else
+    /// `private_key`.
+    pub(super) fn read_key(
+        &self,
+        uses_secret: bool,
+        key: &impl Fn(&str) -> String,
+    ) -> Result<(&SecretRef, portal_sso::Secret), ConfigFileError> {
+        let (from, name) = if uses_secret {
+            (&self.secret, "secret")
+        } else {
+            (&self.private_key, "private_key")
+        };
+        let Some(from) = from else {
+            return Err(ConfigFileError::new(key(name), "is required"));
+        };
+        Ok((from, from.read(&key(name))?))
+    }
+
+    /// The settings every kind reads the same way, each through its setter.
+    fn apply(
+        &self,
+        mut portal: JwtPortal,
+        key: &impl Fn(&str) -> String,
+    ) -> Result<JwtPortal, ConfigFileError> {
+        if let Some(name) = &self.name {
+            portal = portal.with_name(name);
+        }
+        if let Some(path) = &self.path {
+            portal = portal.with_path(path);
+        }
+        if let Some(url) = &self.callback_url {
+            portal = portal.with_callback_url(url);
+        }
+        if let Some(origins) = &self.redirect_origins {
+            portal = portal.with_redirect_origins(origins.iter().cloned());
+        }
+        if let Some(default) = &self.default_redirect {
+            portal = portal.with_default_redirect(default);
+        }
+        if let Some(way) = &self.token_in {
+            let way = TokenIn::from_str(way)
+                .map_err(|problem| ConfigFileError::new(key("token_in"), problem))?;
+            portal = portal.with_token_in(way);
+        }
+        if let Some(origins) = &self.form_action_origins {
+            portal = portal.with_form_action_origins(origins.iter().cloned());
+        }
+        if let Some(secs) = self.token_ttl_secs {
+            portal = portal.with_token_ttl_secs(secs.get());
+        }
+        if let Some(audience) = &self.audience {
+            portal = portal.with_audience(audience);
+        }
+        for (name, value) in self.pinned_params.iter().flatten() {
+            portal = portal.with_pinned_param(name, value);
+        }
+        if let Some(path) = &self.logout_path {
+            portal = portal.with_logout_path((!path.is_empty()).then_some(path));
+        }
+        if let Some(redirect) = &self.logout_redirect {
+            portal = portal.with_logout_redirect(redirect);
+        }
+        if let Some(url) = &self.portal_logout_url {
+            portal = portal.with_portal_logout_url(url);
+        }
+        Ok(portal)
+    }
+}
+
+/// `secret` or `private_key`, as `preset` signs.
+fn key_name(preset: &Preset) -> &'static str {
+    if preset.algorithm().uses_secret() {
+        "secret"
+    } else {
+        "private_key"
     }
 }
 
@@ -115,7 +278,7 @@ impl PortalSettings {
                 format!("portal[{index}]"),
                 format!(
                     "kind \"{}\" needs the identity field `{field}`: map it in [session.claims]",
-                    self.kind
+                    self.portal.kind()
                 ),
             )),
             None => Ok(()),
@@ -132,98 +295,5 @@ impl PortalSettings {
     }
 }
 
-/// The login route as the summary shows it: the configured `path`, or `/sso/<kind>` as
-/// each vendor's portal defaults to.
-fn route_path(path: Option<&str>, kind: &str) -> String {
-    path.map_or_else(|| format!("/sso/{kind}"), str::to_owned)
-}
-
 #[cfg(test)]
-mod tests {
-    use crate::config::file::parse;
-
-    const KUSTOMER: &str = "kind = \"kustomer\"\nsecret = { env = \"S\" }\n\
-                            redirect_origins = [\"https://acme.kustomer.help\"]\n";
-    const AHA: &str = "kind = \"aha\"\nsecret = { env = \"S\" }\n\
-                       callback_url = \"https://acme.aha.site/auth/jwt/callback\"\n";
-
-    /// The error `parse` gives for a file whose portals are `entries`.
-    fn error(entries: &[&str]) -> String {
-        let mut text = String::from(
-            "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n\
-             [session]\ncookie = \"sid\"\nintrospect = { url = \"http://127.0.0.1:3000/me\" }\n",
-        );
-        for entry in entries {
-            text.push_str("[[portal]]\n");
-            text.push_str(entry);
-        }
-        parse(&text).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn each_kind_reads_with_only_its_own_keys() {
-        let text = crate::config::tests::BASE.to_owned() + "[[portal]]\n" + AHA;
-        assert_eq!(parse(&text).unwrap().portal.len(), 2);
-    }
-
-    #[test]
-    fn a_key_of_another_kind_is_refused_by_name() {
-        let err = error(&[&format!("{KUSTOMER}logout_path = \"/bye\"\n")]);
-        assert!(
-            err.starts_with("portal[0].logout_path: unknown field `logout_path`, expected one of"),
-            "{err}"
-        );
-        let err = error(&[AHA, &format!("{AHA}redirect_origins = []\n")]);
-        assert!(
-            err.starts_with("portal[1].redirect_origins: unknown field `redirect_origins`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn an_unknown_or_missing_kind_is_named_with_the_known_ones() {
-        let err = error(&[&KUSTOMER.replace("kustomer\"", "zendsk\"")]);
-        assert_eq!(
-            err,
-            "portal[0].kind: unknown variant `zendsk`, expected one of `kustomer`, `aha`, \
-             `zendesk`, `gitbook`, `canny`, `helpscout`, `frill`, `readme`, `mintlify`, \
-             `helpjuice`, `helpdocs`, `freshworks`, `jwt`"
-        );
-        let err = error(&[AHA, &KUSTOMER.replace("kind = \"kustomer\"\n", "")]);
-        assert_eq!(err, "portal[1].kind: is required");
-    }
-
-    /// Every kind keeps the key of an error inside its entry, however deep.
-    #[test]
-    fn errors_inside_an_entry_name_their_key_for_every_kind() {
-        for entry in [KUSTOMER, AHA] {
-            let cases = [
-                ("path = 5\n", "portal[0].path: invalid type: integer `5`"),
-                ("name = []\n", "portal[0].name: invalid type: sequence"),
-            ];
-            for (extra, expected) in cases {
-                let err = error(&[&format!("{entry}{extra}")]);
-                assert!(err.starts_with(expected), "{entry}{extra}: {err}");
-            }
-            let inline = entry.replace("{ env = \"S\" }", "\"hunter2-hunter2\"");
-            let err = error(&[&inline]);
-            assert!(
-                err.starts_with("portal[0].secret: secrets are never"),
-                "{err}"
-            );
-            assert!(!err.contains("hunter2"), "{err}");
-            let err = error(&[&entry.replace("env = \"S\"", "env = \"S\", file = \"/s\"")]);
-            assert_eq!(err, "portal[0].secret: give exactly one of `env` or `file`");
-            let err = error(&[&entry.replace("secret = { env = \"S\" }\n", "")]);
-            assert_eq!(err, "portal[0].secret: is required");
-        }
-        let err = error(&[&KUSTOMER.replace("[\"https://acme.kustomer.help\"]", "[1]")]);
-        assert!(
-            err.starts_with("portal[0].redirect_origins[0]: invalid type: integer `1`"),
-            "{err}"
-        );
-    }
-}
-
-#[cfg(test)]
-mod preset_tests;
+mod tests;

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use portal_sso::{ClaimSource, JwtPortal, TimeUnit, TokenIn};
+
 use super::{SidecarConfig, Source};
 
 impl SidecarConfig {
@@ -71,21 +73,72 @@ impl SidecarConfig {
         for (index, portal) in self.portals.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "portal[{index}]         {} {} -> {}, {}, claims {}, {} REDACTED (from {})",
-                portal.kind,
-                portal.path,
-                portal.target,
-                portal.portal.algorithm(),
-                portal.claims,
+                "portal[{index}]         {}, {} REDACTED (from {})",
+                describe(&portal.portal),
                 portal.key_name(),
                 portal.key_from
             );
         }
-        let _ = writeln!(
-            out,
-            "cookie key        REDACTED, derived from the secrets above: replicas of this \
-             config share it"
-        );
+        let _ = writeln!(out, "cookie key        {}", self.cookie_key);
         out
+    }
+}
+
+/// One portal as the summary shows it: kind, route, where the browser goes (and how the
+/// token travels, when not in the query), algorithm and claims.
+fn describe(portal: &JwtPortal) -> String {
+    let target = match (portal.callback_url(), portal.target_param()) {
+        (Some(url), _) => url.to_owned(),
+        (None, Some(param)) => format!("{param} on {}", portal.redirect_origins().join(", ")),
+        (None, None) => "(no target)".to_owned(),
+    };
+    let token_in = match portal.token_in() {
+        TokenIn::Query => String::new(),
+        other => format!(" ({})", other.name()),
+    };
+    let claims: Vec<String> = portal
+        .claims()
+        .map(|(name, claim)| describe_claim(name, claim.source()))
+        .collect();
+    format!(
+        "{} {} -> {target}{token_in}, {}, claims {}",
+        portal.kind(),
+        portal.path(),
+        portal.algorithm(),
+        claims.join(", ")
+    )
+}
+
+/// A claim by name, with where its value comes from unless that is the identity field
+/// of its own name; `?` marks one left out when unknown.
+fn describe_claim(name: &str, source: ClaimSource<'_>) -> String {
+    let unit = |unit: TimeUnit| match unit {
+        TimeUnit::Milliseconds => " ms",
+        _ => "",
+    };
+    match source {
+        ClaimSource::Identity {
+            field, required, ..
+        } => {
+            let known = if required { "" } else { "?" };
+            if field == name {
+                format!("{name}{known}")
+            } else {
+                format!("{name}{known} (identity {field})")
+            }
+        }
+        ClaimSource::Time {
+            unit: u,
+            add_secs: 0,
+        } => format!("{name} (time{})", unit(u)),
+        ClaimSource::Time { unit: u, add_secs } => {
+            format!("{name} (time{} {add_secs:+} s)", unit(u))
+        }
+        ClaimSource::Expiry { unit: u } => format!("{name} (expiry{})", unit(u)),
+        ClaimSource::Random => format!("{name} (random)"),
+        ClaimSource::Param { name: param } => format!("{name}? (param {param})"),
+        ClaimSource::Value(_) => format!("{name} (value)"),
+        ClaimSource::TargetOrigin => format!("{name} (target origin)"),
+        _ => name.to_owned(),
     }
 }

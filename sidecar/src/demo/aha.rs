@@ -17,7 +17,6 @@ use super::session::{Memory, Sessions, Visitor};
 use super::verify::{REPLAY_WINDOW_SECS, verify};
 use super::{Sites, query_param, random_hex};
 use crate::now_unix;
-use crate::token_rules::Vendor;
 use portal_sso::is_same_site_path;
 use portal_sso::{Identity, Secret};
 
@@ -144,7 +143,7 @@ async fn callback(State(kb): State<Arc<KnowledgeBase>>, uri: Uri) -> Response {
              older than 15 minutes).",
         );
     }
-    let verified = match verify(&token, &kb.secret, Vendor::Aha, now) {
+    let verified = match verify(&token, &kb.secret, aha_preset(), now) {
         Ok(verified) => verified,
         Err(problem) => return refused(&problem),
     };
@@ -217,4 +216,9 @@ fn refused(problem: &str) -> Response {
         login_link(ARTICLE),
     );
     page::html(&AHA, StatusCode::UNAUTHORIZED, "Sign-in refused", &body)
+}
+
+/// The preset this mock portal checks tokens by.
+fn aha_preset() -> &'static portal_sso::Preset {
+    portal_sso::Preset::named("aha").expect("a preset of the registry")
 }

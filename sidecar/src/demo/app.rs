@@ -20,8 +20,7 @@ use super::page::{self, APP, escape};
 use super::{Sites, query_param};
 use portal_sso::is_same_site_path;
 use portal_sso::{
-    AhaPortal, KustomerPortal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer,
-    find_cookie,
+    JwtPortal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer, find_cookie,
 };
 
 /// The app's session cookie.
@@ -80,12 +79,12 @@ pub(crate) fn router(
         .with_return_param("next")
         .with_app_logout_path("/logout")
         .with_portal(
-            KustomerPortal::new(kustomer_secret)
+            JwtPortal::kustomer(kustomer_secret)
                 .with_redirect_origins([sites.kustomer.as_str()])
                 .with_default_redirect(format!("{}/login", sites.kustomer)),
         )
         .with_portal(
-            AhaPortal::new(aha_secret, format!("{}/auth/jwt/callback", sites.aha))
+            JwtPortal::aha(aha_secret, format!("{}/auth/jwt/callback", sites.aha))
                 .with_logout_path(Some("/sso/aha/logout"))
                 .with_portal_logout_url(format!("{}/portal_session/logout", sites.aha)),
         )

@@ -59,7 +59,7 @@ fn every_example_passes_check_config_and_shows_each_portal_without_its_key() {
                 "gitbook /sso/gitbook -> https://docs.acme.com, HS256",
                 "helpscout /sso/helpscout -> https://docs.acme.com/authcallback, HS512",
                 "readme /sso/readme",
-                "mintlify /sso/mintlify -> https://docs.acme.com/login/jwt-callback, EdDSA",
+                "mintlify /sso/mintlify -> https://docs.acme.com/login/jwt-callback (fragment), EdDSA",
                 "helpdocs /sso/helpdocs",
             ],
         ),
@@ -73,7 +73,7 @@ fn every_example_passes_check_config_and_shows_each_portal_without_its_key() {
         (
             "helpjuice.toml",
             &[
-                "helpjuice /sso/helpjuice -> https://helpjuice.com/jwt/acme, HS256, claims jti, iat (ms)",
+                "helpjuice /sso/helpjuice -> https://helpjuice.com/jwt/acme, HS256, claims jti (random), iat (time ms)",
             ],
         ),
         (
@@ -84,7 +84,7 @@ fn every_example_passes_check_config_and_shows_each_portal_without_its_key() {
         ),
         (
             "jwt.toml",
-            &["jwt /sso/helpcenter -> https://help.acme.example/sso/jwt (query), HS256"],
+            &["jwt /sso/helpcenter -> https://help.acme.example/sso/jwt, HS256"],
         ),
     ] {
         let path = format!("{}/examples/{example}", env!("CARGO_MANIFEST_DIR"));

@@ -25,8 +25,8 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::BodyExt as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use portal_sso::{
-    AhaPortal, EventKind, EventObserver, Identity, IdentityError, IdentityResolver, KustomerPortal,
-    Secret, Sso, SsoEvent, SsoLayer, SsoLayerBuilder, find_cookie,
+    EventKind, EventObserver, Identity, IdentityError, IdentityResolver, JwtPortal, Secret, Sso,
+    SsoEvent, SsoLayer, SsoLayerBuilder, find_cookie,
 };
 use serde_json::{Map, Value};
 use tower::{Layer as _, Service, ServiceExt as _};
@@ -94,15 +94,15 @@ impl IdentityResolver for Users {
 }
 
 /// Kustomer brand A: its origin allowed, its login page as the default.
-pub fn kustomer_portal() -> KustomerPortal {
-    KustomerPortal::new(Secret::new(KUSTOMER_SECRET))
+pub fn kustomer_portal() -> JwtPortal {
+    JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET))
         .with_redirect_origins([KUSTOMER_ORIGIN])
         .with_default_redirect(KUSTOMER_DEFAULT)
 }
 
 /// The Aha! knowledge base, with the vendor's first callback shape.
-pub fn aha_portal() -> AhaPortal {
-    AhaPortal::new(Secret::new(AHA_SECRET), AHA_CALLBACK)
+pub fn aha_portal() -> JwtPortal {
+    JwtPortal::aha(Secret::new(AHA_SECRET), AHA_CALLBACK)
 }
 
 /// A builder with `users` and both portals.

@@ -23,11 +23,7 @@ pub fn alice_in_full() -> Identity {
 
 /// The test app behind a layer with `portal` alone, signing `identity` in on every
 /// request, events going to `recorder`.
-pub fn signed_in(
-    portal: impl Into<JwtPortal>,
-    identity: Identity,
-    recorder: &Recorder,
-) -> Sso<axum::Router> {
+pub fn signed_in(portal: JwtPortal, identity: Identity, recorder: &Recorder) -> Sso<axum::Router> {
     super::app(
         SsoLayer::builder()
             .with_identity(move |_: &Parts| {

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use crate::config::SidecarConfig;
-use crate::config::file::parse;
 
 /// A secret file holding `contents`, removed when dropped.
 struct SecretFile(PathBuf);
@@ -103,8 +102,8 @@ fn every_preset_builds_with_its_own_keys_and_is_summarised_without_its_key() {
         .summary();
     assert!(
         zendesk.contains(
-            "zendesk /sso/zendesk -> https://acme.zendesk.com/access/jwt (query), HS256, \
-             claims iat, jti, email, name, external_id?, secret REDACTED"
+            "zendesk /sso/zendesk -> https://acme.zendesk.com/access/jwt, HS256, \
+             claims iat (time), jti (random), email, name, external_id?, secret REDACTED"
         ),
         "{zendesk}"
     );
@@ -114,7 +113,9 @@ fn every_preset_builds_with_its_own_keys_and_is_summarised_without_its_key() {
     assert!(
         freshworks.contains(
             "freshworks /sso/freshworks -> redirect_uri on https://acme.freshworks.com, RS256, \
-             claims sub, email, iat, nonce, given_name?, family_name?, private_key REDACTED"
+             claims sub (identity id), email, iat (time), nonce? (param nonce), \
+             given_name? (identity first_name), family_name? (identity last_name), \
+             private_key REDACTED"
         ),
         "{freshworks}"
     );
@@ -136,7 +137,7 @@ fn a_key_of_another_kind_is_refused_by_name() {
         let text = format!("{HEAD}[[portal]]\n{entry}{extra}")
             .replace("SECRET", "{ env = \"S\" }")
             .replace("PEM", "{ env = \"P\" }");
-        let err = parse(&text).unwrap_err().to_string();
+        let err = SidecarConfig::from_toml(&text).unwrap_err().to_string();
         assert!(
             err.starts_with(&format!("portal[0].{field}: unknown field `{field}`")),
             "{err}"
@@ -152,7 +153,7 @@ fn a_preset_without_its_callback_is_answered_with_an_example() {
     );
     assert_eq!(
         err.unwrap_err(),
-        "portal[0].callback_url: is required for kind = \"zendesk\", e.g. \
+        "portal[0].callback_url: is required for kind \"zendesk\", e.g. \
          \"https://acme.zendesk.com/access/jwt\""
     );
 }
@@ -165,8 +166,8 @@ fn canny_without_redirect_origins_is_answered_with_an_example() {
     );
     assert_eq!(
         err.unwrap_err(),
-        "portal[0].redirect_origins: is required for kind = \"canny\" (every sign-in carries \
-         a `redirect` to check against it), e.g. [\"https://acme.canny.io\"]"
+        "portal[0].redirect_origins: is required for kind \"canny\" (every sign-in carries \
+         an address to check against it), e.g. [\"https://acme.canny.io\"]"
     );
 }
 
@@ -262,9 +263,8 @@ fn jwt_claims_take_each_source_and_refuse_what_is_not_one() {
     assert!(
         summary.contains(
             "jwt /sso/jwt -> return on https://help.acme.com (fragment), HS384, claims \
-             email (identity email), exp (time seconds +300), iat (time milliseconds +0), \
-             jti (random), nonce (param nonce), pic (identity avatar_url, if known), \
-             scope (value), uid (identity id), secret REDACTED"
+             email, exp (time +300 s), iat (time ms), jti (random), nonce? (param nonce), \
+             pic? (identity avatar_url), scope (value), uid (identity id), secret REDACTED"
         ),
         "{summary}"
     );
@@ -302,4 +302,92 @@ fn jwt_claims_take_each_source_and_refuse_what_is_not_one() {
         err.unwrap_err(),
         "portal[0]: kind \"jwt\" needs the identity field `groups`: map it in [session.claims]"
     );
+}
+
+/// The kinds' keys and the errors inside an entry, for Kustomer and Aha!.
+mod kinds {
+    const KUSTOMER: &str = "kind = \"kustomer\"\nsecret = { env = \"S\" }\n\
+                                redirect_origins = [\"https://acme.kustomer.help\"]\n";
+    const AHA: &str = "kind = \"aha\"\nsecret = { env = \"S\" }\n\
+                           callback_url = \"https://acme.aha.site/auth/jwt/callback\"\n";
+
+    /// The error `parse` gives for a file whose portals are `entries`.
+    fn error(entries: &[&str]) -> String {
+        let mut text = String::from(
+            "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n\
+                 [session]\ncookie = \"sid\"\nintrospect = { url = \"http://127.0.0.1:3000/me\" }\n",
+        );
+        for entry in entries {
+            text.push_str("[[portal]]\n");
+            text.push_str(entry);
+        }
+        crate::config::SidecarConfig::from_toml(&text)
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn each_kind_reads_with_only_its_own_keys() {
+        let text = crate::config::tests::BASE.to_owned() + "[[portal]]\n" + AHA;
+        assert_eq!(crate::config::file::parse(&text).unwrap().portal.len(), 2);
+    }
+
+    #[test]
+    fn a_key_of_another_kind_is_refused_by_name() {
+        let err = error(&[&format!("{KUSTOMER}logout_path = \"/bye\"\n")]);
+        assert!(
+            err.starts_with("portal[0].logout_path: unknown field `logout_path`, expected one of"),
+            "{err}"
+        );
+        let err = error(&[AHA, &format!("{AHA}redirect_origins = []\n")]);
+        assert!(
+            err.starts_with("portal[1].redirect_origins: unknown field `redirect_origins`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_or_missing_kind_is_named_with_the_known_ones() {
+        let err = error(&[&KUSTOMER.replace("kustomer\"", "zendsk\"")]);
+        assert_eq!(
+            err,
+            "portal[0].kind: unknown variant `zendsk`, expected one of `kustomer`, `aha`, \
+                 `zendesk`, `gitbook`, `canny`, `helpscout`, `frill`, `readme`, `mintlify`, \
+                 `helpjuice`, `helpdocs`, `freshworks`, `jwt`"
+        );
+        let err = error(&[AHA, &KUSTOMER.replace("kind = \"kustomer\"\n", "")]);
+        assert_eq!(err, "portal[1].kind: is required");
+    }
+
+    /// Every kind keeps the key of an error inside its entry, however deep.
+    #[test]
+    fn errors_inside_an_entry_name_their_key_for_every_kind() {
+        for entry in [KUSTOMER, AHA] {
+            let cases = [
+                ("path = 5\n", "portal[0].path: invalid type: integer `5`"),
+                ("name = []\n", "portal[0].name: invalid type: sequence"),
+            ];
+            for (extra, expected) in cases {
+                let err = error(&[&format!("{entry}{extra}")]);
+                assert!(err.starts_with(expected), "{entry}{extra}: {err}");
+            }
+            let inline = entry.replace("{ env = \"S\" }", "\"hunter2-hunter2\"");
+            let err = error(&[&inline]);
+            assert!(
+                err.starts_with("portal[0].secret: secrets are never"),
+                "{err}"
+            );
+            assert!(!err.contains("hunter2"), "{err}");
+            let err = error(&[&entry.replace("env = \"S\"", "env = \"S\", file = \"/s\"")]);
+            assert_eq!(err, "portal[0].secret: give exactly one of `env` or `file`");
+            let err = error(&[&entry.replace("secret = { env = \"S\" }\n", "")]);
+            assert_eq!(err, "portal[0].secret: is required");
+        }
+        let err = error(&[&KUSTOMER.replace("[\"https://acme.kustomer.help\"]", "[1]")]);
+        assert!(
+            err.starts_with("portal[0].redirect_origins[0]: invalid type: integer `1`"),
+            "{err}"
+        );
+    }
 }

@@ -1,0 +1,3 @@
+//! The operator tools of the `portal-sso` command beside `serve`.
+
+pub mod token;
