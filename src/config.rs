@@ -27,6 +27,9 @@ pub(crate) struct Config {
     pub(crate) login_origin: Option<String>,
     /// How a request's origin is read, unless a connection says otherwise.
     pub(crate) request_origin: RequestOrigin,
+    /// The configured public origin: when set, the origin of every absolute URL built,
+    /// and requests' `Host` and forwarding headers are not read for it.
+    pub(crate) public_origin: Option<String>,
     pub(crate) return_param: String,
     pub(crate) observers: Box<[Arc<dyn EventObserver>]>,
     pub(crate) session_cookie: Option<SessionCookie>,

@@ -17,7 +17,10 @@ use crate::portal::engine::Engine;
 use crate::request_origin::RequestOrigin;
 use crate::secret::{MIN_SECRET_LEN, Secret};
 use crate::service::Sso;
-use crate::token::TokenSigner;
+
+mod checks;
+
+use checks::{check_local_or_absolute, check_path, public_origin, signer};
 
 /// The most `Cookie` header bytes an SSO route reads before answering 431.
 pub const DEFAULT_MAX_COOKIE_BYTES: usize = 8 * 1024;
@@ -93,6 +96,7 @@ pub struct SsoLayerBuilder {
     cookie_key: Option<Secret>,
     max_cookie_bytes: usize,
     request_origin: RequestOrigin,
+    public_url: Option<String>,
 }
 
 impl fmt::Debug for SsoLayerBuilder {
@@ -129,6 +133,7 @@ impl SsoLayerBuilder {
             cookie_key: None,
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
             request_origin: RequestOrigin::default(),
+            public_url: None,
         }
     }
 
@@ -161,8 +166,70 @@ impl SsoLayerBuilder {
     /// login page is on another origin (then it is a full URL, else a path). Default:
     /// [`RequestOrigin::http`], forwarding headers ignored; behind a TLS-terminating
     /// proxy that every request passes, `RequestOrigin::https().trusting_forwarded()`.
+    /// Not consulted once [`with_public_url`](Self::with_public_url) is set.
+    ///
+    /// # Security
+    /// `Host` (and `X-Forwarded-Host` when trusted) is whatever reached the layer: a
+    /// front proxy that passes on any client's `Host` lets a stray request choose the
+    /// host the app's login page sends the browser back to. Prefer
+    /// [`with_public_url`](Self::with_public_url) when the public name is known.
     pub fn with_request_origin(mut self, origin: RequestOrigin) -> Self {
         self.request_origin = origin;
+        self
+    }
+
+    /// Pins the public origin (`https://app.example.com`: scheme, host and optional port,
+    /// nothing after) of every absolute URL the layer builds: the address a signed-out
+    /// browser is told to come back to when the login page is on another origin. `Host`,
+    /// `X-Forwarded-Host` and [`RequestOrigin`] are then never consulted for it, on any
+    /// connection ([`Sso::with_request_origin`] included). Default: none, the origin is
+    /// read from each request as [`with_request_origin`](Self::with_request_origin) says.
+    ///
+    /// # Security
+    /// Set it whenever the login page is on another origin: the return address then
+    /// cannot be steered to another host by a request's `Host`, which any client can set
+    /// and many front proxies pass on.
+    ///
+    /// ```
+    /// use portal_sso::{JwtPortal, Secret, SsoLayer};
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sso = SsoLayer::builder()
+    ///     .with_identity(|_parts: &http::request::Parts| async { Ok(None) })
+    ///     .with_portal(
+    ///         JwtPortal::kustomer(Secret::new("a-kustomer-knowledge-base-secret!!"))
+    ///             .with_redirect_origins(["https://acme.kustomer.help"]),
+    ///     )
+    ///     .with_login_url("https://login.example.com/signin")
+    ///     .with_public_url("https://app.example.com")
+    ///     .build()?;
+    /// let app = tower::service_fn(|_| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
+    /// });
+    ///
+    /// // A signed-out request naming another host still comes back to the public origin.
+    /// let response = tower::Layer::layer(&sso, app)
+    ///     .oneshot(
+    ///         http::Request::get("/sso/kustomer?kustomerRedirectUri=https://acme.kustomer.help/")
+    ///             .header("host", "evil.example")
+    ///             .header("x-forwarded-host", "evil.example")
+    ///             .body(axum::body::Body::empty())?,
+    ///     )
+    ///     .await?;
+    /// assert_eq!(response.status(), 302);
+    /// let location = response.headers()["location"].to_str()?;
+    /// assert!(location.starts_with(
+    ///     "https://login.example.com/signin?next=https%3A%2F%2Fapp.example.com%2Fsso%2Fkustomer%3F"
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// [`Sso::with_request_origin`]: crate::Sso::with_request_origin
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
         self
     }
 
@@ -277,6 +344,12 @@ impl SsoLayerBuilder {
         }
         let login_url = check_local_or_absolute(&self.login_url)
             .map_err(|problem| ConfigError::new("login_url", problem))?;
+        let public_origin = self
+            .public_url
+            .as_deref()
+            .map(public_origin)
+            .transpose()
+            .map_err(|problem| ConfigError::new("public_url", problem))?;
         if self.return_param.is_empty()
             || self
                 .return_param
@@ -381,6 +454,7 @@ impl SsoLayerBuilder {
                     .map(|url| url.origin().ascii_serialization()),
                 login_url,
                 request_origin: self.request_origin,
+                public_origin,
                 return_param: self.return_param,
                 observers: self.observers.into_boxed_slice(),
                 session_cookie: self.session_cookie,
@@ -397,36 +471,6 @@ impl SsoLayerBuilder {
     }
 }
 
-/// The portal's signer, once its key is known to fit: a shared secret of at least
-/// [`MIN_SECRET_LEN`] bytes (unless `allow_short`) for HS*, a PEM private key of the
-/// algorithm's type otherwise.
-fn signer(portal: &JwtPortal, field: &str, allow_short: bool) -> Result<TokenSigner, ConfigError> {
-    let key_field = if portal.algorithm.uses_secret() {
-        format!("{field}.secret")
-    } else {
-        format!("{field}.private_key")
-    };
-    let secret = &portal.key;
-    if secret.is_empty() {
-        return Err(ConfigError::new(key_field, "is empty"));
-    }
-    if portal.algorithm.uses_secret() && secret.len() < MIN_SECRET_LEN && !allow_short {
-        return Err(ConfigError::new(
-            key_field,
-            format!(
-                "is {} bytes; at least {MIN_SECRET_LEN} are required (allow_short_secrets overrides)",
-                secret.len()
-            ),
-        ));
-    }
-    TokenSigner::new(portal.algorithm, secret).map_err(|error| {
-        ConfigError::new(
-            key_field,
-            format!("{} ({})", error.problem(), portal.algorithm),
-        )
-    })
-}
-
 /// The signing key of the layer's own cookies: derived from the configured material, which must
 /// be [`MIN_SECRET_LEN`] bytes or more, or random for this layer alone.
 fn cookie_key(material: Option<&Secret>) -> Result<cookie::Key, ConfigError> {
@@ -441,35 +485,4 @@ fn cookie_key(material: Option<&Secret>) -> Result<cookie::Key, ConfigError> {
         )),
         Some(key) => Ok(cookie::Key::derive_from(key.expose())),
     }
-}
-
-/// A route path: starts with a single `/`, nothing but path characters.
-fn check_path(path: &str) -> Result<(), String> {
-    if !path.starts_with('/') || path.starts_with("//") {
-        return Err(format!(
-            "`{path}` must be an absolute path starting with a single `/`"
-        ));
-    }
-    if path.contains(['?', '#', '\\', '%'])
-        || path.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(format!(
-            "`{path}` must be a plain path without query, fragment, `%` or white space"
-        ));
-    }
-    Ok(())
-}
-
-/// A local path (`/login`) or an absolute `http(s)` URL, as configured by the operator.
-fn check_local_or_absolute(url: &str) -> Result<String, String> {
-    if url.starts_with('/') {
-        check_path(url.split('?').next().unwrap_or(url))?;
-        return Ok(url.to_owned());
-    }
-    let parsed =
-        Url::parse(url).map_err(|err| format!("`{url}` is neither a path nor a URL: {err}"))?;
-    if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() {
-        return Err(format!("`{url}` must be a path or an http(s) URL"));
-    }
-    Ok(parsed.to_string())
 }

@@ -1,6 +1,6 @@
 //! [`RequestOrigin`]: how the layer tells the origin (scheme, host, port) a browser used,
 //! for a return address that must be a full URL because the app's login page is on
-//! another origin.
+//! another origin, when no public origin is configured.
 
 use http::HeaderMap;
 use http::header::{self, HeaderName};
@@ -18,7 +18,11 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 /// [`SsoLayerBuilder::with_request_origin`](crate::SsoLayerBuilder::with_request_origin),
 /// or per connection with [`Sso::with_request_origin`](crate::Sso::with_request_origin)
 /// (a server that knows which peers are its proxies). It matters only when the login page
-/// is on another origin than the request; otherwise the return address is a path.
+/// is on another origin than the request; otherwise the return address is a path. When
+/// the public origin is known, pin it with
+/// [`SsoLayerBuilder::with_public_url`](crate::SsoLayerBuilder::with_public_url): this
+/// type is then not consulted, and no request's `Host` can choose where the login page
+/// sends the browser back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RequestOrigin {
     https: bool,

@@ -39,7 +39,9 @@ impl<S> Sso<S> {
 
     /// Reads the origin of this service's requests as `origin` says, instead of as the
     /// layer was built to: for a server that makes a service per connection and knows
-    /// whether the peer is a proxy it trusts, or whether the connection is TLS.
+    /// whether the peer is a proxy it trusts, or whether the connection is TLS. A layer
+    /// built [`with_public_url`](crate::SsoLayerBuilder::with_public_url) reads no
+    /// request's origin, so this changes nothing there.
     #[must_use]
     pub const fn with_request_origin(mut self, origin: RequestOrigin) -> Self {
         self.origin = origin;

@@ -10,7 +10,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioTimer;
-use portal_sso::{EventObserver, RequestOrigin, Sso, SsoAnswered, SsoBody, SsoLayer};
+use portal_sso::{EventObserver, Sso, SsoAnswered, SsoBody, SsoLayer};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower_layer::Layer;
@@ -88,20 +88,10 @@ impl App {
                 reloaded,
             }),
             inner: {
-                let https = self.tls.is_some();
-                let proxy = self.upstream.proxy_for(peer, slot, https);
-                let origin = if https {
-                    RequestOrigin::https()
-                } else {
-                    RequestOrigin::http()
-                };
-                // A trusted proxy's X-Forwarded-Proto and -Host say where the browser was.
-                let origin = if proxy.peer_is_trusted() {
-                    origin.trusting_forwarded()
-                } else {
-                    origin
-                };
-                self.layer.layer(proxy).with_request_origin(origin)
+                // No request origin is read: a full return address is built on
+                // `public_url`, which the config requires for it, never on `Host`.
+                let proxy = self.upstream.proxy_for(peer, slot, self.tls.is_some());
+                self.layer.layer(proxy)
             },
             metrics: Arc::clone(&self.metrics),
         }

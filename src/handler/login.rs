@@ -97,17 +97,24 @@ pub(super) fn begin(
         portal: index,
         prepared,
         trips: Trips::read(config, &parts.headers),
-        return_origin: config.login_origin.as_ref().and_then(|login| {
-            origin
-                .of(&parts)
-                .filter(|request| !request.eq_ignore_ascii_case(login))
-        }),
+        return_origin: return_origin(config, origin, &parts),
     };
     let future = config.resolver.resolve(&parts);
     Begin::Resolve(Box::pin(Login {
         future,
         then: Some((parts.uri, pending)),
     }))
+}
+
+/// The origin of the address to come back to, when the login page is on another one:
+/// the configured public origin, else the request's as `origin` reads it.
+fn return_origin(config: &Config, origin: RequestOrigin, parts: &Parts) -> Option<String> {
+    let login = config.login_origin.as_ref()?;
+    config
+        .public_origin
+        .clone()
+        .or_else(|| origin.of(parts))
+        .filter(|ours| !ours.eq_ignore_ascii_case(login))
 }
 
 fn refuse_oversized_cookies(

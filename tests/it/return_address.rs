@@ -1,7 +1,7 @@
 //! The address a signed-out browser is told to come back to after the app's login page:
 //! the path and query it asked for, or the full URL when the login page is on another
-//! origin, built from `Host` and the connection's scheme, or from a trusted proxy's
-//! `X-Forwarded-Proto` and `-Host`.
+//! origin, on the configured public URL when there is one, else built from `Host` and the
+//! connection's scheme, or from a trusted proxy's `X-Forwarded-Proto` and `-Host`.
 
 use crate::common;
 
@@ -111,5 +111,65 @@ async fn a_request_naming_no_usable_host_gets_the_path() {
             ASKED,
             "{headers:?}"
         );
+    }
+}
+
+/// Stray hosts a request may name, in every header the origin could be read from.
+const STRAY: [(&str, &str); 3] = [
+    ("host", "evil.example"),
+    ("x-forwarded-host", "evil.example"),
+    ("x-forwarded-proto", "http"),
+];
+
+#[tokio::test]
+async fn a_public_url_is_the_return_origin_whatever_host_the_request_names() {
+    let users = Users::default();
+    let pinned = || elsewhere(&users).with_public_url("https://App.Example:443/");
+    let trusted = RequestOrigin::https().trusting_forwarded();
+    // The layer's own reading, a connection from a trusted proxy, one from anyone else,
+    // and a layer built to trust forwarding headers on every request.
+    for (builder, origin) in [
+        (pinned(), None),
+        (pinned(), Some(trusted)),
+        (pinned(), Some(RequestOrigin::http())),
+        (pinned().with_request_origin(trusted), None),
+    ] {
+        assert_eq!(
+            come_back_to(builder, origin, request(&STRAY)).await,
+            format!("https://app.example{ASKED}"),
+            "{origin:?}"
+        );
+    }
+    // A request with no usable host at all comes back there too.
+    assert_eq!(
+        come_back_to(pinned(), Some(trusted), request(&[])).await,
+        format!("https://app.example{ASKED}")
+    );
+}
+
+#[tokio::test]
+async fn a_public_url_on_the_login_pages_origin_gets_the_path_and_query() {
+    let users = Users::default();
+    let same = elsewhere(&users).with_public_url("https://accounts.example");
+    assert_eq!(come_back_to(same, None, request(&STRAY)).await, ASKED);
+}
+
+#[test]
+fn a_public_url_that_is_not_an_origin_is_named() {
+    for url in [
+        "app.example",
+        "//app.example",
+        "ftp://app.example",
+        "https://user@app.example",
+        "https://app.example/app",
+        "https://app.example/?x=1",
+        "https://app.example/#top",
+        "https://",
+    ] {
+        let Err(err) = builder(&Users::default()).with_public_url(url).build() else {
+            panic!("{url:?} was accepted");
+        };
+        assert_eq!(err.field(), "public_url", "{url:?}");
+        assert!(err.problem().contains("must be an origin only"), "{err}");
     }
 }

@@ -20,6 +20,7 @@ use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSett
 pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
     let upstream = check_upstream(&file)?;
     let server = check_server(&file.server)?;
+    let public_url = check_public_url(&file)?;
     let (session_cookie, source, claims) = check_session(&file, &upstream)?;
     let introspect_tls = matches!(&source, Source::Introspect { tls: Some(_), .. });
     if file.upstream_ca.is_some() && upstream.tls.is_none() && !introspect_tls {
@@ -70,6 +71,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         session_cookie,
         source,
         claims,
+        public_url,
         login_url: file.login.url,
         return_param: file.login.return_param,
         portals,
@@ -78,6 +80,26 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         allow_short_secrets: file.allow_short_secrets,
         cookie_key,
     })
+}
+
+/// `public_url`, required when `login.url` is a full URL: the address to come back to
+/// after login is then one too, and it must not be built on a request's `Host`, which any
+/// client can set. Its shape is checked by the layer (an origin and nothing more).
+fn check_public_url(file: &File) -> Result<Option<String>, ConfigFileError> {
+    let login = &file.login.url;
+    let absolute = url::Url::parse(login)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
+    if absolute && file.public_url.is_none() {
+        return Err(ConfigFileError::new(
+            "public_url",
+            format!(
+                "is required when login.url ({login}) is on another origin: the address to \
+                 come back to after login is then a full URL, built on public_url, never on \
+                 the Host a request names (e.g. public_url = \"https://app.example.com\")"
+            ),
+        ));
+    }
+    Ok(file.public_url.clone())
 }
 
 /// `upstream`, `trusted_proxies` and the upstream timeouts.

@@ -23,6 +23,7 @@ pub(super) struct File {
     pub(super) admin_listen: Option<SocketAddr>,
     #[serde(default)]
     pub(super) trusted_proxies: Vec<String>,
+    pub(super) public_url: Option<String>,
     #[serde(default = "default_connect_timeout_ms")]
     pub(super) upstream_connect_timeout_ms: u64,
     #[serde(default = "default_upstream_timeout_secs")]

@@ -121,6 +121,9 @@ pub struct SidecarConfig {
     session_cookie: SessionCookie,
     source: Source,
     claims: ClaimPointers,
+    /// The public origin every absolute URL is built on; required when `login_url` is
+    /// on another origin.
+    public_url: Option<String>,
     login_url: String,
     return_param: String,
     portals: Vec<PortalSettings>,
@@ -217,6 +220,9 @@ impl SidecarConfig {
                 metrics,
             ),
         };
+        if let Some(url) = &self.public_url {
+            builder = builder.with_public_url(url);
+        }
         for portal in &self.portals {
             builder = builder.with_portal(portal.portal.clone());
         }

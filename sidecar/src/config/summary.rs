@@ -65,6 +65,13 @@ impl SidecarConfig {
                 "identity          signed cookie ({mode:?}), key REDACTED (from {key_from})"
             ),
         };
+        let _ = match &self.public_url {
+            Some(url) => writeln!(
+                out,
+                "public_url        {url} (every absolute URL is built on it, never on Host)"
+            ),
+            None => writeln!(out, "public_url        (none): return addresses are paths"),
+        };
         let _ = writeln!(
             out,
             "login             {} (return parameter `{}`)",

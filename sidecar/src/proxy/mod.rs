@@ -276,11 +276,6 @@ impl Service<Request<Incoming>> for Proxy {
 }
 
 impl Proxy {
-    /// Whether the browser connection comes from a proxy in `trusted_proxies`.
-    pub fn peer_is_trusted(&self) -> bool {
-        self.connection.trusted
-    }
-
     /// The browser connection, as the request headers describe it to `app`.
     fn peer<'a>(&'a self, app: &'a AppAddress) -> headers::Peer<'a> {
         headers::Peer {

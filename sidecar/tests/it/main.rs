@@ -11,6 +11,8 @@ mod demo_mock_portals;
 mod demo_sign_in;
 mod demo_sign_out;
 mod deploy;
+mod front_proxy_names;
+mod public_url;
 mod reload;
 mod replicas;
 mod sidecar_admin;

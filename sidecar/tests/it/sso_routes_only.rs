@@ -1,7 +1,7 @@
 //! The sidecar without `upstream`, behind the app's own reverse proxy (real nginx and
 //! Caddy) that sends it `/sso/` only: Kustomer and Aha! sign-ins walked through the proxy
-//! like a browser, the return address built from the proxy's forwarding headers, and a
-//! 404 for anything else sent to the sidecar.
+//! like a browser, the return address on `public_url` whatever host the proxy passes on,
+//! and a 404 for anything else sent to the sidecar.
 
 use crate::support;
 
@@ -14,9 +14,9 @@ const KUSTOMER_ASKED: &str =
 const AHA_ASKED: &str = "/sso/aha?state=s-42&return_to=%2Fideas%2FAPP-1";
 
 /// The sidecar answering SSO routes only, trusting the loopback proxy, with the app's
-/// login page at `login_url`.
-fn start_sidecar(app: &Upstream, login_url: &str) -> Sidecar {
-    let text = config("unused", &format!("{}/api/me", app.url()), "", "")
+/// login page at `login_url` and `top` added at the top level.
+fn start_sidecar(app: &Upstream, login_url: &str, top: &str) -> Sidecar {
+    let text = config("unused", &format!("{}/api/me", app.url()), top, "")
         .replace("upstream = \"unused\"\n", "")
         .replace(
             "admin_listen = \"127.0.0.1:0\"",
@@ -137,7 +137,7 @@ async fn walk_kustomer_and_aha(front: &Front, sidecar: &Sidecar, app: &Upstream)
 #[ignore = "needs nginx; CI runs it with --ignored"]
 async fn kustomer_and_aha_sign_in_through_nginx() {
     let app = Upstream::start().await;
-    let sidecar = start_sidecar(&app, "/login");
+    let sidecar = start_sidecar(&app, "/login", "");
     let front = nginx(&sidecar, &app);
     walk_kustomer_and_aha(&front, &sidecar, &app).await;
 }
@@ -146,37 +146,54 @@ async fn kustomer_and_aha_sign_in_through_nginx() {
 #[ignore = "needs caddy; CI runs it with --ignored"]
 async fn kustomer_and_aha_sign_in_through_caddy() {
     let app = Upstream::start().await;
-    let sidecar = start_sidecar(&app, "/login");
+    let sidecar = start_sidecar(&app, "/login", "");
     let front = caddy(&sidecar, &app);
     walk_kustomer_and_aha(&front, &sidecar, &app).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs nginx and caddy; CI runs it with --ignored"]
-async fn a_login_page_on_another_origin_gets_the_full_url_the_browser_asked_for() {
-    let app = Upstream::start().await;
-    let sidecar = start_sidecar(&app, "https://accounts.example/login");
-
-    // nginx says the browser came over HTTPS; the Host it forwards is its own address.
-    let front = nginx(&sidecar, &app);
-    let (status, headers, _) = get(&front.url(KUSTOMER_ASKED), None).await;
-    assert_eq!(status, StatusCode::FOUND);
+/// A signed-out request for `asked` through `front` naming `host`: where the login page
+/// is told to send the browser back.
+async fn return_address_through(front: &Front, asked: &str, host: &str) -> String {
+    let request = http::Request::get(front.url(asked))
+        .header(header::HOST, host)
+        .header("x-forwarded-host", host)
+        .body(empty())
+        .unwrap();
+    let (status, headers, _) = send(request).await;
+    assert_eq!(status, StatusCode::FOUND, "{asked}");
     let login = location(&headers);
     assert!(
         login.starts_with("https://accounts.example/login?next="),
         "{login}"
     );
-    assert_eq!(
-        query_param(&login, "next").unwrap(),
-        format!("https://{}{KUSTOMER_ASKED}", front.addr)
-    );
+    query_param(&login, "next").unwrap()
+}
 
-    // Caddy forwards the scheme it was reached with.
-    let front = caddy(&sidecar, &app);
-    let (status, headers, _) = get(&front.url(AHA_ASKED), None).await;
-    assert_eq!(status, StatusCode::FOUND);
-    assert_eq!(
-        query_param(&location(&headers), "next").unwrap(),
-        format!("http://{}{AHA_ASKED}", front.addr)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nginx and caddy; CI runs it with --ignored"]
+async fn a_login_page_on_another_origin_gets_the_full_url_on_public_url() {
+    let app = Upstream::start().await;
+    let sidecar = start_sidecar(
+        &app,
+        "https://accounts.example/login",
+        "public_url = \"https://app.example\"",
     );
+    // Even behind a proxy that passes on whatever Host the client sent (this nginx has no
+    // server_name), the address is on public_url, and so it is behind Caddy, whose site
+    // here answers its own address only.
+    let nginx = nginx(&sidecar, &app);
+    let caddy = caddy(&sidecar, &app);
+    for (front, host) in [
+        (&nginx, nginx.addr.to_string()),
+        (&nginx, "evil.example".to_owned()),
+        (&caddy, caddy.addr.to_string()),
+    ] {
+        for asked in [KUSTOMER_ASKED, AHA_ASKED] {
+            assert_eq!(
+                return_address_through(front, asked, &host).await,
+                format!("https://app.example{asked}"),
+                "{host}"
+            );
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! HTTPS on `listen` and to an `https://` app, through the real binary, with
 //! certificates made by the test: the certificate served, its replacement on SIGHUP with
-//! a request in flight, the scheme the app and the return address are told, and a bad
-//! key or an app the configured CA does not vouch for.
+//! a request in flight, the scheme the app is told, a TLS 1.2 client, and a bad key or an
+//! app the configured CA does not vouch for.
 
 use crate::support;
 
@@ -45,8 +45,13 @@ impl Certificate {
 
 /// The usual config served over HTTPS with the files in `dir`.
 fn tls_config(app: &Upstream, dir: &TempDir, login_url: &str) -> String {
-    let config = config(&app.url(), &format!("{}/api/me", app.url()), "", "")
-        .replace("url = \"/login\"", &format!("url = \"{login_url}\""));
+    let config = config(
+        &app.url(),
+        &format!("{}/api/me", app.url()),
+        "public_url = \"https://app.example\"",
+        "",
+    )
+    .replace("url = \"/login\"", &format!("url = \"{login_url}\""));
     format!(
         "{config}\n[tls]\ncert = {{ file = \"{}\" }}\nkey = {{ file = \"{}\" }}\n",
         dir.0.join("cert.pem").display(),
@@ -152,7 +157,7 @@ async fn https_is_served_and_a_new_certificate_on_sighup_keeps_requests_in_fligh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_return_address_on_another_origin_says_https() {
+async fn a_tls12_client_is_served() {
     let app = Upstream::start().await;
     let dir = TempDir::new();
     let certificate = Certificate::new();
@@ -165,7 +170,7 @@ async fn the_return_address_on_another_origin_says_https() {
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(
         query_param(&location(&headers), "next").unwrap(),
-        "https://localhost/sso/kustomer"
+        "https://app.example/sso/kustomer"
     );
 }
 

@@ -1,5 +1,5 @@
-//! Real reverse proxies (Debian's nginx and Caddy) run in front of the sidecar and the
-//! app, each on a loopback port of its own, stopped when dropped.
+//! Real reverse proxies (Debian's nginx, Caddy and haproxy) run in front of the sidecar
+//! and the app, each on a loopback port of its own, stopped when dropped.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -55,13 +55,15 @@ impl Front {
     }
 
     /// Caddy with `sites` (a Caddyfile's site blocks; `{listen}` stands for the address
-    /// it is given), its admin API off and its state in a temp dir.
+    /// it is given, `{port}` for its port), its admin API off and its state in a temp dir.
     pub fn caddy(sites: &str) -> Self {
         let addr = free_addr();
         let dir = TempDir::new();
         let caddyfile = format!(
             "{{\n\tadmin off\n\tauto_https off\n}}\n{}\n",
-            sites.replace("{listen}", &addr.to_string())
+            sites
+                .replace("{listen}", &addr.to_string())
+                .replace("{port}", &addr.port().to_string())
         );
         let path = dir.write("Caddyfile", &caddyfile);
         let log = std::fs::File::create(dir.0.join("caddy.log")).unwrap();
@@ -77,6 +79,34 @@ impl Front {
             .spawn()
             .expect("caddy runs (Debian's caddy)");
         Self::started(addr, child, dir, "caddy.log")
+    }
+
+    /// haproxy with `sections` (`frontend` and `backend` sections; `{listen}` stands for
+    /// the address it is given) after `defaults` for HTTP, in the foreground.
+    pub fn haproxy(sections: &str) -> Self {
+        let addr = free_addr();
+        let dir = TempDir::new();
+        let config = format!(
+            "defaults\n\
+             \tmode http\n\
+             \ttimeout connect 5s\n\
+             \ttimeout client 30s\n\
+             \ttimeout server 30s\n\
+             {}\n",
+            sections.replace("{listen}", &addr.to_string())
+        );
+        let path = dir.write("haproxy.cfg", &config);
+        let log = std::fs::File::create(dir.0.join("haproxy.log")).unwrap();
+        let child = Command::new(binary("haproxy", "/usr/sbin/haproxy"))
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("haproxy runs (Debian's haproxy)");
+        Self::started(addr, child, dir, "haproxy.log")
     }
 
     /// Waits until the proxy accepts connections on `addr`.
