@@ -118,7 +118,9 @@ where
             let mut response = ready!(inner.poll(cx))?;
             if after.from_remote_logout {
                 let mut marker = Response::new(String::new());
-                set_cookie(&mut marker, &handler::remote_logout_marker_removal());
+                for removal in handler::after_remote_logout_removals(&after.config) {
+                    set_cookie(&mut marker, &removal);
+                }
                 for value in marker.headers_mut().drain().map(|(_, v)| v) {
                     response
                         .headers_mut()

@@ -1,16 +1,20 @@
 //! The logout routes: the portal's "Remote logout URL" ends the app session, and the
 //! app's own logout is followed by the portal's.
 
+use std::fmt::Write as _;
+
 use cookie::Cookie;
 use http::header::{
     CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, TRANSFER_ENCODING,
 };
 use http::request::Parts;
 use http::{HeaderName, Response, StatusCode};
+use sha2::{Digest as _, Sha256};
 
 use super::own_cookies;
-use crate::config::{Config, PortalEntry};
+use crate::config::{Config, PortalEntry, SessionCookie};
 use crate::events::EventKind;
+use crate::identity::find_cookies;
 use crate::portal::now_unix;
 use crate::query;
 use crate::response::{Written, page, redirect, set_cookie};
@@ -22,33 +26,79 @@ const MAX_MESSAGE_CHARS: usize = 300;
 /// logout route does not bounce it on to the portal it just came from.
 const REMOTE_LOGOUT_COOKIE: &str = "portal_sso_remote_logout";
 
+/// How every cookie of the layer's own is named.
+pub(crate) const OWN_COOKIE_PREFIX: &str = "portal_sso_";
+
 /// The "Remote logout URL": end the app session and land on the configured page; or, for
 /// a portal that reports sign-in errors here, show the error and do nothing else.
+///
+/// With an app logout URL, the browser is sent through it with its session cookie, so
+/// that the app ends the session it knows; the layer expires the cookie when the app's
+/// logout answers. Without a session there is nothing for the app to end, and the browser
+/// lands on the configured page.
 pub(super) fn remote_logout(config: &Config, index: usize, parts: &Parts) -> Written {
     let portal = &config.portals[index];
+    if let Some(refusal) = cross_site_subresource(config, portal, parts) {
+        return refusal;
+    }
     if portal.engine.logout_errors
         && let Some(answer) = portal_error(config, portal, parts)
     {
         return answer;
     }
     config.resolver.forget(parts);
+    let through_app = config
+        .app_logout_url
+        .as_ref()
+        .zip(session_binding(config, &parts.headers));
     config.record(EventKind::Logout, &portal.name, parts.uri.path(), |event| {
-        if config.app_logout_url.is_some() {
+        if through_app.is_some() {
             event.reason = Some("via_app_logout".to_owned());
         }
     });
-    let mut response = match &config.app_logout_url {
-        Some(app_logout) => {
-            let mut response = redirect(app_logout.clone(), false);
-            set_cookie(&mut response, &remote_logout_marker(config));
-            response
-        }
-        None => redirect(portal.logout_redirect.clone(), false),
-    };
+    if let Some((app_logout, binding)) = through_app {
+        let mut response = redirect(app_logout.clone(), false);
+        set_cookie(&mut response, &remote_logout_marker(config, &binding));
+        return response;
+    }
+    let mut response = redirect(portal.logout_redirect.clone(), false);
     if let Some(session) = &config.session_cookie {
         set_cookie(&mut response, &session.removal());
     }
     response
+}
+
+/// A cross-site request for a logout route that is not a top-level navigation (an `<img>`,
+/// a `fetch`, a frame on another site): refused, so that no third-party page can end the
+/// session. A portal's remote logout redirect is a navigation (`Sec-Fetch-Dest:
+/// document`) and passes, as does a browser that sends no fetch metadata.
+fn cross_site_subresource(config: &Config, portal: &PortalEntry, parts: &Parts) -> Option<Written> {
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let cross_site = header("sec-fetch-site") == Some("cross-site");
+    let navigation = header("sec-fetch-dest").is_none_or(|dest| dest == "document");
+    if !cross_site || navigation {
+        return None;
+    }
+    config.record(
+        EventKind::BadRequest,
+        &portal.name,
+        parts.uri.path(),
+        |event| {
+            event.reason = Some("cross_site_subresource".to_owned());
+        },
+    );
+    Some(page(
+        StatusCode::FORBIDDEN,
+        "Logout refused",
+        "This logout was requested by another site's page, not by following a link or a \
+         redirect: it is refused so that no other site can end your session. Open the \
+         logout link itself to sign out.",
+    ))
 }
 
 /// Zendesk sends a failed sign-in to the remote logout URL as `kind=error&message=…`
@@ -123,13 +173,45 @@ fn shown(message: &str) -> String {
 /// the app's logout.
 const MARKER_SECS: u64 = 60;
 
-/// The remote-logout marker: the time it was set, signed with the layer's cookie key, so
-/// that a cookie planted from elsewhere (a sibling subdomain, say) cannot stop the app's
+/// What ties a remote-logout marker to the session it was set for: a digest of the
+/// session cookie's values (of every cookie but the layer's own when the layer was not
+/// told the session cookie's name). `None` when the request carries no session.
+fn session_binding(config: &Config, headers: &http::HeaderMap) -> Option<String> {
+    let mut digest = Sha256::new();
+    let mut any = false;
+    let mut feed = |pair: &[u8]| {
+        any = true;
+        digest.update((pair.len() as u64).to_be_bytes());
+        digest.update(pair);
+    };
+    match &config.session_cookie {
+        Some(session) => find_cookies(headers, session.name()).for_each(|v| feed(v.as_bytes())),
+        None => headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|&byte| byte == b';'))
+            .map(<[u8]>::trim_ascii)
+            .filter(|pair| !pair.is_empty() && !pair.starts_with(OWN_COOKIE_PREFIX.as_bytes()))
+            .for_each(&mut feed),
+    }
+    any.then(|| {
+        digest.finalize()[..16]
+            .iter()
+            .fold(String::with_capacity(32), |mut hex, byte| {
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            })
+    })
+}
+
+/// The remote-logout marker: the time it was set and the session it was set for
+/// ([`session_binding`]), signed with the layer's cookie key, so that a cookie planted from
+/// elsewhere (a sibling subdomain, say), or one taken by another user, cannot stop the app's
 /// logout from ending the portal session too.
-fn remote_logout_marker(config: &Config) -> Cookie<'static> {
+fn remote_logout_marker(config: &Config, binding: &str) -> Cookie<'static> {
     own_cookies::signed(
         &config.cookie_key,
-        Cookie::build((REMOTE_LOGOUT_COOKIE, now_unix().to_string()))
+        Cookie::build((REMOTE_LOGOUT_COOKIE, format!("{}.{binding}", now_unix())))
             .path("/")
             .max_age(cookie::time::Duration::seconds(60))
             .http_only(true)
@@ -139,11 +221,20 @@ fn remote_logout_marker(config: &Config) -> Cookie<'static> {
 }
 
 /// Whether the app's logout was reached through remote logout (then it is not sent on):
-/// the request carries a marker this layer's key signed within the last minute.
+/// the request carries a marker this layer's key signed within the last minute, for the
+/// session the request carries.
 pub(crate) fn came_from_remote_logout(config: &Config, headers: &http::HeaderMap) -> bool {
-    own_cookies::verified(&config.cookie_key, headers, REMOTE_LOGOUT_COOKIE)
-        .and_then(|marker| marker.parse::<u64>().ok())
-        .is_some_and(|set| now_unix().saturating_sub(set) <= MARKER_SECS)
+    let Some(marker) = own_cookies::verified(&config.cookie_key, headers, REMOTE_LOGOUT_COOKIE)
+    else {
+        return false;
+    };
+    let Some((set, bound)) = marker.split_once('.') else {
+        return false;
+    };
+    let fresh = set
+        .parse::<u64>()
+        .is_ok_and(|set| now_unix().saturating_sub(set) <= MARKER_SECS);
+    fresh && session_binding(config, headers).is_some_and(|binding| binding == bound)
 }
 
 /// After the app's own logout: send the browser to the portal's logout URL, keeping the
@@ -183,12 +274,16 @@ pub(crate) fn after_app_logout<B>(
     Ok(written)
 }
 
-/// The remote-logout marker, expired, for the app logout response it was used on.
-pub(crate) fn remote_logout_marker_removal() -> Cookie<'static> {
-    Cookie::build((REMOTE_LOGOUT_COOKIE, ""))
+/// The cookies the app logout response that ends a remote logout expires: the marker, and
+/// the session cookie, whatever the app's logout did with it.
+pub(crate) fn after_remote_logout_removals(config: &Config) -> Vec<Cookie<'static>> {
+    let marker = Cookie::build((REMOTE_LOGOUT_COOKIE, ""))
         .path("/")
         .max_age(cookie::time::Duration::ZERO)
-        .build()
+        .build();
+    std::iter::once(marker)
+        .chain(config.session_cookie.as_ref().map(SessionCookie::removal))
+        .collect()
 }
 
 #[cfg(test)]

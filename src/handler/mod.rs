@@ -17,7 +17,7 @@ use crate::request_origin::RequestOrigin;
 use crate::response::Written;
 
 pub(crate) use login::BoxLoginFuture;
-pub(crate) use logout::{after_app_logout, came_from_remote_logout, remote_logout_marker_removal};
+pub(crate) use logout::{after_app_logout, after_remote_logout_removals, came_from_remote_logout};
 
 /// The first step on an SSO route.
 pub(crate) enum Begin {

@@ -5,6 +5,7 @@ mod common;
 mod aha;
 mod builder;
 mod events;
+mod hostile_review;
 mod identity_sources;
 mod jwt_engine;
 mod jwt_engine_config;

@@ -12,6 +12,7 @@ mod demo_sign_in;
 mod demo_sign_out;
 mod deploy;
 mod front_proxy_names;
+mod hostile_review;
 mod public_url;
 mod reload;
 mod replicas;

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 pub const KUSTOMER_SECRET: &str = "kustomer-knowledge-base-secret-0123456789abcdef";
 pub const AHA_SECRET: &str = "aha-shared-secret-from-the-jwt-screen-0123456789";
+/// The cookie key replicas share, in `PORTAL_SSO_COOKIE_KEY`.
+pub const COOKIE_KEY: &str = "the-cookie-key-every-replica-shares-0123456789";
+/// The config line that gives the sidecar [`COOKIE_KEY`].
+pub const COOKIE_KEY_LINE: &str = "cookie_key = { env = \"PORTAL_SSO_COOKIE_KEY\" }";
 
 /// A port nothing listens on (bound, then released).
 pub fn free_addr() -> SocketAddr {
@@ -53,6 +57,7 @@ pub fn secret_env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("KUSTOMER_SSO_SECRET", KUSTOMER_SECRET),
         ("AHA_SSO_SECRET", AHA_SECRET),
+        ("PORTAL_SSO_COOKIE_KEY", COOKIE_KEY),
     ]
 }
 
