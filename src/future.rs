@@ -24,13 +24,13 @@ pin_project! {
         // and its response returned without being moved through a wider enum.
         #[pin]
         inner: Option<F>,
-        sso: Sso,
+        sso: RouteWork,
     }
 }
 
 /// What an SSO route still has to do; `None` on passthrough. Every variant is a pointer
 /// or two, so the layer adds a few words to the app's future.
-enum Sso {
+enum RouteWork {
     None,
     AppLogout(Box<AfterAppLogout>),
     Resolving(BoxLoginFuture),
@@ -48,7 +48,7 @@ impl<F> ResponseFuture<F> {
     pub(crate) const fn passthrough(future: F) -> Self {
         Self {
             inner: Some(future),
-            sso: Sso::None,
+            sso: RouteWork::None,
         }
     }
 
@@ -60,7 +60,7 @@ impl<F> ResponseFuture<F> {
     ) -> Self {
         Self {
             inner: Some(future),
-            sso: Sso::AppLogout(Box::new(AfterAppLogout {
+            sso: RouteWork::AppLogout(Box::new(AfterAppLogout {
                 config,
                 path,
                 from_remote_logout,
@@ -71,14 +71,14 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn resolving(future: BoxLoginFuture) -> Self {
         Self {
             inner: None,
-            sso: Sso::Resolving(future),
+            sso: RouteWork::Resolving(future),
         }
     }
 
     pub(crate) fn ready(response: Written) -> Self {
         Self {
             inner: None,
-            sso: Sso::Ready(Some(Box::new(response))),
+            sso: RouteWork::Ready(Some(Box::new(response))),
         }
     }
 }
@@ -94,7 +94,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         match (this.sso, this.inner.as_pin_mut()) {
-            (Sso::None, Some(inner)) => inner.poll(cx),
+            (RouteWork::None, Some(inner)) => inner.poll(cx),
             (sso, inner) => poll_sso(sso, inner, cx),
         }
     }
@@ -105,7 +105,7 @@ where
 #[cold]
 #[inline(never)]
 fn poll_sso<F, B, E>(
-    sso: &mut Sso,
+    sso: &mut RouteWork,
     inner: Option<Pin<&mut F>>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<Response<B>, E>>
@@ -114,7 +114,7 @@ where
     B: From<String>,
 {
     let answered = match (sso, inner) {
-        (Sso::AppLogout(after), Some(inner)) => {
+        (RouteWork::AppLogout(after), Some(inner)) => {
             let mut response = ready!(inner.poll(cx))?;
             if after.from_remote_logout {
                 let mut marker = Response::new(String::new());
@@ -134,12 +134,12 @@ where
                 }
             }
         }
-        (Sso::Resolving(future), _) => ready!(future.as_mut().poll(cx)).map(B::from),
-        (Sso::Ready(response), _) => response
+        (RouteWork::Resolving(future), _) => ready!(future.as_mut().poll(cx)).map(B::from),
+        (RouteWork::Ready(response), _) => response
             .take()
             .expect("ResponseFuture polled after completion")
             .map(B::from),
-        (Sso::None | Sso::AppLogout(_), _) => {
+        (RouteWork::None | RouteWork::AppLogout(_), _) => {
             panic!("ResponseFuture polled after completion")
         }
     };

@@ -103,6 +103,7 @@ mod handler;
 mod identity;
 mod layer;
 pub mod origins;
+pub mod page;
 mod portal;
 mod query;
 mod request_origin;

@@ -9,10 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use portal_sso_sidecar::tools::token;
 use portal_sso_sidecar::{self as sidecar, SidecarConfig, kustomer_secret};
 
-/// Single sign-on into hosted knowledge-base portals (Kustomer, Aha!) for an app that
-/// already has its own login.
+/// Single sign-on from an app with its own login into hosted help centers, knowledge
+/// bases, docs sites and feedback boards (Kustomer, Aha!, Zendesk, GitBook, Canny and more).
 #[derive(Debug, Parser)]
-#[command(name = "portal-sso", version, about)]
+#[command(name = "portal-sso", version)]
 struct Cli {
     /// How log lines are written (filter with `RUST_LOG`, default `info`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]

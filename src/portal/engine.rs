@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use url::Url;
 
-use super::builder::JwtPortal;
 use super::claim::{Claim, PassKind, PassParam, Source, TokenIn};
+use super::jwt_portal::JwtPortal;
 use super::preset::Preset;
 use super::{ECHO_CLAIMS, carries_param};
 use crate::error::ConfigError;

@@ -3,7 +3,6 @@
 //! which claims it signs, where the browser goes next and what comes back with it.
 
 mod aha;
-mod builder;
 mod canny;
 mod claim;
 pub(crate) mod engine;
@@ -14,6 +13,7 @@ mod gitbook;
 mod helpdocs;
 mod helpjuice;
 mod helpscout;
+mod jwt_portal;
 mod kustomer;
 mod mintlify;
 mod preset;
@@ -26,9 +26,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::origins::RedirectRejection;
 use crate::query::QueryError;
 
-pub use builder::{CUSTOM_KIND, DEFAULT_TOKEN_TTL_SECS, JwtPortal};
 pub(crate) use claim::ClaimError;
 pub use claim::{Claim, ClaimSource, PassParam, TimeUnit, TokenIn};
+pub use jwt_portal::{CUSTOM_KIND, DEFAULT_TOKEN_TTL_SECS, JwtPortal};
 pub use preset::{Preset, Setting, TimeRules};
 pub(crate) use request::{Issued, Prepared};
 
