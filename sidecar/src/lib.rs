@@ -11,7 +11,7 @@
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
 //! - [`demo`]: the whole flow on one machine;
-//! - [`kustomer_secret`], [`token_cli`], [`healthcheck`]: the operator tools behind
+//! - [`kustomer_secret`], [`tools::token`], [`healthcheck`]: the operator tools behind
 //!   `portal-sso kustomer-secret`, `portal-sso token` and `portal-sso healthcheck`.
 //!
 //! The `portal-sso` command is a thin layer over these modules.

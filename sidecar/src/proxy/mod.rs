@@ -5,8 +5,8 @@
 //! `client::conn::http1`, kept for the browser connection's next requests (HTTP/1.1
 //! answers them one after another, so one is all it needs). Bodies stream both ways
 //! frame by frame; hop-by-hop headers are removed both ways and the forwarding headers
-//! set as [`forwarding`](crate::forwarding) says ([`headers`]); request trailers are
-//! dropped ([`trailers`]); an HTTP/1.1 `Upgrade` (WebSocket) is tunnelled ([`upgrade`]).
+//! set as [`crate::forwarding`] says (`headers`); request trailers are dropped
+//! (`trailers`); an HTTP/1.1 `Upgrade` (WebSocket) is tunnelled (`upgrade`).
 
 mod errors;
 mod headers;
