@@ -18,8 +18,16 @@ const KUSTOMER_SECRET: &str = "kustomer-secret-kustomer-secret-0123456789";
 const LOOP_COOKIE: &str = "portal_sso_login_trips";
 const SESSION: &str = "app_session";
 const AHA: &str = "/sso/aha?state=s";
+/// The layer's cookie key, so a test can write the trips cookie a browser would carry
+/// from an earlier time.
+const COOKIE_KEY: &str = "the-login-loop-tests-cookie-key-0123456789";
 
 fn app(limit: Option<(u32, Duration)>) -> Router {
+    app_keyed(limit, None)
+}
+
+/// [`app`], its cookies signed with `key` when given (else a key of its own).
+fn app_keyed(limit: Option<(u32, Duration)>, key: Option<&str>) -> Router {
     let mut builder = SsoLayer::builder()
         .with_identity(|parts: &http::request::Parts| {
             let signed_in = portal_sso::find_cookie(&parts.headers, SESSION) == Some("ok");
@@ -42,6 +50,9 @@ fn app(limit: Option<(u32, Duration)>) -> Router {
         );
     if let Some((limit, window)) = limit {
         builder = builder.with_login_loop_limit(limit, window);
+    }
+    if let Some(key) = key {
+        builder = builder.with_cookie_key(Secret::new(key));
     }
     Router::new()
         .route("/", get(|| async { "home" }))
@@ -229,11 +240,20 @@ async fn a_success_without_earlier_trips_sets_no_cookie() {
 
 #[tokio::test]
 async fn trips_older_than_the_window_are_forgotten() {
-    let app = app(Some((1, Duration::from_secs(1))));
+    let app = app_keyed(Some((1, Duration::from_secs(60))), Some(COOKIE_KEY));
     let mut browser = Browser::default();
     assert_sent_to_login(&browser.get(&app, AHA).await, 1);
     assert_explains(&browser.get(&app, AHA).await, 1);
-    // The cookie carries whole seconds; two seconds on, the window of one has passed.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // The same count, begun 61 s ago (as the cookie says, signed with the layer's key):
+    // the window has passed, and counting starts over.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut jar = cookie::CookieJar::new();
+    jar.signed_mut(&cookie::Key::derive_from(COOKIE_KEY.as_bytes()))
+        .add(cookie::Cookie::new(LOOP_COOKIE, format!("1.{}", now - 61)));
+    let aged = jar.get(LOOP_COOKIE).unwrap().value().to_owned();
+    browser.cookies.insert(LOOP_COOKIE.to_owned(), aged);
     assert_sent_to_login(&browser.get(&app, AHA).await, 1);
 }
