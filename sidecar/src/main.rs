@@ -11,6 +11,8 @@ use portal_sso_sidecar::{self as sidecar, SidecarConfig, kustomer_secret};
 
 /// Single sign-on from an app with its own login into hosted help centers, knowledge
 /// bases, docs sites and feedback boards (Kustomer, Aha!, Zendesk, GitBook, Canny and more).
+// Vendor names are prose in the help text, not code.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Parser)]
 #[command(name = "portal-sso", version)]
 struct Cli {

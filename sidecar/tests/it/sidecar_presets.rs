@@ -40,6 +40,7 @@ struct Case {
     check: fn(&Value, &str),
 }
 
+#[allow(clippy::too_many_lines)] // one entry per kind
 fn cases() -> Vec<Case> {
     let pem = key_path;
     let ed25519 = DecodingKey::from_ed_pem(&key_bytes("test-only-ed25519-public.pem")).unwrap();
@@ -259,10 +260,12 @@ fn token_and_target(
 async fn every_kinds_keys_reach_the_builder() {
     let upstream = Upstream::start().await;
     let cases = cases();
-    let portals: String = cases
-        .iter()
-        .map(|case| format!("[[portal]]\n{}\n", case.entry))
-        .collect();
+    let portals = cases.iter().fold(String::new(), |mut portals, case| {
+        portals.push_str("[[portal]]\n");
+        portals.push_str(&case.entry);
+        portals.push('\n');
+        portals
+    });
     let config = preset_config(&upstream, "id = \"/email\"", &portals);
     let mut env = env();
     env.push(("DOCS_SECRET", DOCS_SECRET));
