@@ -11,6 +11,7 @@ mod demo_mock_portals;
 mod demo_sign_in;
 mod demo_sign_out;
 mod deploy;
+mod header_names_never_reach_the_app;
 mod operator_tools_never_echo_a_secret;
 mod reload;
 mod replicas;
