@@ -8,7 +8,8 @@
 //! The file is read in three steps: `file` gives its shape (serde, with the defaults),
 //! `check` turns each value into settings, reading secrets through `secret_ref`, and this
 //! module builds the layer from the result. `portal` holds each `[[portal]]` kind's shape
-//! and checks; `summary` is what `check-config` prints.
+//! and checks; `summary` is what `check-config` prints; `load` reads it all on a thread
+//! of its own within [`LOAD_TIME_LIMIT`].
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -33,12 +34,15 @@ mod cookie_key;
 mod error;
 mod file;
 mod keyed;
+mod load;
 mod portal;
 mod secret_ref;
 mod summary;
 mod tls;
 
 pub use error::ConfigFileError;
+pub use load::LOAD_TIME_LIMIT;
+pub(crate) use load::Loading;
 
 use portal::PortalSettings;
 use secret_ref::SecretRef;
@@ -241,12 +245,14 @@ pub fn read_admin_listen(path: &Path) -> Result<Option<SocketAddr>, ConfigFileEr
 }
 
 fn read(path: &Path) -> Result<String, ConfigFileError> {
-    std::fs::read_to_string(path).map_err(|err| {
+    let cannot_read = |kind: std::io::ErrorKind| {
         ConfigFileError::new(
             "--config",
-            format!("cannot read {}: {}", path.display(), err.kind()),
+            format!("cannot read {}: {kind}", path.display()),
         )
-    })
+    };
+    let bytes = load::read_file("--config", path).map_err(|err| cannot_read(err.kind()))?;
+    String::from_utf8(bytes).map_err(|_| cannot_read(std::io::ErrorKind::InvalidData))
 }
 
 fn with_identity(

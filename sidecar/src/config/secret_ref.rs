@@ -156,7 +156,7 @@ impl SecretRef {
                 None => return Err(ConfigFileError::new(key, unset(var))),
             },
             SecretRef::File(path) => {
-                let mut bytes = std::fs::read(path).map_err(|err| {
+                let mut bytes = super::load::read_file(key, path).map_err(|err| {
                     ConfigFileError::new(
                         key,
                         format!("cannot read secret file {}: {}", path.display(), err.kind()),

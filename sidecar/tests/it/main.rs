@@ -14,6 +14,7 @@ mod deploy;
 mod header_names_never_reach_the_app;
 mod operator_tools_never_echo_a_secret;
 mod reload;
+mod reload_never_stops_serving;
 mod replicas;
 mod sidecar_admin;
 mod sidecar_attacks;
