@@ -21,7 +21,7 @@ const INLINE_SECRET: &str = "secrets are never written in the file: \
      use { env = \"VAR\" } or { file = \"/run/secrets/NAME\" }";
 
 /// The refusal of a value that is not a `{ env = … }` or `{ file = … }` table. serde's own
-/// message would quote the value (`invalid type: integer `…``), which may be the secret
+/// message would quote the value (``invalid type: integer `…` ``), which may be the secret
 /// itself written in the wrong place, so only its kind is named.
 fn not_a_reference<E: de::Error>(kind: &str) -> E {
     E::custom(format_args!(

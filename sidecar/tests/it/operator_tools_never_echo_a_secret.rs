@@ -23,8 +23,125 @@ fn check_config(config: &str) -> (Option<i32>, String) {
     (output.status.code(), printed)
 }
 
+/// What replaces what in the config, the value that must not be printed, and the key the
+/// error must name.
+const CASES: &[(&str, &str, &str, &str)] = &[
+    (KUSTOMER, "secret = 86753098675309", NUMBER, PORTAL),
+    (KUSTOMER, "secret = -86753098675309", NUMBER, PORTAL),
+    (
+        KUSTOMER,
+        "secret = 3.14159265358979",
+        "3.14159265358979",
+        PORTAL,
+    ),
+    (KUSTOMER, "secret = true", "true", PORTAL),
+    (
+        KUSTOMER,
+        r#"secret = "KUSTOMER_SSO_SECRET""#,
+        "KUSTOMER_SSO_SECRET",
+        PORTAL,
+    ),
+    (
+        KUSTOMER,
+        r#"secret = "/run/secrets/kustomer-hunter2""#,
+        WORD,
+        PORTAL,
+    ),
+    (
+        KUSTOMER,
+        r#"secret = "hunter2-hunter2-hunter2-hunter2""#,
+        WORD,
+        PORTAL,
+    ),
+    (KUSTOMER, r#"secret = ["hunter2-in-a-list"]"#, WORD, PORTAL),
+    (
+        KUSTOMER,
+        "secret = { env = 86753098675309 }",
+        NUMBER,
+        PORTAL,
+    ),
+    (
+        KUSTOMER,
+        "secret = { file = 86753098675309 }",
+        NUMBER,
+        PORTAL,
+    ),
+    (KUSTOMER, r#"secret = { env = ["hunter2"] }"#, WORD, PORTAL),
+    (
+        KUSTOMER,
+        r#"secret = { env = "KUSTOMER_SSO_SECRET", file = "hunter2" }"#,
+        WORD,
+        PORTAL,
+    ),
+    (
+        KUSTOMER,
+        r#"secret = { value = "hunter2-hunter2" }"#,
+        WORD,
+        PORTAL,
+    ),
+    (
+        KUSTOMER,
+        r#"secret = { env = "hunter2-hunter2 not a name" }"#,
+        WORD,
+        PORTAL,
+    ),
+    (
+        KUSTOMER,
+        r#"secret = { env = "/run/secrets/hunter2" }"#,
+        WORD,
+        PORTAL,
+    ),
+    (
+        SESSION,
+        "jwt = { secret = 86753098675309 }",
+        NUMBER,
+        "session.jwt.secret",
+    ),
+    (
+        SESSION,
+        r#"jwt = { secret = "hunter2-hunter2" }"#,
+        WORD,
+        "session.jwt.secret",
+    ),
+    (
+        SESSION,
+        "signed = { key = 86753098675309 }",
+        NUMBER,
+        "session.signed.key",
+    ),
+    (
+        UPSTREAM,
+        "upstream = \"https://127.0.0.1:3000\"\nupstream_ca = 86753098675309",
+        NUMBER,
+        "upstream_ca",
+    ),
+    (
+        SERVER,
+        "[tls]\ncert = 86753098675309\nkey = { file = \"k.pem\" }\n\n[server]",
+        NUMBER,
+        "tls.cert",
+    ),
+    (
+        SERVER,
+        "admin_token = \"hunter2-hunter2\"\n\n[server]",
+        WORD,
+        "admin_token",
+    ),
+    (
+        SERVER,
+        "admin_token = 86753098675309\n\n[server]",
+        NUMBER,
+        "admin_token",
+    ),
+];
+
 const KUSTOMER: &str = r#"secret = { env = "KUSTOMER_SSO_SECRET" }"#;
 const SESSION: &str = r#"introspect = { url = "http://127.0.0.1:3000/api/me", cache_ttl_secs = 30, timeout_ms = 1000 }"#;
+const UPSTREAM: &str = r#"upstream = "http://127.0.0.1:3000""#;
+const SERVER: &str = "[server]";
+const PORTAL: &str = "portal[0].secret";
+const NUMBER: &str = "86753098675309";
+const WORD: &str = "hunter2";
 
 #[test]
 fn check_config_never_echoes_a_secret_written_in_the_wrong_place() {
@@ -34,137 +151,7 @@ fn check_config_never_echoes_a_secret_written_in_the_wrong_place() {
         "",
         "",
     );
-    // (what replaces what, the value that must not be printed, the key to name)
-    let cases: &[(&str, &str, &str, &str)] = &[
-        (
-            KUSTOMER,
-            "secret = 86753098675309",
-            "86753098675309",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            "secret = -86753098675309",
-            "86753098675309",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            "secret = 3.14159265358979",
-            "3.14159265358979",
-            "portal[0].secret",
-        ),
-        (KUSTOMER, "secret = true", "true", "portal[0].secret"),
-        (
-            KUSTOMER,
-            r#"secret = "KUSTOMER_SSO_SECRET""#,
-            "KUSTOMER_SSO_SECRET",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            r#"secret = "/run/secrets/kustomer-hunter2""#,
-            "hunter2",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            r#"secret = "hunter2-hunter2-hunter2-hunter2""#,
-            "hunter2",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            r#"secret = ["hunter2-in-a-list"]"#,
-            "hunter2",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            "secret = { env = 86753098675309 }",
-            "86753098675309",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            "secret = { file = 86753098675309 }",
-            "86753098675309",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            r#"secret = { env = ["hunter2"] }"#,
-            "hunter2",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            r#"secret = { env = "KUSTOMER_SSO_SECRET", file = "hunter2" }"#,
-            "hunter2",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            r#"secret = { value = "hunter2-hunter2" }"#,
-            "hunter2",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            r#"secret = { env = "hunter2-hunter2 not a name" }"#,
-            "hunter2",
-            "portal[0].secret",
-        ),
-        (
-            KUSTOMER,
-            r#"secret = { env = "/run/secrets/hunter2" }"#,
-            "hunter2",
-            "portal[0].secret",
-        ),
-        (
-            SESSION,
-            "jwt = { secret = 86753098675309 }",
-            "86753098675309",
-            "session.jwt.secret",
-        ),
-        (
-            SESSION,
-            r#"jwt = { secret = "hunter2-hunter2" }"#,
-            "hunter2",
-            "session.jwt.secret",
-        ),
-        (
-            SESSION,
-            "signed = { key = 86753098675309 }",
-            "86753098675309",
-            "session.signed.key",
-        ),
-        (
-            "upstream = \"http://127.0.0.1:3000\"",
-            "upstream = \"https://127.0.0.1:3000\"\nupstream_ca = 86753098675309",
-            "86753098675309",
-            "upstream_ca",
-        ),
-        (
-            "[server]",
-            "[tls]\ncert = 86753098675309\nkey = { file = \"k.pem\" }\n\n[server]",
-            "86753098675309",
-            "tls.cert",
-        ),
-        (
-            "[server]",
-            "admin_token = \"hunter2-hunter2\"\n\n[server]",
-            "hunter2",
-            "admin_token",
-        ),
-        (
-            "[server]",
-            "admin_token = 86753098675309\n\n[server]",
-            "86753098675309",
-            "admin_token",
-        ),
-    ];
-    for (from, to, value, key) in cases {
+    for (from, to, value, key) in CASES {
         assert!(base.contains(from), "{from}");
         let text = base.replacen(from, to, 1);
         let (code, printed) = check_config(&text);
