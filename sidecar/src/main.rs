@@ -77,6 +77,9 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => match load(&args) {
             Ok(config) => {
                 print!("{}", config.summary());
+                for warning in config.warnings() {
+                    eprintln!("portal-sso: warning: {warning}");
+                }
                 println!("config OK");
                 ExitCode::SUCCESS
             }

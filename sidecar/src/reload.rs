@@ -115,6 +115,7 @@ pub(crate) async fn run(
         match loaded {
             Ok((config, app)) => {
                 apps.send_replace(Arc::new(app));
+                shared.admin.set_token(config.admin_token().cloned());
                 shared.metrics.config_reload(true);
                 let restart = bound.changed_in(&config);
                 if restart.is_empty() {

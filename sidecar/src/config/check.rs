@@ -10,6 +10,7 @@ use jsonwebtoken::Algorithm;
 
 use portal_sso::{ClaimPointers, Secret, SessionCookie, SignedCookieMode};
 
+use super::admin;
 use super::cookie_key::{self, Origin};
 use super::file::{File, IntrospectFile, ModeFile, ServerFile};
 use super::portal::PortalSettings;
@@ -51,11 +52,13 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
     }
 
     let tls = file.tls.as_ref().map(tls::server_config).transpose()?;
+    let admin_token = admin::check(file.admin_token.as_ref(), file.allow_short_secrets)?;
 
     let cookie_key = cookie_key(&portals, &source);
     Ok(SidecarConfig {
         listen: file.listen,
         admin_listen: file.admin_listen,
+        admin_token,
         server,
         upstream,
         tls,

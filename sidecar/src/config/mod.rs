@@ -29,6 +29,7 @@ use portal_sso::{
 use crate::introspect::Introspect;
 use crate::metrics::{Metrics, Timed};
 
+mod admin;
 mod check;
 mod cookie_key;
 mod error;
@@ -114,6 +115,8 @@ pub struct SidecarConfig {
     pub listen: SocketAddr,
     /// The admin listener (`/healthz`, `/readyz`, `/metrics`, `/events`), if any.
     pub admin_listen: Option<SocketAddr>,
+    /// The bearer token `/metrics` and `/events` want, if any.
+    admin_token: Option<admin::AdminToken>,
     /// How the server treats connections.
     pub server: ServerSettings,
     /// How requests reach the app.
@@ -139,6 +142,10 @@ impl fmt::Debug for SidecarConfig {
         f.debug_struct("SidecarConfig")
             .field("listen", &self.listen)
             .field("admin_listen", &self.admin_listen)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "REDACTED"),
+            )
             .field("upstream", &self.upstream)
             .field("tls", &self.tls.is_some())
             .field("session_cookie", &self.session_cookie.name())
@@ -160,6 +167,19 @@ impl SidecarConfig {
         // Building the layer once proves the whole configuration, routes included.
         config.layer(Vec::new(), None)?;
         Ok(config)
+    }
+
+    /// The bearer token the admin port's `/metrics` and `/events` want (`admin_token`).
+    pub fn admin_token(&self) -> Option<&Secret> {
+        self.admin_token.as_ref().map(|admin| &admin.token)
+    }
+
+    /// What is allowed but unwise, one line each: `check-config` prints them and `serve`
+    /// logs them at start.
+    pub fn warnings(&self) -> Vec<String> {
+        admin::open_admin_warning(self.admin_listen, self.admin_token.as_ref())
+            .into_iter()
+            .collect()
     }
 
     /// Builds the layer, with `observers` receiving every decision and the identity

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_safe_by_default;
 mod cli_kustomer_secret;
 mod cli_token;
 mod cli_token_presets;
