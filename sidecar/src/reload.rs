@@ -117,6 +117,9 @@ pub(crate) async fn run(
                 apps.send_replace(Arc::new(app));
                 shared.admin.set_token(config.admin_token().cloned());
                 shared.metrics.config_reload(true);
+                for warning in config.warnings() {
+                    tracing::warn!(target: "portal_sso::reload", "{warning}");
+                }
                 let restart = bound.changed_in(&config);
                 if restart.is_empty() {
                     tracing::info!(target: "portal_sso::reload", "config reloaded");

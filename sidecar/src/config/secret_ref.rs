@@ -94,6 +94,10 @@ impl<'de> Deserialize<'de> for SecretRef {
                     let source = match key.as_str() {
                         "env" => SecretRef::Env(map.next_value::<Name>()?.0),
                         "file" => SecretRef::File(PathBuf::from(map.next_value::<Name>()?.0)),
+                        // How the `toml` crate hands over a date or time.
+                        other if other.starts_with("$__toml_private") => {
+                            return Err(not_a_reference("a date or time"));
+                        }
                         other => {
                             return Err(de::Error::custom(format!(
                                 "unknown key `{other}` (its value is not shown): \

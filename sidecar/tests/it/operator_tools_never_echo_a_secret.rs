@@ -35,6 +35,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         PORTAL,
     ),
     (KUSTOMER, "secret = true", "true", PORTAL),
+    (KUSTOMER, "secret = 1979-05-27T07:32:00Z", "1979", PORTAL),
     (
         KUSTOMER,
         r#"secret = "KUSTOMER_SSO_SECRET""#,
