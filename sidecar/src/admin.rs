@@ -3,15 +3,23 @@
 //! - `/healthz`: 200 while the process runs;
 //! - `/readyz`: 200, or 503 once shutdown has begun (take it out of the load balancer);
 //! - `/metrics`: the metrics in the `OpenMetrics` text format (see [`Metrics`]);
-//! - `/events`: the last SSO decisions as JSON, newest first (see [`Recent`]).
+//! - `/events`: the last SSO decisions and refusals as JSON, newest first (see
+//!   [`Recent`]).
 //!
-//! Each answers `GET` and `HEAD`; any other method gets 405, any other path 404.
+//! Each answers `GET` and `HEAD`; any other method gets 405, any other path 404. With
+//! `admin_token`, `/metrics` and `/events` want `Authorization: Bearer <token>` (401
+//! otherwise); on a loopback address, the port answers only requests addressed to a
+//! loopback name (421 otherwise), so that no web page can read it through DNS rebinding.
 
-use std::sync::Arc;
+mod access;
+
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::Router;
 use axum::extract;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -20,11 +28,14 @@ use tokio::net::TcpListener;
 
 use crate::metrics::Metrics;
 use crate::recent::Recent;
+use portal_sso::Secret;
 
-/// What the admin listener reports, shared with the server.
+/// What the admin listener reports and checks, shared with the server (and its reloads).
 #[derive(Debug, Default)]
 pub struct State {
     draining: AtomicBool,
+    /// The bearer token `/metrics` and `/events` want, if any.
+    token: RwLock<Option<Secret>>,
 }
 
 impl State {
@@ -37,6 +48,19 @@ impl State {
     pub fn set_draining(&self) {
         self.draining.store(true, Ordering::Release);
     }
+
+    /// Sets the bearer token `/metrics` and `/events` want from now on; `None` leaves
+    /// them open.
+    pub fn set_token(&self, token: Option<Secret>) {
+        *self.token.write().unwrap_or_else(PoisonError::into_inner) = token;
+    }
+
+    fn token(&self) -> Option<Secret> {
+        self.token
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 /// What the admin routes read.
@@ -45,6 +69,8 @@ struct Admin {
     state: Arc<State>,
     metrics: Arc<Metrics>,
     recent: Arc<Recent>,
+    /// The address the listener is bound to.
+    bound: SocketAddr,
 }
 
 /// Serves the admin endpoints on `listener` until the task is dropped.
@@ -54,10 +80,18 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     recent: Arc<Recent>,
 ) {
+    let bound = match listener.local_addr() {
+        Ok(bound) => bound,
+        Err(err) => {
+            tracing::warn!(target: "portal_sso::admin", %err, "the admin listener has no address");
+            return;
+        }
+    };
     let admin = Admin {
         state,
         metrics,
         recent,
+        bound,
     };
     if let Err(err) = axum::serve(listener, router(admin)).await {
         tracing::warn!(target: "portal_sso::admin", %err, "the admin listener stopped");
@@ -72,6 +106,7 @@ fn router(admin: Admin) -> Router {
         .route("/events", get(events))
         .method_not_allowed_fallback(get_only)
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(admin.clone(), access::guard))
         .with_state(admin)
 }
 
@@ -144,6 +179,7 @@ mod tests {
         let request = Request::builder()
             .method(method)
             .uri(path)
+            .header(http::header::HOST, "localhost:9901")
             .body(Body::empty())
             .unwrap();
         let response = router.call(request).await.unwrap();
@@ -159,6 +195,7 @@ mod tests {
             state: Arc::new(State::default()),
             metrics: Arc::new(Metrics::new()),
             recent: Arc::new(Recent::default()),
+            bound: "127.0.0.1:9901".parse().unwrap(),
         });
         let cases = [
             (Method::GET, "/healthz", StatusCode::OK, "ok\n"),

@@ -25,11 +25,13 @@ use crate::recent::Recent;
 /// hyper's smallest read buffer.
 const MIN_BUF_SIZE: usize = 8 * 1024;
 
-/// What lasts across reloads: the metrics and the recent events.
+/// What lasts across reloads: the metrics, the recent events and the admin port's state
+/// (its token set again by each reload).
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) recent: Arc<Recent>,
+    pub(crate) admin: Arc<crate::admin::State>,
 }
 
 /// What each browser connection is served with, made from one config.

@@ -19,7 +19,7 @@
 //! | 4 | Kustomer answered 403: the API key may not read knowledge base settings |
 //! | 5 | Kustomer answered 404: no knowledge base with that ID there |
 //! | 6 | Kustomer answered another unexpected status |
-//! | 7 | the answer was not JSON or had no secret in its `attributes` |
+//! | 7 | the answer was not JSON, had no secret in its `attributes`, or one with control characters |
 //! | 8 | network error: DNS, connection, TLS |
 //! | 9 | no complete answer within the timeout |
 //! | 10 | the secret could not be written to standard output or `--out` |

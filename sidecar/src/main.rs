@@ -81,7 +81,7 @@ fn main() -> ExitCode {
             Ok(config) => {
                 print!("{}", config.summary());
                 for warning in config.warnings() {
-                    println!("warning: {warning}");
+                    eprintln!("portal-sso: warning: {warning}");
                 }
                 println!("config OK");
                 ExitCode::SUCCESS
@@ -104,8 +104,10 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reads and checks the config, within the time limit: a secret file that blocks (a FIFO,
+/// a hung mount) is a config error naming it, not a hang.
 fn load(args: &ConfigArgs) -> Result<SidecarConfig, ExitCode> {
-    SidecarConfig::load(&args.config).map_err(|err| {
+    SidecarConfig::load_within(&args.config, sidecar::config::LOAD_TIME_LIMIT).map_err(|err| {
         eprintln!("portal-sso: config error: {err}");
         ExitCode::from(CONFIG_ERROR)
     })

@@ -1,5 +1,9 @@
-//! The last SSO decisions, kept in memory for the admin listener's `/events`: the answer
-//! to "why did this sign-in fail" without searching the logs.
+//! The last SSO decisions and refusals, kept in memory for the admin listener's
+//! `/events`: the answer to "why did this sign-in fail" without searching the logs.
+//!
+//! Decisions (tokens issued, logins asked for, logouts) and refusals (redirects and
+//! requests refused, identity failures) are kept in two lists of their own, so that a
+//! flood of refused requests, which anyone can send, cannot push the real decisions out.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU8;
@@ -11,27 +15,62 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Iso8601;
 use time::format_description::well_known::iso8601::{Config, EncodedConfig, TimePrecision};
 
-use portal_sso::{EventObserver, SsoEvent};
+use portal_sso::{EventKind, EventObserver, SsoEvent};
 
-/// How many events [`Recent::default`] keeps.
+/// How many events of each class [`Recent::default`] keeps.
 pub const DEFAULT_CAPACITY: usize = 200;
 
-/// The last `capacity` [`SsoEvent`]s, newest first.
+/// The last `capacity` decisions and the last `capacity` refusals ([`SsoEvent`]s), shown
+/// together newest first.
 ///
 /// Events hold no token, secret, cookie or `trackingToken` (the layer never puts one in),
 /// and the email is already masked.
 #[derive(Debug)]
 pub struct Recent {
     capacity: usize,
-    events: Mutex<VecDeque<Record>>,
+    lists: Mutex<Lists>,
+}
+
+/// The two lists, each newest first, and the number the next event gets.
+#[derive(Debug, Default)]
+struct Lists {
+    decisions: VecDeque<Record>,
+    refusals: VecDeque<Record>,
+    next: u64,
+}
+
+/// Which list an event is kept in: `/events` shows it as `class`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Class {
+    /// A token issued, a login asked for, a logout.
+    Decision,
+    /// Anything refused or failed.
+    Refusal,
+}
+
+impl Class {
+    fn of(kind: EventKind) -> Self {
+        match kind {
+            EventKind::TokenIssued
+            | EventKind::LoginRequired
+            | EventKind::Logout
+            | EventKind::AppLogout => Class::Decision,
+            _ => Class::Refusal,
+        }
+    }
 }
 
 /// One event as `/events` shows it.
 #[derive(Debug, Clone, Serialize)]
 struct Record {
+    /// The order events came in, across both lists.
+    #[serde(skip)]
+    seq: u64,
     time: String,
     unix_ms: u128,
     event: &'static str,
+    class: Class,
     portal: String,
     path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,21 +88,24 @@ impl Default for Recent {
 }
 
 impl Recent {
-    /// Keeps the last `capacity` events.
+    /// Keeps the last `capacity` decisions and the last `capacity` refusals.
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            events: Mutex::new(VecDeque::with_capacity(capacity)),
+            lists: Mutex::new(Lists::default()),
         }
     }
 
-    /// The events as a JSON array, newest first.
+    /// The events of both lists as one JSON array, newest first, each with its `class`
+    /// (`decision` or `refusal`).
     pub fn to_json(&self) -> String {
-        let events = self
-            .events
+        let lists = self
+            .lists
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        serde_json::to_string(&*events).unwrap_or_else(|_| "[]".to_owned())
+        let mut events: Vec<&Record> = lists.decisions.iter().chain(&lists.refusals).collect();
+        events.sort_unstable_by_key(|record| std::cmp::Reverse(record.seq));
+        serde_json::to_string(&events).unwrap_or_else(|_| "[]".to_owned())
     }
 }
 
@@ -73,24 +115,33 @@ impl EventObserver for Recent {
             return;
         }
         let since_epoch = event.at.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let record = Record {
+        let class = Class::of(event.kind);
+        let mut record = Record {
+            seq: 0,
             time: rfc3339(event.at),
             unix_ms: since_epoch.as_millis(),
             event: event.kind.name(),
+            class,
             portal: event.portal.clone(),
             path: event.path.clone(),
             reason: event.reason.clone(),
             email: event.email.clone(),
             target_origin: event.target_origin.clone(),
         };
-        let mut events = self
-            .events
+        let mut lists = self
+            .lists
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if events.len() == self.capacity {
-            events.pop_back();
+        record.seq = lists.next;
+        lists.next += 1;
+        let list = match class {
+            Class::Decision => &mut lists.decisions,
+            Class::Refusal => &mut lists.refusals,
+        };
+        if list.len() == self.capacity {
+            list.pop_back();
         }
-        events.push_front(record);
+        list.push_front(record);
     }
 }
 
@@ -112,6 +163,42 @@ fn rfc3339(at: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_flood_of_refusals_keeps_the_decisions() {
+        let recent = Recent::new(3);
+        let event = |kind| SsoEvent {
+            kind,
+            at: SystemTime::now(),
+            portal: "kustomer".to_owned(),
+            path: "/sso/kustomer".to_owned(),
+            reason: None,
+            email: None,
+            target_origin: None,
+        };
+        recent.on_event(&event(EventKind::TokenIssued));
+        for _ in 0..10 {
+            recent.on_event(&event(EventKind::RedirectRejected));
+        }
+        recent.on_event(&event(EventKind::Logout));
+        let events: serde_json::Value = serde_json::from_str(&recent.to_json()).unwrap();
+        let shown: Vec<(&str, &str)> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["event"].as_str().unwrap(), e["class"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("logout", "decision"),
+                ("redirect_rejected", "refusal"),
+                ("redirect_rejected", "refusal"),
+                ("redirect_rejected", "refusal"),
+                ("token_issued", "decision"),
+            ]
+        );
+    }
 
     #[test]
     fn formats_utc_dates() {

@@ -2,6 +2,11 @@
 //! again. A config that checks out applies to every request from then on; one that does
 //! not is refused with one log line naming the key, and the running one stays.
 //!
+//! The files are read on a thread of their own (see [`LOAD_TIME_LIMIT`]), never on the
+//! one that accepts connections and serves the admin port: a secret file that blocks (a
+//! FIFO, a hung secrets mount) refuses the reload after the time limit, naming the file,
+//! and serving goes on throughout.
+//!
 //! Each browser connection is served with the config it started with, and checks
 //! (lock-free) on each request whether a reload has published another: requests in
 //! flight finish on the old one, and the connection's next request is served with the new
@@ -15,7 +20,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::app::{App, Shared};
-use crate::config::SidecarConfig;
+use crate::config::{ConfigFileError, LOAD_TIME_LIMIT, Loading, SidecarConfig};
 
 /// Where the config is read again from, and the signal that asks for it.
 pub struct Reload {
@@ -94,14 +99,27 @@ pub(crate) async fn run(
     shared: Shared,
     apps: watch::Sender<Arc<App>>,
 ) {
+    // A load given up on, whose thread may still be blocked in a read.
+    let mut stuck: Option<Loading> = None;
     loop {
         reload.requested().await;
-        let loaded = SidecarConfig::load(&reload.path)
-            .and_then(|config| App::new(&config, &shared).map(|app| (config, app)));
+        let loaded = match stuck.take() {
+            Some(earlier) if !earlier.is_finished() => {
+                let refused = earlier.still_running();
+                stuck = Some(earlier);
+                Err(refused)
+            }
+            _ => load(&reload.path, &mut stuck).await,
+        };
+        let loaded = loaded.and_then(|config| App::new(&config, &shared).map(|app| (config, app)));
         match loaded {
             Ok((config, app)) => {
                 apps.send_replace(Arc::new(app));
+                shared.admin.set_token(config.admin_token().cloned());
                 shared.metrics.config_reload(true);
+                for warning in config.warnings() {
+                    tracing::warn!(target: "portal_sso::reload", "{warning}");
+                }
                 let restart = bound.changed_in(&config);
                 if restart.is_empty() {
                     tracing::info!(target: "portal_sso::reload", "config reloaded");
@@ -122,6 +140,30 @@ pub(crate) async fn run(
                     "config reload refused, the previous config stays: {err}"
                 );
             }
+        }
+    }
+}
+
+/// Reads and checks the config at `path` on a thread of its own, waiting at most
+/// [`LOAD_TIME_LIMIT`]; a load given up on is left in `stuck`.
+async fn load(
+    path: &std::path::Path,
+    stuck: &mut Option<Loading>,
+) -> Result<SidecarConfig, ConfigFileError> {
+    let (sender, result) = tokio::sync::oneshot::channel();
+    let loading = Loading::start(path.to_owned(), move |loaded| {
+        let _ = sender.send(loaded);
+    })?;
+    match tokio::time::timeout(LOAD_TIME_LIMIT, result).await {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(_)) => Err(ConfigFileError::new(
+            "config",
+            "reading it stopped without an answer",
+        )),
+        Err(_) => {
+            let err = loading.timed_out(LOAD_TIME_LIMIT);
+            *stuck = Some(loading);
+            Err(err)
         }
     }
 }

@@ -37,10 +37,15 @@ where
     let shared = Shared {
         metrics: Arc::new(Metrics::new()),
         recent: Arc::new(Recent::default()),
+        admin: Arc::new(State::default()),
     };
-    let state = Arc::new(State::default());
+    let state = Arc::clone(&shared.admin);
+    state.set_token(config.admin_token().cloned());
     let app = App::new(&config, &shared)
         .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err.to_string()))?;
+    for warning in config.warnings() {
+        tracing::warn!(target: "portal_sso::server", "{warning}");
+    }
     let (listener, admin_listener) = bind(&config, &app.layer).await?;
     let admin_task = admin_listener.map(|listener| {
         tokio::spawn(admin::serve(

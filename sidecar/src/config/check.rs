@@ -10,6 +10,7 @@ use jsonwebtoken::Algorithm;
 
 use portal_sso::{ClaimPointers, SessionCookie, SignedCookieMode};
 
+use super::admin;
 use super::cookie_key::{self, CookieKey};
 use super::file::{File, IntrospectFile, ModeFile, ServerFile};
 use super::secret_ref::SecretRef;
@@ -54,6 +55,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
     }
 
     let tls = file.tls.as_ref().map(tls::server_config).transpose()?;
+    let admin_token = admin::check(file.admin_token.as_ref(), file.allow_short_secrets)?;
 
     let cookie_key = match &file.cookie_key {
         Some(from) => CookieKey::Configured {
@@ -65,6 +67,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
     Ok(SidecarConfig {
         listen: file.listen,
         admin_listen: file.admin_listen,
+        admin_token,
         server,
         upstream,
         tls,

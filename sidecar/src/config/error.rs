@@ -11,7 +11,7 @@ pub struct ConfigFileError {
 }
 
 impl ConfigFileError {
-    pub(super) fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
         Self {
             key: key.into(),
             problem: problem.into(),

@@ -21,6 +21,7 @@ pub(super) struct File {
     pub(super) upstream_ca: Option<SecretRef>,
     pub(super) tls: Option<TlsFile>,
     pub(super) admin_listen: Option<SocketAddr>,
+    pub(super) admin_token: Option<SecretRef>,
     #[serde(default)]
     pub(super) trusted_proxies: Vec<String>,
     pub(super) public_url: Option<String>,

@@ -8,7 +8,8 @@
 //! The file is read in three steps: `file` gives its shape (serde, with the defaults),
 //! `check` turns each value into settings, reading secrets through `secret_ref`, and this
 //! module builds the layer from the result. `portal` holds each `[[portal]]` kind's shape
-//! and checks; `summary` is what `check-config` prints.
+//! and checks; `summary` is what `check-config` prints; `load` reads it all on a thread
+//! of its own within [`LOAD_TIME_LIMIT`].
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -28,10 +29,12 @@ use portal_sso::{
 use crate::introspect::Introspect;
 use crate::metrics::{Metrics, Timed};
 
+mod admin;
 mod check;
 mod cookie_key;
 mod error;
 mod file;
+mod load;
 mod portal;
 mod secret_ref;
 mod summary;
@@ -39,6 +42,8 @@ mod tls;
 mod warnings;
 
 pub use error::ConfigFileError;
+pub use load::LOAD_TIME_LIMIT;
+pub(crate) use load::Loading;
 
 use cookie_key::CookieKey;
 
@@ -112,6 +117,8 @@ pub struct SidecarConfig {
     pub listen: SocketAddr,
     /// The admin listener (`/healthz`, `/readyz`, `/metrics`, `/events`), if any.
     pub admin_listen: Option<SocketAddr>,
+    /// The bearer token `/metrics` and `/events` want, if any.
+    admin_token: Option<admin::AdminToken>,
     /// How the server treats connections.
     pub server: ServerSettings,
     /// How requests reach the app.
@@ -139,6 +146,10 @@ impl fmt::Debug for SidecarConfig {
         f.debug_struct("SidecarConfig")
             .field("listen", &self.listen)
             .field("admin_listen", &self.admin_listen)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "REDACTED"),
+            )
             .field("upstream", &self.upstream)
             .field("tls", &self.tls.is_some())
             .field("session_cookie", &self.session_cookie.name())
@@ -160,6 +171,11 @@ impl SidecarConfig {
         // Building the layer once proves the whole configuration, routes included.
         config.layer(Vec::new(), None)?;
         Ok(config)
+    }
+
+    /// The bearer token the admin port's `/metrics` and `/events` want (`admin_token`).
+    pub fn admin_token(&self) -> Option<&Secret> {
+        self.admin_token.as_ref().map(|admin| &admin.token)
     }
 
     /// Builds the layer, with `observers` receiving every decision and the identity
@@ -248,12 +264,14 @@ pub fn read_admin_listen(path: &Path) -> Result<Option<SocketAddr>, ConfigFileEr
 }
 
 fn read(path: &Path) -> Result<String, ConfigFileError> {
-    std::fs::read_to_string(path).map_err(|err| {
+    let cannot_read = |kind: std::io::ErrorKind| {
         ConfigFileError::new(
             "--config",
-            format!("cannot read {}: {}", path.display(), err.kind()),
+            format!("cannot read {}: {kind}", path.display()),
         )
-    })
+    };
+    let bytes = load::read_file("--config", path).map_err(|err| cannot_read(err.kind()))?;
+    String::from_utf8(bytes).map_err(|_| cannot_read(std::io::ErrorKind::InvalidData))
 }
 
 fn with_identity(

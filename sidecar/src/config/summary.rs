@@ -33,6 +33,17 @@ impl SidecarConfig {
                 let _ = writeln!(out, "admin_listen      (none)");
             }
         }
+        let _ = match &self.admin_token {
+            Some(admin) => writeln!(
+                out,
+                "admin_token       REDACTED (from {}): /metrics and /events want it",
+                admin.from
+            ),
+            None => writeln!(
+                out,
+                "admin_token       (none): /metrics and /events are open"
+            ),
+        };
         let _ = writeln!(out, "session.cookie    {}", self.session_cookie.name());
         let _ = match &self.source {
             Source::Introspect { url, cache_ttl, .. } => writeln!(

@@ -1,16 +1,19 @@
-//! What `check-config` warns about: settings that work, but not as an operator would
-//! likely want in production.
+//! What is allowed but unwise: `check-config` prints each as a warning line, and `serve`
+//! and a reload log them.
 
 use portal_sso::Preset;
 use portal_sso::origins::OriginPattern;
 
-use super::SidecarConfig;
 use super::cookie_key::CookieKey;
+use super::{SidecarConfig, admin};
 
 impl SidecarConfig {
     /// One line per warning, each naming the key it is about.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> =
+            admin::open_admin_warning(self.admin_listen, self.admin_token.as_ref())
+                .into_iter()
+                .collect();
         if let CookieKey::PerProcess(_) = self.cookie_key {
             warnings.push(
                 "cookie_key: not set, so this process makes its own at random and replicas \

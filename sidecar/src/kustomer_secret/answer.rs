@@ -8,13 +8,23 @@ use super::Failure;
 /// Where the secret is looked for, as JSON pointers, in order.
 const SECRET_POINTERS: [&str; 2] = ["/data/attributes/secret", "/attributes/secret"];
 
-/// The secret at `data.attributes.secret` or `attributes.secret` (JSON:API style).
+/// The secret at `data.attributes.secret` or `attributes.secret` (JSON:API style). One
+/// holding a control character (an ANSI escape, CR or LF) is refused: printed, it would
+/// act on the operator's terminal, and written, it would not be the secret Kustomer signs
+/// with.
 pub(super) fn find_secret(body: &[u8]) -> Result<String, Failure> {
     let payload: Value = serde_json::from_slice(body)
         .map_err(|_| Failure::Payload("the answer is not JSON".to_owned()))?;
     for pointer in SECRET_POINTERS {
         match payload.pointer(pointer) {
             None => {}
+            Some(Value::String(secret)) if secret.chars().any(char::is_control) => {
+                return Err(Failure::Payload(format!(
+                    "`{}` holds control characters (a terminal escape or a line break, \
+                     which no signing secret has): refused, and nothing was written",
+                    dotted(pointer)
+                )));
+            }
             Some(Value::String(secret)) if !secret.is_empty() => return Ok(secret.clone()),
             Some(other) => {
                 return Err(Failure::Payload(format!(
@@ -118,6 +128,12 @@ mod tests {
             .to_string();
         assert!(message.contains("a number"), "{message}");
         assert!(!message.contains("42"), "{message}");
+
+        let message = find_secret(br#"{"attributes":{"secret":"s\u001b[2Jx"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("control characters"), "{message}");
+        assert!(!message.contains("s\u{1b}"), "{message}");
 
         let failure = find_secret(b"<html>secret</html>").unwrap_err();
         assert_eq!(failure.exit_code(), 7);

@@ -19,6 +19,10 @@ pub enum ProxyError {
     Upstream,
     /// The app switched protocols when the browser had not asked to, or the reverse.
     BadUpgrade,
+    /// The app's response gave its length two ways, `Content-Length` and
+    /// `Transfer-Encoding`: where it ends depends on which one a reader believes
+    /// (response splitting, RFC 9112 §6.3), so it is not passed on.
+    AmbiguousLength,
 }
 
 /// The page for a path that is not an SSO route when there is no app behind the sidecar.
@@ -40,6 +44,7 @@ impl ProxyError {
             ProxyError::ResponseTimeout => "timeout",
             ProxyError::Upstream => "upstream",
             ProxyError::BadUpgrade => "bad_upgrade",
+            ProxyError::AmbiguousLength => "ambiguous_length",
         }
     }
 
@@ -65,6 +70,12 @@ impl ProxyError {
                 StatusCode::BAD_GATEWAY,
                 "The application failed",
                 "The application closed the connection or answered something that is not HTTP.",
+            ),
+            ProxyError::AmbiguousLength => (
+                StatusCode::BAD_GATEWAY,
+                "The application failed",
+                "The application answered with a response whose length was given two ways \
+                 (Content-Length and Transfer-Encoding), which is not passed on.",
             ),
         };
         page(status, title, message).map(SsoBody::full)

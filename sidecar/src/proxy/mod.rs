@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::HeaderValue;
+use http::header::{self, HeaderValue};
 use http::uri::Authority;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt as _;
@@ -389,13 +389,27 @@ impl Proxy {
 
     /// The app's answer to a plain request, for the browser: hop-by-hop headers removed,
     /// the body passed on and cut (and counted) when the app sends nothing of it for the
-    /// response timeout.
+    /// response timeout. One framed two ways is refused, and the connection it came on
+    /// is not used again: where its body ends is not known.
     fn app_response(
         &self,
         response: Response<Incoming>,
     ) -> Result<Response<ProxyBody>, ProxyError> {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             return Err(ProxyError::BadUpgrade);
+        }
+        let framing = response.headers();
+        if framing.contains_key(header::TRANSFER_ENCODING)
+            && framing.contains_key(header::CONTENT_LENGTH)
+        {
+            drop(
+                self.connection
+                    .app
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take(),
+            );
+            return Err(ProxyError::AmbiguousLength);
         }
         let (mut parts, body) = response.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers);

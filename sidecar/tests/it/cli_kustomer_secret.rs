@@ -20,6 +20,8 @@ use tokio::process::Command;
 
 const API_KEY: &str = "kustomer-api-key-7f3a9c1e55d0";
 const KB_SECRET: &str = "kb-signing-secret-4b7e2a90c1d8f3e6a5b4c3d2e1f0";
+/// A secret that would recolour the terminal and clear the line it is printed on.
+const ESCAPING_SECRET: &str = "kb-secret-\u{1b}[31mred\u{1b}[2K-tail";
 
 /// One request as the mock saw it: the knowledge base ID and the `Authorization` header.
 type Request = (String, Option<String>);
@@ -62,6 +64,11 @@ async fn settings(
             }
         })),
         "kb-flat" => json(json!({ "attributes": { "secret": KB_SECRET } })),
+        "kb-escape" => json(json!({ "attributes": { "secret": ESCAPING_SECRET } })),
+        "kb-crlf" => {
+            json(json!({ "data": { "attributes": { "secret": "kb-secret\r\nX-Injected: 1" } } }))
+        }
+        "kb-nul" => json(json!({ "attributes": { "secret": "kb-secret\u{0}tail" } })),
         "kb-no-secret" => json(json!({
             "data": { "attributes": { "name": "value-that-must-not-print", "enabled": true } }
         })),
@@ -332,4 +339,32 @@ async fn usage_errors_exit_2_before_any_request() {
         assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
     }
     assert!(seen.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_secret_with_control_characters_is_refused_and_nothing_is_written() {
+    let (base, _) = mock_kustomer().await;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli_tools_control");
+    std::fs::create_dir_all(&dir).unwrap();
+    for kb_id in ["kb-escape", "kb-crlf", "kb-nul"] {
+        let run = kustomer_secret(&["--kb-id", kb_id, "--api-base", &base], Some(API_KEY)).await;
+        assert_eq!(run.code, Some(7), "{kb_id}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{kb_id}: nothing on standard output");
+        assert!(
+            run.stderr.contains("control character"),
+            "{kb_id}: {}",
+            run.stderr
+        );
+        for part in ["kb-secret", "\u{1b}", "\r", "X-Injected", "\u{0}"] {
+            assert!(!run.stderr.contains(part), "{kb_id}: {:?}", run.stderr);
+        }
+
+        let out = dir.join(format!("{kb_id}-{}", std::process::id()));
+        let _ = std::fs::remove_file(&out);
+        let out_arg = out.to_str().unwrap();
+        let args = ["--kb-id", kb_id, "--api-base", &base, "--out", out_arg];
+        let run = kustomer_secret(&args, Some(API_KEY)).await;
+        assert_eq!(run.code, Some(7), "{kb_id}: {}", run.stderr);
+        assert!(!out.exists(), "{kb_id}: no file is written");
+    }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_safe_by_default;
 mod cli_kustomer_secret;
 mod cli_token;
 mod cli_token_presets;
@@ -12,9 +13,12 @@ mod demo_sign_in;
 mod demo_sign_out;
 mod deploy;
 mod front_proxy_names;
+mod header_names_never_reach_the_app;
 mod hostile_review;
+mod operator_tools_never_echo_a_secret;
 mod public_url;
 mod reload;
+mod reload_never_stops_serving;
 mod replicas;
 mod sidecar_admin;
 mod sidecar_attacks;
