@@ -11,8 +11,8 @@
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
 //! - [`demo`]: the whole flow on one machine;
-//! - [`kustomer_secret`], [`tools::token`], [`healthcheck`]: the operator tools behind
-//!   `portal-sso kustomer-secret`, `portal-sso token` and `portal-sso healthcheck`.
+//! - [`tools`]: the operator tools behind `portal-sso token`, `portal-sso kustomer-secret`
+//!   and `portal-sso healthcheck`.
 //!
 //! The `portal-sso` command is a thin layer over these modules.
 
@@ -21,11 +21,9 @@ mod app;
 pub mod config;
 pub mod demo;
 pub mod forwarding;
-pub mod healthcheck;
 mod host;
 mod http_client;
 pub mod introspect;
-pub mod kustomer_secret;
 pub mod metrics;
 pub mod page;
 pub mod proxy;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use portal_sso_sidecar::tools::token;
-use portal_sso_sidecar::{self as sidecar, SidecarConfig, kustomer_secret};
+use portal_sso_sidecar::tools::{healthcheck, kustomer_secret, token};
+use portal_sso_sidecar::{self as sidecar, SidecarConfig};
 
 /// Single sign-on from an app with its own login into hosted help centers, knowledge
 /// bases, docs sites and feedback boards (Kustomer, Aha!, Zendesk, GitBook, Canny and more).
@@ -44,7 +44,7 @@ enum Command {
         listen: SocketAddr,
     },
     /// Asks a running sidecar's admin `/healthz`: exit 0 on a 200, 1 otherwise.
-    Healthcheck(sidecar::healthcheck::HealthcheckArgs),
+    Healthcheck(healthcheck::HealthcheckArgs),
     /// Fetches a Kustomer knowledge base's signing secret with an API key.
     KustomerSecret(kustomer_secret::KustomerSecretArgs),
     /// Signs or inspects portal tokens.
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Healthcheck(args) => sidecar::healthcheck::run(&args),
+        Command::Healthcheck(args) => healthcheck::run(&args),
         Command::Demo { listen } => run(
             tokio::runtime::Builder::new_multi_thread(),
             sidecar::demo::run(listen, shutdown_signal()),
