@@ -6,7 +6,7 @@
 //! - [`proxy`]: forwards everything that is not an SSO route to the app;
 //! - [`forwarding`]: which `X-Forwarded-*` and like headers the app gets, from whom;
 //! - [`server`]: connections, timeouts, limits and graceful shutdown, on one runtime per
-//!   CPU (`runtimes`); each connection is served with what `app` makes from the config;
+//!   CPU (`runtimes`); each connection is served with the `generation` made from the config in force;
 //! - [`reload`]: the config read again on SIGHUP;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
@@ -17,10 +17,10 @@
 //! The `portal-sso` command is a thin layer over these modules.
 
 pub mod admin;
-mod app;
 pub mod config;
 pub mod demo;
 pub mod forwarding;
+mod generation;
 mod host;
 mod http_client;
 pub mod introspect;

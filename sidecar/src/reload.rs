@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::app::{App, Shared};
 use crate::config::{ConfigFileError, LOAD_TIME_LIMIT, Loading, SidecarConfig};
+use crate::generation::{Generation, Shared};
 
 /// Where the config is read again from, and the signal that asks for it.
 pub struct Reload {
@@ -92,12 +92,12 @@ impl Bound {
 }
 
 /// Reloads on every request of `reload` until the server stops, publishing each new
-/// [`App`] on `apps`.
+/// [`Generation`] on `generations`.
 pub(crate) async fn run(
     mut reload: Reload,
     bound: Bound,
     shared: Shared,
-    apps: watch::Sender<Arc<App>>,
+    generations: watch::Sender<Arc<Generation>>,
 ) {
     // A load given up on, whose thread may still be blocked in a read.
     let mut stuck: Option<Loading> = None;
@@ -111,10 +111,12 @@ pub(crate) async fn run(
             }
             _ => load(&reload.path, &mut stuck).await,
         };
-        let loaded = loaded.and_then(|config| App::new(&config, &shared).map(|app| (config, app)));
+        let loaded = loaded.and_then(|config| {
+            Generation::new(&config, &shared).map(|generation| (config, generation))
+        });
         match loaded {
-            Ok((config, app)) => {
-                apps.send_replace(Arc::new(app));
+            Ok((config, generation)) => {
+                generations.send_replace(Arc::new(generation));
                 shared.admin.set_token(config.admin_token().cloned());
                 shared.metrics.config_reload(true);
                 for warning in config.warnings() {

@@ -18,8 +18,8 @@ use tokio_io_timeout::TimeoutStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin::{self, State};
-use crate::app::{App, Counted, Shared};
 use crate::config::{ServerSettings, SidecarConfig};
+use crate::generation::{ConnectionService, Generation, Shared};
 use crate::metrics::Metrics;
 use crate::recent::Recent;
 use crate::reload::{Bound, Reload};
@@ -41,12 +41,12 @@ where
     };
     let state = Arc::clone(&shared.admin);
     state.set_token(config.admin_token().cloned());
-    let app = App::new(&config, &shared)
+    let generation = Generation::new(&config, &shared)
         .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err.to_string()))?;
     for warning in config.warnings() {
         tracing::warn!(target: "portal_sso::server", "{warning}");
     }
-    let (listener, admin_listener) = bind(&config, &app.layer).await?;
+    let (listener, admin_listener) = bind(&config, &generation.layer).await?;
     let admin_task = admin_listener.map(|listener| {
         tokio::spawn(admin::serve(
             listener,
@@ -62,14 +62,14 @@ where
     let connections = Arc::new(Semaphore::new(max_connections));
     // Tells each connection to finish the request in flight and close.
     let (stop, stopped) = tokio::sync::watch::channel(());
-    // The app every new connection is served with; a reload publishes a new one.
-    let (apps, mut current) = tokio::sync::watch::channel(Arc::new(app));
+    // The generation every new connection is served with; a reload publishes a new one.
+    let (generations, mut current) = tokio::sync::watch::channel(Arc::new(generation));
     let reload_task = reload.map(|reload| {
         tokio::spawn(crate::reload::run(
             reload,
             Bound::of(&config),
             shared.clone(),
-            apps,
+            generations,
         ))
     });
     let mut runtimes = Runtimes::start();
@@ -94,12 +94,12 @@ where
                 }
             },
         };
-        // The connection watches for the next reload from the app it is served with on.
+        // The connection watches for the next reload from the generation it is served with on.
         let mut reloaded = current.clone();
-        let app = Arc::clone(&reloaded.borrow_and_update());
+        let generation = Arc::clone(&reloaded.borrow_and_update());
         let service =
-            TowerToHyperService::new(app.service_for(peer, Arc::clone(&permit), reloaded));
-        let tls = app.tls.clone();
+            TowerToHyperService::new(generation.service_for(peer, Arc::clone(&permit), reloaded));
+        let tls = generation.tls.clone();
         // The socket moves to the runtime that serves it (see `Runtimes`).
         let stream = match stream.into_std() {
             Ok(stream) => stream,
@@ -109,8 +109,8 @@ where
             }
         };
         let connection = Connection {
-            builder: app.builder.clone(),
-            settings: app.settings.clone(),
+            builder: generation.builder.clone(),
+            settings: generation.settings.clone(),
             stopped: stopped.clone(),
             slot: permit,
         };
@@ -217,7 +217,7 @@ impl Connection {
         stream: std::net::TcpStream,
         peer: SocketAddr,
         tls: Option<TlsAcceptor>,
-        service: TowerToHyperService<Counted>,
+        service: TowerToHyperService<ConnectionService>,
     ) {
         let stream = match TcpStream::from_std(stream) {
             Ok(stream) => stream,
@@ -243,8 +243,12 @@ impl Connection {
     }
 
     /// Serves HTTP/1.1 on `io` until the connection closes.
-    async fn run<I>(mut self, io: I, peer: SocketAddr, service: TowerToHyperService<Counted>)
-    where
+    async fn run<I>(
+        mut self,
+        io: I,
+        peer: SocketAddr,
+        service: TowerToHyperService<ConnectionService>,
+    ) where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let connection = self.builder.serve_connection(io, service).with_upgrades();

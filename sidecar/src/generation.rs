@@ -1,6 +1,6 @@
 //! What a browser connection is served with: the layer around the connection's own proxy,
 //! each request counted, and the HTTP/1 and TLS settings, all made from one config. A
-//! reload makes a new [`App`]; the metrics and recent events ([`Shared`]) outlive it.
+//! reload makes a new [`Generation`]; the metrics and recent events ([`Shared`]) outlive it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ pub(crate) struct Shared {
 }
 
 /// What each browser connection is served with, made from one config.
-pub(crate) struct App {
+pub(crate) struct Generation {
     pub(crate) layer: SsoLayer,
     upstream: Arc<Upstream>,
     metrics: Arc<Metrics>,
@@ -45,8 +45,8 @@ pub(crate) struct App {
     pub(crate) tls: Option<TlsAcceptor>,
 }
 
-impl App {
-    /// The app for `config`: its layer reports to the shared metrics and recent events.
+impl Generation {
+    /// The generation for `config`: its layer reports to the shared metrics and recent events.
     pub(crate) fn new(config: &SidecarConfig, shared: &Shared) -> Result<Self, ConfigFileError> {
         let metrics = Arc::clone(&shared.metrics);
         let observers: Vec<Arc<dyn EventObserver>> = vec![metrics.clone(), shared.recent.clone()];
@@ -75,15 +75,15 @@ impl App {
 
     /// The service for one browser connection: requests that name two hosts refused,
     /// then the layer around the connection's own proxy, counted. `reloaded` has seen
-    /// this app: when a reload publishes another, the connection's next request is
-    /// served with that one (see [`Counted`]).
+    /// this generation: when a reload publishes another, the connection's next request is
+    /// served with that one (see [`ConnectionService`]).
     pub(crate) fn service_for(
         &self,
         peer: SocketAddr,
         slot: crate::proxy::Slot,
-        reloaded: watch::Receiver<Arc<App>>,
-    ) -> Counted {
-        Counted {
+        reloaded: watch::Receiver<Arc<Generation>>,
+    ) -> ConnectionService {
+        ConnectionService {
             connection: Arc::new(ConnectionState {
                 peer,
                 slot: Arc::clone(&slot),
@@ -104,33 +104,33 @@ impl App {
 /// status, and a request that names two hosts refused before any route sees it.
 ///
 /// After a reload, the connection's next request is served by a service made from the
-/// new app and answered with `Connection: close`: the new config applies to it at once,
-/// nothing in flight is cut, and the browser's next connection is the new app's.
+/// new generation and answered with `Connection: close`: the new config applies to it at once,
+/// nothing in flight is cut, and the browser's next connection is the new generation's.
 #[derive(Clone)]
-pub(crate) struct Counted {
+pub(crate) struct ConnectionService {
     inner: Sso<crate::proxy::Proxy>,
     metrics: Arc<Metrics>,
     connection: Arc<ConnectionState>,
 }
 
-/// What a connection's service needs to be made again from a reloaded app.
+/// What a connection's service needs to be made again from a reloaded generation.
 struct ConnectionState {
     peer: SocketAddr,
     slot: crate::proxy::Slot,
-    /// Changes when a reload publishes a new app; reading whether it has is lock-free.
-    reloaded: watch::Receiver<Arc<App>>,
+    /// Changes when a reload publishes a new generation; reading whether it has is lock-free.
+    reloaded: watch::Receiver<Arc<Generation>>,
 }
 
-impl Counted {
-    /// The request served by the app a reload published, answered with
+impl ConnectionService {
+    /// The request served by the generation a reload published, answered with
     /// `Connection: close`.
     fn call_reloaded(
         &self,
         request: Request<Incoming>,
     ) -> <Self as Service<Request<Incoming>>>::Future {
         let mut reloaded = self.connection.reloaded.clone();
-        let app = Arc::clone(&reloaded.borrow_and_update());
-        let mut service = app.service_for(
+        let generation = Arc::clone(&reloaded.borrow_and_update());
+        let mut service = generation.service_for(
             self.connection.peer,
             Arc::clone(&self.connection.slot),
             reloaded,
@@ -148,7 +148,7 @@ impl Counted {
     }
 }
 
-impl Service<Request<Incoming>> for Counted {
+impl Service<Request<Incoming>> for ConnectionService {
     type Response = Response<ProxyBody>;
     type Error = std::convert::Infallible;
     type Future = std::pin::Pin<
