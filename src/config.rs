@@ -187,6 +187,19 @@ impl SessionCookie {
 
     /// A `__Host-` cookie must have `Path=/` and no `Domain`, or browsers refuse it.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        // RFC 6265's cookie-name: a token, no separators.
+        let separator = |b: u8| b"()<>@,;:\\\"/[]?={}".contains(&b);
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !separator(b))
+        {
+            return Err(ConfigError::new(
+                "session_cookie",
+                "must be a cookie name (letters, digits, `-`, `_`, ...)",
+            ));
+        }
         if self.name.starts_with("__Host-") && (self.path != "/" || self.domain.is_some()) {
             return Err(ConfigError::new(
                 "session_cookie",

@@ -3,6 +3,7 @@
 //! silently ignored setting.
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -26,9 +27,9 @@ pub(super) struct File {
     pub(super) trusted_proxies: Vec<String>,
     pub(super) public_url: Option<String>,
     #[serde(default = "default_connect_timeout_ms")]
-    pub(super) upstream_connect_timeout_ms: u64,
+    pub(super) upstream_connect_timeout_ms: NonZeroU64,
     #[serde(default = "default_upstream_timeout_secs")]
-    pub(super) upstream_timeout_secs: u64,
+    pub(super) upstream_timeout_secs: NonZeroU64,
     pub(super) app_logout_path: Option<String>,
     pub(super) app_logout_url: Option<String>,
     #[serde(default)]
@@ -44,67 +45,38 @@ pub(super) struct File {
     pub(super) portal: Vec<PortalFile>,
 }
 
-const fn default_connect_timeout_ms() -> u64 {
-    2_000
+const fn default_connect_timeout_ms() -> NonZeroU64 {
+    NonZeroU64::new(2_000).unwrap()
 }
 
-const fn default_upstream_timeout_secs() -> u64 {
-    60
+const fn default_upstream_timeout_secs() -> NonZeroU64 {
+    NonZeroU64::new(60).unwrap()
 }
 
-/// `[server]`: how connections from browsers are treated.
+/// `[server]`: how connections from browsers are treated; every key defaults as
+/// [`Default`] says.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub(super) struct ServerFile {
-    #[serde(default = "default_header_read_timeout_secs")]
-    pub(super) header_read_timeout_secs: u64,
-    #[serde(default = "default_send_timeout_secs")]
-    pub(super) send_timeout_secs: u64,
-    #[serde(default = "default_max_header_bytes")]
+    pub(super) header_read_timeout_secs: NonZeroU64,
+    pub(super) send_timeout_secs: NonZeroU64,
     pub(super) max_header_bytes: usize,
-    #[serde(default = "default_max_connections")]
-    pub(super) max_connections: usize,
-    #[serde(default = "default_shutdown_grace_secs")]
+    pub(super) max_connections: NonZeroUsize,
     pub(super) shutdown_grace_secs: u64,
-    #[serde(default = "default_tunnel_idle_timeout_secs")]
-    pub(super) tunnel_idle_timeout_secs: u64,
+    pub(super) tunnel_idle_timeout_secs: NonZeroU64,
 }
 
 impl Default for ServerFile {
     fn default() -> Self {
         Self {
-            header_read_timeout_secs: default_header_read_timeout_secs(),
-            send_timeout_secs: default_send_timeout_secs(),
-            max_header_bytes: default_max_header_bytes(),
-            max_connections: default_max_connections(),
-            shutdown_grace_secs: default_shutdown_grace_secs(),
-            tunnel_idle_timeout_secs: default_tunnel_idle_timeout_secs(),
+            header_read_timeout_secs: NonZeroU64::new(10).unwrap(),
+            send_timeout_secs: NonZeroU64::new(60).unwrap(),
+            max_header_bytes: 64 * 1024,
+            max_connections: NonZeroUsize::new(4_096).unwrap(),
+            shutdown_grace_secs: 30,
+            tunnel_idle_timeout_secs: NonZeroU64::new(300).unwrap(),
         }
     }
-}
-
-const fn default_header_read_timeout_secs() -> u64 {
-    10
-}
-
-const fn default_send_timeout_secs() -> u64 {
-    60
-}
-
-const fn default_max_header_bytes() -> usize {
-    64 * 1024
-}
-
-const fn default_max_connections() -> usize {
-    4_096
-}
-
-const fn default_shutdown_grace_secs() -> u64 {
-    30
-}
-
-const fn default_tunnel_idle_timeout_secs() -> u64 {
-    300
 }
 
 /// `[session]`: the app's session cookie and the one source that says who it belongs to.
@@ -133,7 +105,7 @@ pub(super) struct IntrospectFile {
     #[serde(default = "default_cache_max_entries")]
     pub(super) cache_max_entries: usize,
     #[serde(default = "default_introspect_timeout_ms")]
-    pub(super) timeout_ms: u64,
+    pub(super) timeout_ms: NonZeroU64,
 }
 
 const fn default_cache_ttl_secs() -> u64 {
@@ -144,8 +116,8 @@ const fn default_cache_max_entries() -> usize {
     10_000
 }
 
-const fn default_introspect_timeout_ms() -> u64 {
-    2_000
+const fn default_introspect_timeout_ms() -> NonZeroU64 {
+    NonZeroU64::new(2_000).unwrap()
 }
 
 /// `session.jwt`: the cookie is a JWT the app signs.

@@ -300,6 +300,7 @@ fn layer_error(err: &ConfigError) -> ConfigFileError {
             "login_url" => "login.url".to_owned(),
             "return_param" => "login.return_param".to_owned(),
             "identity" => "session".to_owned(),
+            "session_cookie" => "session.cookie".to_owned(),
             other => other.to_owned(),
         }
     };
