@@ -379,9 +379,18 @@ fn the_kubernetes_manifests_match_the_config() {
     for (key, value) in service["selector"].as_hash().unwrap() {
         assert_eq!(labels.get(key), Some(value), "the Service selects the pod");
     }
-    assert_eq!(
-        pod["metadata"]["annotations"]["prometheus.io/port"].as_str(),
-        Some(admin.to_string().as_str())
+    // The admin port is on the pod's address: its metrics want the token. The replicas
+    // share one cookie key.
+    assert!(
+        config.contains_key("admin_token"),
+        "an open admin port without a token"
+    );
+    let replicas = of_kind("Deployment")["spec"]["replicas"]
+        .as_i64()
+        .unwrap_or(1);
+    assert!(
+        replicas == 1 || config.contains_key("cookie_key"),
+        "{replicas} replicas without a shared cookie_key"
     );
 
     // The pod outlives the preStop pause plus the drain.
