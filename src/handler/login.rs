@@ -131,18 +131,17 @@ fn refuse_oversized_cookies(
     if bytes <= config.max_cookie_bytes {
         return None;
     }
-    config.record(
-        EventKind::BadRequest,
-        &portal.name,
-        parts.uri.path(),
-        |event| {
-            event.reason = Some("cookie_too_large".to_owned());
-        },
-    );
-    Some(page(
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        "Cookies too large",
-        "The request's cookies are larger than this sign-in reads. Clearing this site's cookies may help.",
+    Some(super::refuse_request(
+        config,
+        portal,
+        parts,
+        "cookie_too_large",
+        (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Cookies too large",
+            "The request's cookies are larger than this sign-in reads. Clearing this site's \
+             cookies may help.",
+        ),
     ))
 }
 

@@ -84,20 +84,18 @@ fn cross_site_subresource(config: &Config, portal: &PortalEntry, parts: &Parts) 
     if !cross_site || navigation {
         return None;
     }
-    config.record(
-        EventKind::BadRequest,
-        &portal.name,
-        parts.uri.path(),
-        |event| {
-            event.reason = Some("cross_site_subresource".to_owned());
-        },
-    );
-    Some(page(
-        StatusCode::FORBIDDEN,
-        "Logout refused",
-        "This logout was requested by another site's page, not by following a link or a \
-         redirect: it is refused so that no other site can end your session. Open the \
-         logout link itself to sign out.",
+    Some(super::refuse_request(
+        config,
+        portal,
+        parts,
+        "cross_site_subresource",
+        (
+            StatusCode::FORBIDDEN,
+            "Logout refused",
+            "This logout was requested by another site's page, not by following a link or a \
+             redirect: it is refused so that no other site can end your session. Open the \
+             logout link itself to sign out.",
+        ),
     ))
 }
 

@@ -12,9 +12,12 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
-use crate::config::{Config, Route};
+use http::StatusCode;
+
+use crate::config::{Config, PortalEntry, Route};
+use crate::events::EventKind;
 use crate::request_origin::RequestOrigin;
-use crate::response::Written;
+use crate::response::{Written, page};
 
 pub(crate) use login::BoxLoginFuture;
 pub(crate) use logout::{after_app_logout, after_remote_logout_removals, came_from_remote_logout};
@@ -40,4 +43,24 @@ pub(crate) fn begin(
         Route::Logout(index) => Begin::Respond(logout::remote_logout(config, index, &parts)),
         Route::AppLogout => unreachable!("the app logout route is passed to the app"),
     }
+}
+
+/// A request refused before anyone is looked up: a `bad_request` event with `reason`,
+/// and a page saying why.
+fn refuse_request(
+    config: &Config,
+    portal: &PortalEntry,
+    parts: &Parts,
+    reason: &str,
+    (status, title, message): (StatusCode, &str, &str),
+) -> Written {
+    config.record(
+        EventKind::BadRequest,
+        &portal.name,
+        parts.uri.path(),
+        |event| {
+            event.reason = Some(reason.to_owned());
+        },
+    );
+    page(status, title, message)
 }
