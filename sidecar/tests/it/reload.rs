@@ -29,25 +29,6 @@ fn config_with_secret_file(upstream: &Upstream, secret: &Path) -> String {
     )
 }
 
-/// Alice's Kustomer token, signed by the sidecar now.
-async fn kustomer_token(sidecar: &Sidecar) -> String {
-    let (status, headers, _) = get(&sidecar.url("/sso/kustomer"), Some(&alice())).await;
-    assert_eq!(status, StatusCode::FOUND);
-    query_param(&location(&headers), "externalToken").expect("a token in the redirect")
-}
-
-/// Whether `token` carries a valid HS256 signature made with `secret`.
-fn verifies(token: &str, secret: &str) -> bool {
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    jsonwebtoken::decode::<serde_json::Value>(
-        token,
-        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )
-    .is_ok()
-}
-
 /// The value of `portal_sso_config_reloads_total` for `result`.
 async fn reloads(sidecar: &Sidecar, result: &str) -> String {
     let (status, _, body) = get(&sidecar.admin_url("/metrics"), None).await;

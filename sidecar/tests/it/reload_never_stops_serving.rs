@@ -32,26 +32,6 @@ fn config_with_secret_file(upstream: &str, secret: &Path) -> String {
     )
 }
 
-/// Alice's Kustomer token, signed by the sidecar now.
-async fn kustomer_token(sidecar: &Sidecar) -> String {
-    let cookie = format!("sid={ALICE_SESSION}");
-    let (status, headers, _) = get(&sidecar.url("/sso/kustomer"), Some(&cookie)).await;
-    assert_eq!(status, StatusCode::FOUND);
-    query_param(&location(&headers), "externalToken").expect("a token in the redirect")
-}
-
-/// Whether `token` carries a valid HS256 signature made with `secret`.
-fn verifies(token: &str, secret: &str) -> bool {
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    jsonwebtoken::decode::<serde_json::Value>(
-        token,
-        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )
-    .is_ok()
-}
-
 /// A GET that must be answered within a second.
 async fn answered_promptly(url: &str) -> StatusCode {
     let started = Instant::now();

@@ -37,3 +37,24 @@ pub fn assert_claim_names(label: &str, claims: &serde_json::Value, names: &[&str
     names.sort_unstable();
     assert_eq!(found, names, "{label}: {claims}");
 }
+
+/// Alice's Kustomer token, signed by `sidecar` now.
+pub async fn kustomer_token(sidecar: &super::Sidecar) -> String {
+    let cookie = format!("sid={}", super::ALICE_SESSION);
+    let (status, headers, _) = super::get(&sidecar.url("/sso/kustomer"), Some(&cookie)).await;
+    assert_eq!(status, http::StatusCode::FOUND);
+    super::query_param(&super::location(&headers), "externalToken")
+        .expect("a token in the redirect")
+}
+
+/// Whether `token` carries a valid HS256 signature made with `secret`.
+pub fn verifies(token: &str, secret: &str) -> bool {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<serde_json::Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .is_ok()
+}
