@@ -8,28 +8,11 @@
 
 use crate::support;
 
-use std::time::Duration;
-
 use http::StatusCode;
 use support::stack::setup_with;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// Writes `request` to `addr` (it asks to close the connection) and reads the whole
-/// answer: the head and the body after it.
-async fn raw(addr: std::net::SocketAddr, request: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
-        .await
-        .expect("an answer within 5 s")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    (head.to_owned(), body.to_owned())
-}
+use tokio::net::TcpListener;
 
 /// The header names the app's `/echo` received, lower case, from its JSON answer.
 fn echoed_names(head: &str, body: &str) -> Vec<String> {
@@ -52,7 +35,7 @@ const UNDERSCORED: &str = "GET /echo HTTP/1.1\r\nHost: app.example\r\n\
 async fn header_names_with_underscores_never_reach_the_app() {
     for trusted in ["", r#"trusted_proxies = ["127.0.0.1"]"#] {
         let (_upstream, sidecar) = setup_with(trusted, "").await;
-        let (head, body) = raw(sidecar.addr, UNDERSCORED).await;
+        let (head, body) = raw_exchange(sidecar.addr, UNDERSCORED).await;
         let names = echoed_names(&head, &body);
         assert!(names.contains(&"x-kept".to_owned()), "{trusted}: {names:?}");
         let underscored: Vec<&String> = names.iter().filter(|n| n.contains('_')).collect();
@@ -68,7 +51,7 @@ async fn a_bare_x_forwarded_header_from_an_untrusted_peer_never_reaches_the_app(
     let request = "GET /echo HTTP/1.1\r\nHost: app.example\r\nX-Forwarded: for=6.6.6.6\r\n\
                    x-forwarded: by=mallory\r\nConnection: close\r\n\r\n";
     let (_upstream, sidecar) = setup_with("", "").await;
-    let (head, body) = raw(sidecar.addr, request).await;
+    let (head, body) = raw_exchange(sidecar.addr, request).await;
     let names = echoed_names(&head, &body);
     assert!(!names.contains(&"x-forwarded".to_owned()), "{names:?}");
     assert!(
@@ -80,7 +63,7 @@ async fn a_bare_x_forwarded_header_from_an_untrusted_peer_never_reaches_the_app(
 
     // A trusted proxy's is passed on, as its other forwarding headers are.
     let (_upstream, sidecar) = setup_with(r#"trusted_proxies = ["127.0.0.1"]"#, "").await;
-    let (head, body) = raw(sidecar.addr, request).await;
+    let (head, body) = raw_exchange(sidecar.addr, request).await;
     assert!(
         echoed_names(&head, &body).contains(&"x-forwarded".to_owned()),
         "{body}"
@@ -130,7 +113,7 @@ async fn an_app_response_with_content_length_and_transfer_encoding_is_a_502_page
     for response in responses {
         let (url, mut heads) = app_answering(response).await;
         let sidecar = Sidecar::start(&config(&url, &format!("{url}/api/me"), "", ""));
-        let (head, body) = raw(
+        let (head, body) = raw_exchange(
             sidecar.addr,
             "GET /page HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n",
         )

@@ -17,21 +17,13 @@ use tokio::net::TcpStream;
 /// Writes `request` (which asks to close the connection) and reads the whole answer: its
 /// status and the body after the head.
 async fn raw(sidecar: &Sidecar, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(sidecar.addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
-        .await
-        .expect("an answer within 5 s")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let (head, body) = raw_exchange(sidecar.addr, request).await;
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
-    (status, body.to_owned())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {head:?}"));
+    (status, body)
 }
 
 /// The headers the app's `/echo` received, from its JSON answer.

@@ -159,3 +159,22 @@ pub async fn echo_through(stream: &mut tokio::net::TcpStream, message: &[u8]) {
         .unwrap();
     assert_eq!(echoed, message);
 }
+
+/// Writes `request` to `addr` as it is (it asks to close the connection) and reads the
+/// whole answer: the head, and the body after it.
+pub async fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("an answer within 5 s")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.to_owned(), body.to_owned())
+}
