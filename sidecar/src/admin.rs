@@ -1,7 +1,8 @@
 //! The admin listener, on its own port: `/healthz`, `/readyz`, `/metrics`, `/events`.
 //!
 //! - `/healthz`: 200 while the process runs;
-//! - `/readyz`: 200, or 503 once shutdown has begun (take it out of the load balancer);
+//! - `/readyz`: 200, or 503 once shutdown has begun (take it out of the load balancer) or
+//!   while an OpenID provider has not been reached, with the reason;
 //! - `/metrics`: the metrics in the `OpenMetrics` text format (see [`Metrics`]);
 //! - `/events`: the last SSO decisions as JSON, newest first (see [`Recent`]).
 //!
@@ -22,9 +23,19 @@ use crate::metrics::Metrics;
 use crate::recent::Recent;
 
 /// What the admin listener reports, shared with the server.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct State {
     draining: AtomicBool,
+    /// Says why the sidecar cannot serve sign-ins yet, if it cannot.
+    readiness: std::sync::OnceLock<Box<dyn Fn() -> Option<String> + Send + Sync>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("draining", &self.is_draining())
+            .finish_non_exhaustive()
+    }
 }
 
 impl State {
@@ -36,6 +47,20 @@ impl State {
     /// Says the server has begun to shut down.
     pub fn set_draining(&self) {
         self.draining.store(true, Ordering::Release);
+    }
+
+    /// Sets what `/readyz` asks besides draining: `Some(reason)` while not ready. Only
+    /// the first call counts.
+    pub fn set_readiness(&self, check: impl Fn() -> Option<String> + Send + Sync + 'static) {
+        let _ = self.readiness.set(Box::new(check));
+    }
+
+    /// Why the sidecar is not ready, if it is not (draining included).
+    pub fn not_ready(&self) -> Option<String> {
+        if self.is_draining() {
+            return Some("draining".to_owned());
+        }
+        self.readiness.get().and_then(|check| check())
     }
 }
 
@@ -80,11 +105,11 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(extract::State(admin): extract::State<Admin>) -> Response {
-    if admin.state.is_draining() {
+    if let Some(reason) = admin.state.not_ready() {
         text(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
-            "draining\n".into(),
+            format!("{reason}\n"),
         )
     } else {
         text(StatusCode::OK, "text/plain", "ready\n".into())

@@ -41,6 +41,8 @@ pub(crate) struct App {
     pub(crate) settings: ServerSettings,
     /// The TLS handshake of each new connection, with the certificate read last.
     pub(crate) tls: Option<TlsAcceptor>,
+    /// The OIDC routes, answered in front of the layer, with `session.oidc`.
+    oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 impl App {
@@ -61,6 +63,7 @@ impl App {
             .header_read_timeout(settings.header_read_timeout)
             .max_buf_size(settings.max_header_bytes.max(MIN_BUF_SIZE))
             .keep_alive(true);
+        let oidc = config.oidc_routes(Some(Arc::clone(&metrics)));
         Ok(Self {
             layer,
             upstream,
@@ -68,7 +71,14 @@ impl App {
             builder,
             settings,
             tls: config.tls.clone().map(TlsAcceptor::from),
+            oidc,
         })
+    }
+
+    /// Why the sidecar cannot sign anyone in yet (an OpenID provider not reached), for
+    /// `/readyz`.
+    pub(crate) fn not_ready(&self) -> Option<String> {
+        self.oidc.as_ref().and_then(|oidc| oidc.not_ready())
     }
 
     /// The service for one browser connection: requests that name two hosts refused,
@@ -104,6 +114,7 @@ impl App {
                 self.layer.layer(proxy).with_request_origin(origin)
             },
             metrics: Arc::clone(&self.metrics),
+            oidc: self.oidc.clone(),
         }
     }
 }
@@ -119,6 +130,7 @@ pub(crate) struct Counted {
     inner: Sso<crate::proxy::Proxy>,
     metrics: Arc<Metrics>,
     connection: Arc<ConnectionState>,
+    oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 /// What a connection's service needs to be made again from a reloaded app.
@@ -180,6 +192,18 @@ impl Service<Request<Incoming>> for Counted {
             let refused = host::refusal().map(SsoBody::full);
             metrics.request(RouteClass::Proxy, refused.status());
             return Box::pin(std::future::ready(Ok(refused)));
+        }
+        if let Some(oidc) = &self.oidc
+            && let Some(route) = oidc.route(request.uri().path())
+        {
+            // The sidecar's own sign-in routes: answered here, never forwarded.
+            let (parts, _body) = request.into_parts();
+            let answer = oidc.answer(route, parts);
+            return Box::pin(async move {
+                let response = answer.await;
+                metrics.request(RouteClass::Sso, response.status());
+                Ok(response.map(SsoBody::full))
+            });
         }
         let future = self.inner.call(request);
         Box::pin(async move {

@@ -10,6 +10,8 @@
 //! - [`reload`]: the config read again on SIGHUP;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
+//! - [`oidc`]: identity from an OpenID provider, through the sidecar's own login and
+//!   callback routes;
 //! - [`demo`]: the whole flow on one machine;
 //! - [`kustomer_secret`], [`token_cli`], [`healthcheck`]: the operator tools behind
 //!   `portal-sso kustomer-secret`, `portal-sso token` and `portal-sso healthcheck`.
@@ -27,6 +29,7 @@ mod http_client;
 pub mod introspect;
 pub mod kustomer_secret;
 pub mod metrics;
+pub mod oidc;
 pub mod page;
 pub mod proxy;
 pub mod recent;

@@ -59,6 +59,8 @@ where
     let (stop, stopped) = tokio::sync::watch::channel(());
     // The app every new connection is served with; a reload publishes a new one.
     let (apps, mut current) = tokio::sync::watch::channel(Arc::new(app));
+    let readiness = current.clone();
+    state.set_readiness(move || readiness.borrow().not_ready());
     let reload_task = reload.map(|reload| {
         tokio::spawn(crate::reload::run(
             reload,

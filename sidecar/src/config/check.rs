@@ -52,6 +52,22 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
 
     let tls = file.tls.as_ref().map(tls::server_config).transpose()?;
 
+    let (login_url, return_param) = match (&source, file.login) {
+        (Source::Oidc(_), Some(_)) => {
+            return Err(ConfigFileError::new(
+                "login",
+                "with session.oidc, signed-out browsers go to the sidecar's own /sso/oidc/login: leave [login] out",
+            ));
+        }
+        (Source::Oidc(_), None) => (
+            crate::oidc::LOGIN_PATH.to_owned(),
+            crate::oidc::RETURN_PARAM.to_owned(),
+        ),
+        (_, login) => {
+            let login = login.unwrap_or_default();
+            (login.url, login.return_param)
+        }
+    };
     let cookie_key = cookie_key(&portals, &source);
     Ok(SidecarConfig {
         listen: file.listen,
@@ -62,8 +78,8 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         session_cookie,
         source,
         claims,
-        login_url: file.login.url,
-        return_param: file.login.return_param,
+        login_url,
+        return_param,
         portals,
         app_logout_path: file.app_logout_path,
         app_logout_url: file.app_logout_url,
@@ -82,8 +98,17 @@ fn cookie_key(portals: &[PortalSettings], source: &Source) -> Secret {
         Source::Introspect { .. } => None,
         Source::Jwt { secret, .. } => Some((Origin::SessionJwt, secret.expose())),
         Source::Signed { key, .. } => Some((Origin::SessionSigned, key.master())),
+        Source::Oidc(_) => None,
     };
-    cookie_key::derive(portals.chain(session))
+    let clients = match source {
+        Source::Oidc(settings) => settings
+            .providers()
+            .iter()
+            .map(|provider| (Origin::SessionOidc, provider.client_secret.expose()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    cookie_key::derive(portals.chain(session).chain(clients))
 }
 
 /// `upstream`, `trusted_proxies` and the upstream timeouts.
@@ -202,9 +227,14 @@ fn check_session(
     upstream: &UpstreamSettings,
 ) -> Result<(SessionCookie, Source, ClaimPointers), ConfigFileError> {
     let session = &file.session;
-    if session.cookie.is_empty()
-        || !session
-            .cookie
+    if let Some(oidc) = &session.oidc {
+        return check_oidc(file, oidc);
+    }
+    let Some(name) = &session.cookie else {
+        return Err(ConfigFileError::new("session.cookie", "is required"));
+    };
+    if name.is_empty()
+        || !name
             .bytes()
             .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
     {
@@ -213,7 +243,7 @@ fn check_session(
             "must be a cookie name (letters, digits, `-`, `_`, ...)",
         ));
     }
-    let mut cookie = SessionCookie::new(&session.cookie);
+    let mut cookie = SessionCookie::new(name);
     if let Some(path) = &session.path {
         cookie = cookie.with_path(path);
     }
@@ -265,7 +295,7 @@ fn check_session(
         _ => {
             return Err(ConfigFileError::new(
                 "session",
-                "give exactly one of `introspect`, `jwt` or `signed`",
+                "give exactly one of `introspect`, `jwt`, `signed` or `oidc`",
             ));
         }
     };
@@ -282,6 +312,55 @@ fn check_session(
         )
     })?;
     Ok((cookie, source, claims))
+}
+
+/// `session.oidc`: the session is portal-sso's own cookie, so the app's cookie keys and
+/// the other sources are refused by name.
+fn check_oidc(
+    file: &File,
+    oidc: &super::oidc::OidcFile,
+) -> Result<(SessionCookie, Source, ClaimPointers), ConfigFileError> {
+    let session = &file.session;
+    let other = [
+        ("introspect", session.introspect.is_some()),
+        ("jwt", session.jwt.is_some()),
+        ("signed", session.signed.is_some()),
+    ];
+    if let Some((name, _)) = other.iter().find(|(_, given)| *given) {
+        return Err(ConfigFileError::new(
+            "session",
+            format!(
+                "give exactly one of `introspect`, `jwt`, `signed` or `oidc`, not `{name}` and `oidc`"
+            ),
+        ));
+    }
+    let app_cookie = [
+        ("cookie", session.cookie.is_some()),
+        ("path", session.path.is_some()),
+        ("domain", session.domain.is_some()),
+        ("secure", session.secure),
+    ];
+    if let Some((name, _)) = app_cookie.iter().find(|(_, given)| *given) {
+        return Err(ConfigFileError::new(
+            format!("session.{name}"),
+            "with session.oidc the session is portal-sso's own cookie: leave the app's cookie settings out",
+        ));
+    }
+    for (name, pointer) in &session.claims {
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            return Err(ConfigFileError::new(
+                format!("session.claims.{name}"),
+                "must be a JSON pointer starting with `/`, e.g. \"/email\"",
+            ));
+        }
+    }
+    let settings = super::oidc::check(oidc, file.public_url.as_deref(), &session.claims)?;
+    let claims = settings.claims.clone();
+    Ok((
+        settings.session_cookie(),
+        Source::Oidc(Arc::new(settings)),
+        claims,
+    ))
 }
 
 /// `session.introspect`; an `https://` URL is verified as the upstream is, with the

@@ -22,6 +22,8 @@ pub(super) enum Origin {
     SessionJwt = 2,
     /// `session.signed.key`.
     SessionSigned = 3,
+    /// A `session.oidc` provider's `client_secret`.
+    SessionOidc = 4,
 }
 
 /// HKDF-SHA256 over `secrets`, in the order given: each fed as its tag, its length (eight

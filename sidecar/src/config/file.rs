@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::ConfigFileError;
 use super::keyed::KEY_END;
+use super::oidc::OidcFile;
 use super::portal::PortalFile;
 use super::secret_ref::SecretRef;
 use super::tls::TlsFile;
@@ -20,6 +21,8 @@ pub(super) struct File {
     pub(super) listen: SocketAddr,
     pub(super) upstream: Option<String>,
     pub(super) upstream_ca: Option<SecretRef>,
+    /// The origin browsers reach the sidecar at; required with `session.oidc`.
+    pub(super) public_url: Option<String>,
     pub(super) tls: Option<TlsFile>,
     pub(super) admin_listen: Option<SocketAddr>,
     #[serde(default)]
@@ -35,8 +38,8 @@ pub(super) struct File {
     #[serde(default)]
     pub(super) server: ServerFile,
     pub(super) session: SessionFile,
-    #[serde(default)]
-    pub(super) login: LoginFile,
+    /// Absent with `session.oidc`, whose login page is the sidecar's own.
+    pub(super) login: Option<LoginFile>,
     #[serde(default)]
     pub(super) portal: Vec<PortalFile>,
 }
@@ -108,7 +111,8 @@ const fn default_tunnel_idle_timeout_secs() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SessionFile {
-    pub(super) cookie: String,
+    /// The app's session cookie; absent with `oidc`, whose session is portal-sso's own.
+    pub(super) cookie: Option<String>,
     pub(super) path: Option<String>,
     pub(super) domain: Option<String>,
     #[serde(default)]
@@ -116,6 +120,7 @@ pub(super) struct SessionFile {
     pub(super) introspect: Option<IntrospectFile>,
     pub(super) jwt: Option<JwtFile>,
     pub(super) signed: Option<SignedFile>,
+    pub(super) oidc: Option<OidcFile>,
     #[serde(default)]
     pub(super) claims: ClaimsFile,
 }
