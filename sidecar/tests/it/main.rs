@@ -11,6 +11,8 @@ mod demo_mock_portals;
 mod demo_sign_in;
 mod demo_sign_out;
 mod deploy;
+mod oidc_flows;
+mod oidc_hostile_tokens;
 mod reload;
 mod replicas;
 mod sidecar_admin;
