@@ -7,13 +7,12 @@
 
 use http::request::Parts;
 use http::{Response, StatusCode};
-use openidconnect::core::{CoreGenderClaim, CoreIdToken, CoreIdTokenClaims};
+use openidconnect::core::{CoreIdToken, CoreIdTokenClaims};
 use openidconnect::{
-    AccessToken, AdditionalClaims, AuthorizationCode, ClaimsVerificationError, Nonce,
-    OAuth2TokenResponse as _, PkceCodeVerifier, RequestTokenError, SignatureVerificationError,
-    TokenResponse as _, UserInfoClaims,
+    AccessToken, AuthorizationCode, ClaimsVerificationError, Nonce, OAuth2TokenResponse as _,
+    PkceCodeVerifier, RequestTokenError, SignatureVerificationError, TokenResponse as _,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::events::Event;
 use super::flow::{self, Flow};
@@ -268,7 +267,7 @@ async fn redeem(
     if needs_userinfo(oidc, settings, &json) {
         complete_from_userinfo(
             &discovered,
-            &http,
+            provider,
             tokens.access_token(),
             &claims,
             &mut json,
@@ -422,40 +421,51 @@ fn needs_userinfo(oidc: &Oidc, settings: &super::ProviderSettings, json: &Value)
         })
 }
 
-/// Every claim of the userinfo answer, for the JSON pointers.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct AllClaims(Map<String, Value>);
-
-impl AdditionalClaims for AllClaims {}
-
-/// Adds what userinfo says to `json` where the ID token said nothing. A failure leaves
-/// `json` as it is: the fields stay missing, and the checks that need them refuse.
-async fn complete_from_userinfo<'c, C>(
-    discovered: &'c Discovered,
-    http: &'c C,
+/// Adds what userinfo says to `json` where the ID token said nothing. Only a JSON answer
+/// whose `sub` is the ID token's is used (OIDC Core 5.3.2); any failure leaves `json` as
+/// it is: the fields stay missing, and the checks that need them refuse.
+async fn complete_from_userinfo(
+    discovered: &Discovered,
+    provider: &Provider,
     access_token: &AccessToken,
     claims: &CoreIdTokenClaims,
     json: &mut Value,
-) where
-    C: openidconnect::AsyncHttpClient<'c>,
-{
-    let Ok(request) = discovered
-        .client
-        .user_info(access_token.clone(), Some(claims.subject().clone()))
-    else {
+) {
+    let Some(endpoint) = discovered.client.user_info_url() else {
         return;
     };
-    let answer: Result<UserInfoClaims<AllClaims, CoreGenderClaim>, _> =
-        request.request_async(http).await;
-    let Ok(userinfo) = answer else {
-        tracing::warn!(target: "portal_sso::oidc", "userinfo could not be read; the ID token's claims are used alone");
+    let request = http::Request::get(endpoint.as_str())
+        .header(
+            http::header::AUTHORIZATION,
+            format!("Bearer {}", access_token.secret()),
+        )
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new());
+    let Ok(request) = request else { return };
+    let answer = match provider.http.send(request).await {
+        Ok(answer) if answer.status().is_success() => answer,
+        Ok(answer) => {
+            tracing::warn!(target: "portal_sso::oidc", status = answer.status().as_u16(), "userinfo refused; the ID token's claims are used alone");
+            return;
+        }
+        Err(err) => {
+            tracing::warn!(target: "portal_sso::oidc", %err, "userinfo failed; the ID token's claims are used alone");
+            return;
+        }
+    };
+    let Ok(Value::Object(userinfo)) = serde_json::from_slice::<Value>(answer.body()) else {
+        tracing::warn!(target: "portal_sso::oidc", "userinfo is not a JSON object; the ID token's claims are used alone");
         return;
     };
+    if userinfo.get("sub").and_then(Value::as_str) != Some(claims.subject().as_str()) {
+        tracing::warn!(target: "portal_sso::oidc", "userinfo names another subject; it is not used");
+        return;
+    }
     let Some(object) = json.as_object_mut() else {
         return;
     };
-    for (name, value) in &userinfo.additional_claims().0 {
-        object.entry(name.clone()).or_insert_with(|| value.clone());
+    for (name, value) in userinfo {
+        object.entry(name).or_insert(value);
     }
 }
 

@@ -13,6 +13,7 @@ mod demo_sign_out;
 mod deploy;
 mod oidc_flows;
 mod oidc_hostile_tokens;
+mod oidc_provider;
 mod reload;
 mod replicas;
 mod sidecar_admin;

@@ -100,10 +100,9 @@ impl Provider {
     }
 
     /// Stops the provider.
-    pub fn stop(mut self) -> u16 {
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.port
     }
 }
 
@@ -268,7 +267,12 @@ impl Browser {
             .and_then(|rest| rest.split('"').next())
             .expect("the form's action")
             .to_owned();
-        let post = format!("{issuer}{action}");
+        let post = url::Url::parse(&form_url)
+            .unwrap()
+            .join(&action)
+            .unwrap()
+            .to_string();
+        assert!(post.starts_with(issuer), "the form posts to {post}");
         let (status, headers, _) = self
             .post_form(
                 &post,
