@@ -11,6 +11,7 @@ mod demo_mock_portals;
 mod demo_sign_in;
 mod demo_sign_out;
 mod deploy;
+mod oidc_browser;
 mod oidc_flows;
 mod oidc_hostile_tokens;
 mod oidc_provider;
