@@ -373,3 +373,7 @@ fn check_issuer(key: &str, raw: &str) -> Result<String, ConfigFileError> {
     }
     Ok(raw.to_owned())
 }
+
+#[cfg(test)]
+#[path = "oidc_tests.rs"]
+mod tests;
