@@ -3,7 +3,7 @@
 //! callback's latency (median, p90), the IdP's share of it (its token endpoint), the
 //! sidecar's CPU time per sign-in (from /proc), and the session cookie's size.
 //!
-//! `cargo bench -p portal-sso-sidecar --bench oidc_callback` (SIGN_INS=N, default 300).
+//! `cargo bench -p portal-sso-sidecar --bench oidc_callback` (`SIGN_INS=N`, default 300).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -105,28 +105,22 @@ fn param(url: &str, name: &str) -> String {
         .into_owned()
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let sign_ins: usize = std::env::var("SIGN_INS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(300);
-    let idp = start_idp().await;
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+/// Starts the release binary on `listen`, signing in through `issuer`, and waits for
+/// its start line: the process and its temp dir.
+fn start_sidecar(
+    listen: std::net::SocketAddr,
+    issuer: &str,
+) -> (std::process::Child, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("portal-sso-oidc-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("portal-sso.toml");
     std::fs::write(
         &config,
         format!(
-            "listen = \"{listen}\"\npublic_url = \"http://{listen}\"\n[session.oidc]\nissuer = \"{}\"\n\
+            "listen = \"{listen}\"\npublic_url = \"http://{listen}\"\n[session.oidc]\nissuer = \"{issuer}\"\n\
              client_id = \"portal-sso\"\nclient_secret = {{ env = \"OIDC_CLIENT_SECRET\" }}\n\
              [[portal]]\nkind = \"aha\"\nsecret = {{ env = \"AHA_SSO_SECRET\" }}\n\
-             callback_url = \"https://acme.aha.site/auth/jwt/callback\"\n",
-            idp.issuer
+             callback_url = \"https://acme.aha.site/auth/jwt/callback\"\n"
         ),
     )
     .unwrap();
@@ -149,6 +143,21 @@ async fn main() {
         }
     }
     std::thread::spawn(move || for _ in lines {});
+    (child, dir)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let sign_ins: usize = std::env::var("SIGN_INS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let idp = start_idp().await;
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (mut child, dir) = start_sidecar(listen, &idp.issuer);
     let client: Client<HttpConnector, Empty<Bytes>> =
         Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let get = |url: String, cookie: Option<String>| {
@@ -216,18 +225,16 @@ async fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     callback.sort_unstable();
     idp_share.sort_unstable();
-    let ticks = 100.0; // USER_HZ on Linux
-    let at = |v: &[Duration], q: f64| v[((v.len() - 1) as f64 * q) as usize];
+    // Linux counts CPU time in ticks of 10 ms (USER_HZ = 100).
+    let per_callback = Duration::from_millis(cpu * 10) / u32::try_from(callback.len()).unwrap();
+    let at = |v: &[Duration], percent: usize| v[(v.len() - 1) * percent / 100];
     println!("sign-ins measured          {}", callback.len());
-    println!("callback latency median    {:?}", at(&callback, 0.5));
-    println!("callback latency p90       {:?}", at(&callback, 0.9));
+    println!("callback latency median    {:?}", at(&callback, 50));
+    println!("callback latency p90       {:?}", at(&callback, 90));
     println!(
         "  of which the IdP signing {:?} (median)",
-        at(&idp_share, 0.5)
+        at(&idp_share, 50)
     );
-    println!(
-        "sidecar CPU per callback   {:.2} ms",
-        cpu as f64 / ticks * 1000.0 / callback.len() as f64
-    );
+    println!("sidecar CPU per callback   {per_callback:?}");
     println!("session cookie             {cookie_size} bytes (name=value)");
 }

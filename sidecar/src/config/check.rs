@@ -95,10 +95,9 @@ fn cookie_key(portals: &[PortalSettings], source: &Source) -> Secret {
         .iter()
         .map(|portal| (Origin::Portal, portal.key.expose()));
     let session = match source {
-        Source::Introspect { .. } => None,
+        Source::Introspect { .. } | Source::Oidc(_) => None,
         Source::Jwt { secret, .. } => Some((Origin::SessionJwt, secret.expose())),
         Source::Signed { key, .. } => Some((Origin::SessionSigned, key.master())),
-        Source::Oidc(_) => None,
     };
     let clients = match source {
         Source::Oidc(settings) => settings

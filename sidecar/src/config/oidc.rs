@@ -207,27 +207,7 @@ fn check_provider(
     several: bool,
     public_url: &Url,
 ) -> Result<ProviderSettings, ConfigFileError> {
-    let name = match (&file.name, several) {
-        (Some(name), _) => name.clone(),
-        (None, false) => "oidc".to_owned(),
-        (None, true) => {
-            return Err(ConfigFileError::new(
-                format!("{key}.name"),
-                "is required when several providers are listed",
-            ));
-        }
-    };
-    if name.is_empty()
-        || name.len() > 32
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(ConfigFileError::new(
-            format!("{key}.name"),
-            "must be 1 to 32 letters, digits, `-` or `_`",
-        ));
-    }
+    let name = check_name(key, file.name.as_deref(), several)?;
     let issuer = check_issuer(&format!("{key}.issuer"), &file.issuer)?;
     if file.client_id.is_empty() {
         return Err(ConfigFileError::new(
@@ -236,39 +216,8 @@ fn check_provider(
         ));
     }
     let client_secret = file.client_secret.read(&format!("{key}.client_secret"))?;
-    if !file.scopes.iter().any(|scope| scope == "openid") {
-        return Err(ConfigFileError::new(
-            format!("{key}.scopes"),
-            "must include \"openid\"",
-        ));
-    }
-    if let Some(bad) = file.scopes.iter().find(|s| {
-        s.is_empty()
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-    }) {
-        return Err(ConfigFileError::new(
-            format!("{key}.scopes"),
-            format!("`{bad}` is not a scope name"),
-        ));
-    }
-    let redirect_path = &file.redirect_path;
-    if !redirect_path.starts_with('/')
-        || redirect_path.starts_with("//")
-        || !portal_sso::is_same_site_path(redirect_path)
-        || redirect_path.contains(['?', '#'])
-        || redirect_path == crate::oidc::LOGIN_PATH
-        || redirect_path == crate::oidc::LOGOUT_PATH
-    {
-        return Err(ConfigFileError::new(
-            format!("{key}.redirect_path"),
-            "must be a path of its own on this site, e.g. \"/sso/oidc/callback\"",
-        ));
-    }
-    let redirect_uri = public_url.join(redirect_path).map_err(|_| {
-        ConfigFileError::new(format!("{key}.redirect_path"), "does not join public_url")
-    })?;
+    check_scopes(key, &file.scopes)?;
+    let (redirect_path, redirect_uri) = check_redirect(key, &file.redirect_path, public_url)?;
     let domains = |field: &str, list: &[String]| -> Result<Vec<String>, ConfigFileError> {
         list.iter()
             .enumerate()
@@ -291,21 +240,8 @@ fn check_provider(
             "must be at least 60",
         ));
     }
-    let post_logout_redirect_uri = file
-        .post_logout_redirect_uri
-        .as_deref()
-        .map(|raw| {
-            Url::parse(raw)
-                .ok()
-                .filter(|url| matches!(url.scheme(), "http" | "https"))
-                .ok_or_else(|| {
-                    ConfigFileError::new(
-                        format!("{key}.post_logout_redirect_uri"),
-                        "must be an absolute http(s) URL, e.g. \"https://acme.com/\"",
-                    )
-                })
-        })
-        .transpose()?;
+    let post_logout_redirect_uri =
+        check_post_logout(key, file.post_logout_redirect_uri.as_deref())?;
     if file.groups_claim.is_empty() {
         return Err(ConfigFileError::new(
             format!("{key}.groups_claim"),
@@ -325,7 +261,7 @@ fn check_provider(
         client_secret,
         secret_from: file.client_secret.to_string(),
         scopes: file.scopes.clone(),
-        redirect_path: redirect_path.clone(),
+        redirect_path,
         redirect_uri,
         rules: Rules {
             require_email_verified: file.require_email_verified,
@@ -339,6 +275,94 @@ fn check_provider(
         email_domains: domains("email_domains", &file.email_domains)?,
         tls,
     })
+}
+
+/// `name`: required with several providers; letters, digits, `-` and `_`.
+fn check_name(key: &str, name: Option<&str>, several: bool) -> Result<String, ConfigFileError> {
+    let name = match (name, several) {
+        (Some(name), _) => name.to_owned(),
+        (None, false) => "oidc".to_owned(),
+        (None, true) => {
+            return Err(ConfigFileError::new(
+                format!("{key}.name"),
+                "is required when several providers are listed",
+            ));
+        }
+    };
+    if name.is_empty()
+        || name.len() > 32
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ConfigFileError::new(
+            format!("{key}.name"),
+            "must be 1 to 32 letters, digits, `-` or `_`",
+        ));
+    }
+    Ok(name)
+}
+
+/// `scopes`: `openid` among them, each a scope name.
+fn check_scopes(key: &str, scopes: &[String]) -> Result<(), ConfigFileError> {
+    if !scopes.iter().any(|scope| scope == "openid") {
+        return Err(ConfigFileError::new(
+            format!("{key}.scopes"),
+            "must include \"openid\"",
+        ));
+    }
+    if let Some(bad) = scopes.iter().find(|s| {
+        s.is_empty()
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    }) {
+        return Err(ConfigFileError::new(
+            format!("{key}.scopes"),
+            format!("`{bad}` is not a scope name"),
+        ));
+    }
+    Ok(())
+}
+
+/// `redirect_path`: a path of its own on this site; with `public_url`, the redirect URI.
+fn check_redirect(
+    key: &str,
+    redirect_path: &str,
+    public_url: &Url,
+) -> Result<(String, Url), ConfigFileError> {
+    if !redirect_path.starts_with('/')
+        || redirect_path.starts_with("//")
+        || !portal_sso::is_same_site_path(redirect_path)
+        || redirect_path.contains(['?', '#'])
+        || redirect_path == crate::oidc::LOGIN_PATH
+        || redirect_path == crate::oidc::LOGOUT_PATH
+    {
+        return Err(ConfigFileError::new(
+            format!("{key}.redirect_path"),
+            "must be a path of its own on this site, e.g. \"/sso/oidc/callback\"",
+        ));
+    }
+    let redirect_uri = public_url.join(redirect_path).map_err(|_| {
+        ConfigFileError::new(format!("{key}.redirect_path"), "does not join public_url")
+    })?;
+    Ok((redirect_path.to_owned(), redirect_uri))
+}
+
+/// `post_logout_redirect_uri`: an absolute http(s) URL.
+fn check_post_logout(key: &str, raw: Option<&str>) -> Result<Option<Url>, ConfigFileError> {
+    raw.map(|raw| {
+        Url::parse(raw)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                ConfigFileError::new(
+                    format!("{key}.post_logout_redirect_uri"),
+                    "must be an absolute http(s) URL, e.g. \"https://acme.com/\"",
+                )
+            })
+    })
+    .transpose()
 }
 
 /// An `https://` issuer, or `http://` on this machine's loopback only (a test IdP): the

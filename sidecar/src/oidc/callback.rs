@@ -29,7 +29,8 @@ const MAX_IDP_TEXT: usize = 300;
 struct Stop {
     event: Event,
     detail: Option<String>,
-    response: Response<String>,
+    /// Boxed: a `Result` carrying it stays small.
+    response: Box<Response<String>>,
 }
 
 pub(super) async fn callback(oidc: &Oidc, parts: &Parts) -> Response<String> {
@@ -72,7 +73,13 @@ pub(super) async fn callback(oidc: &Oidc, parts: &Parts) -> Response<String> {
         );
     };
     let mut response = if oidc.redeemed.first_use(&state) {
-        let outcome = redeem(oidc, parts, &flow, code, error, description, iss).await;
+        let reply = Reply {
+            code,
+            error,
+            description,
+            iss,
+        };
+        let outcome = redeem(oidc, parts, &flow, reply).await;
         finish(oidc, &flow.provider, outcome)
     } else {
         finish(
@@ -101,7 +108,7 @@ fn finish(
         }
         Err(stop) => {
             oidc.record(stop.event, provider, stop.detail.as_deref());
-            stop.response
+            *stop.response
         }
     }
 }
@@ -111,12 +118,12 @@ fn start_over(event: Event, message: &str) -> Stop {
     Stop {
         event,
         detail: None,
-        response: pages::explain(
+        response: Box::new(pages::explain(
             StatusCode::BAD_REQUEST,
             "Sign-in expired",
             message,
             Some(("Start the sign-in again", LOGIN_PATH)),
-        ),
+        )),
     }
 }
 
@@ -125,12 +132,12 @@ fn refuse(reason: &'static str, message: &str, next: &str) -> Stop {
     Stop {
         event: Event::Refused(reason),
         detail: None,
-        response: pages::explain(
+        response: Box::new(pages::explain(
             StatusCode::FORBIDDEN,
             "Sign-in refused",
             message,
             Some(("Sign in again", &again(next))),
-        ),
+        )),
     }
 }
 
@@ -147,20 +154,37 @@ fn idp_failed(provider: &Provider, reason: &'static str, what: &str, next: &str)
     Stop {
         event: Event::Unavailable(reason),
         detail: Some(what.to_owned()),
-        response: login::unavailable(&settings.label, &settings.issuer, what, next),
+        response: Box::new(login::unavailable(
+            &settings.label,
+            &settings.issuer,
+            what,
+            next,
+        )),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn redeem(
-    oidc: &Oidc,
-    parts: &Parts,
-    flow: &Flow,
+/// What the IdP's redirect back carries.
+struct Reply {
     code: Option<String>,
     error: Option<String>,
     description: Option<String>,
     iss: Option<String>,
+}
+
+/// The sign-in `flow` completed with the IdP's `reply`: the response setting the session
+/// cookie and the masked email, or why not.
+async fn redeem(
+    oidc: &Oidc,
+    parts: &Parts,
+    flow: &Flow,
+    reply: Reply,
 ) -> Result<(Response<String>, String), Stop> {
+    let Reply {
+        code,
+        error,
+        description,
+        iss,
+    } = reply;
     let next = flow.return_to.as_str();
     let Some(provider) = oidc
         .provider(&flow.provider)
@@ -205,6 +229,18 @@ async fn redeem(
             "The identity provider's answer carries no code.",
         ));
     };
+    let json = verified_claims(oidc, provider, flow, code).await?;
+    establish(oidc, provider, &json, next)
+}
+
+/// Redeems `code` and verifies the ID token: its claims, completed by userinfo.
+async fn verified_claims(
+    oidc: &Oidc,
+    provider: &Provider,
+    flow: &Flow,
+    code: String,
+) -> Result<Value, Stop> {
+    let next = flow.return_to.as_str();
     let discovered = provider
         .ready()
         .await
@@ -264,7 +300,7 @@ async fn redeem(
         Ok(claims) => (claims, discovered),
     };
     let mut json = payload(id_token).ok_or_else(|| refuse_token("id_token_invalid", next))?;
-    if needs_userinfo(oidc, settings, &json) {
+    if needs_userinfo(oidc, &provider.settings, &json) {
         complete_from_userinfo(
             &discovered,
             provider,
@@ -274,7 +310,19 @@ async fn redeem(
         )
         .await;
     }
-    let identity = match oidc.settings.claims.identity_from(&json) {
+    Ok(json)
+}
+
+/// The identity in `json`, checked against the access rules, sealed in the session
+/// cookie: the response going back to `next`, and the masked email.
+fn establish(
+    oidc: &Oidc,
+    provider: &Provider,
+    json: &Value,
+    next: &str,
+) -> Result<(Response<String>, String), Stop> {
+    let settings = &provider.settings;
+    let identity = match oidc.settings.claims.identity_from(json) {
         Ok(Some(identity)) => identity,
         Ok(None) => {
             return Err(refuse(
@@ -291,7 +339,7 @@ async fn redeem(
             ));
         }
     };
-    if let Err(refusal) = rules::check(&settings.rules, &json, identity.email()) {
+    if let Err(refusal) = rules::check(&settings.rules, json, identity.email()) {
         let mut stop = refuse(refusal.reason, &refusal.explain, next);
         stop.detail = Some(portal_sso::events::mask_email(identity.email()));
         return Err(stop);

@@ -71,7 +71,7 @@ pub(crate) fn record(
             tracing::warn!(target: "portal_sso::oidc", event = name, provider, reason, detail, "{name}");
         }
         _ => {
-            tracing::info!(target: "portal_sso::oidc", event = name, provider, reason, detail, "{name}")
+            tracing::info!(target: "portal_sso::oidc", event = name, provider, reason, detail, "{name}");
         }
     }
     if let Some(metrics) = metrics {

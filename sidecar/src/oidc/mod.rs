@@ -3,16 +3,16 @@
 //! own small session cookie, which the layer reads to issue every portal's token as with
 //! any other session source.
 //!
-//! - [`provider`]: discovery and the key set, fetched in the background with retries; the
+//! - `provider`: discovery and the key set, fetched in the background with retries; the
 //!   key set fetched again (once a minute at most) for an unknown `kid`;
-//! - [`login`]: `/sso/oidc/login`, where the layer sends signed-out browsers: the chooser
+//! - `login`: `/sso/oidc/login`, where the layer sends signed-out browsers: the chooser
 //!   of providers, then the IdP's authorization endpoint (code flow, PKCE S256, a nonce);
-//! - [`callback`]: the redirect path: state matched, code redeemed, ID token verified by
-//!   `openidconnect`, userinfo for missing fields, the access [`rules`], then the
-//!   [`session`] cookie;
-//! - [`logout`]: `/sso/oidc/logout`, then the IdP's end-session endpoint when asked;
-//! - [`flow`]: the short-lived cookie holding a sign-in in progress;
-//! - [`events`]: the `oidc_*` events and their counters.
+//! - `callback`: the redirect path: state matched, code redeemed, ID token verified by
+//!   `openidconnect`, userinfo for missing fields, the access `rules`, then the
+//!   `session` cookie;
+//! - `logout`: `/sso/oidc/logout`, then the IdP's end-session endpoint when asked;
+//! - `flow`: the short-lived cookie holding a sign-in in progress;
+//! - `events`: the `oidc_*` events and their counters.
 //!
 //! These routes are answered in front of the layer and never reach the app.
 
@@ -175,7 +175,10 @@ impl Redeemed {
     fn first_use(&self, state: &str) -> bool {
         let key: [u8; 32] = Sha256::digest(state.as_bytes()).into();
         let ttl = Duration::from_secs(flow::FLOW_TTL_SECS);
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.len() >= MAX_REDEEMED {
             seen.retain(|_, at| at.elapsed() < ttl);
             if seen.len() >= MAX_REDEEMED {
@@ -202,10 +205,10 @@ fn params<const N: usize>(
 ) -> Result<[Option<String>; N], String> {
     let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if let Some(index) = names.iter().position(|name| *name == key) {
-            if found[index].replace(value.into_owned()).is_some() {
-                return Err(names[index].to_owned());
-            }
+        if let Some(index) = names.iter().position(|name| *name == key)
+            && found[index].replace(value.into_owned()).is_some()
+        {
+            return Err(names[index].to_owned());
         }
     }
     Ok(found)

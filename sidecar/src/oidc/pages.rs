@@ -1,6 +1,8 @@
 //! The pages of the OIDC routes: an explanation with a link to start over, and the
 //! chooser of providers. Every text is escaped; none carries a token, code or cookie.
 
+use std::fmt::Write as _;
+
 use http::header::{LOCATION, SET_COOKIE};
 use http::{HeaderValue, Response, StatusCode};
 
@@ -32,25 +34,27 @@ pub(crate) fn chooser(
 ) -> Response<String> {
     let mut body = String::new();
     if let Some(note) = note {
-        body.push_str(&format!("<p>{}</p>\n", escape(note)));
+        let _ = writeln!(body, "<p>{}</p>", escape(note));
     }
     body.push_str("<ul>\n");
     for (label, href) in providers {
-        body.push_str(&format!(
-            "<li><a href=\"{}\">Sign in with {}</a></li>\n",
+        let _ = writeln!(
+            body,
+            "<li><a href=\"{}\">Sign in with {}</a></li>",
             escape(href),
             escape(label)
-        ));
+        );
     }
     body.push_str("</ul>\n");
     if let Some(next) = hint_form {
-        body.push_str(&format!(
+        let _ = writeln!(
+            body,
             "<form method=\"get\" action=\"{}\"><input type=\"hidden\" name=\"next\" value=\"{}\">\
              <label>Or your work email: <input type=\"email\" name=\"login_hint\" required></label> \
-             <button type=\"submit\">Continue</button></form>\n",
+             <button type=\"submit\">Continue</button></form>",
             super::LOGIN_PATH,
             escape(next)
-        ));
+        );
     }
     html(StatusCode::OK, "Sign in", &body)
 }

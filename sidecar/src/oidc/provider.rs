@@ -127,7 +127,7 @@ impl Discovered {
             .additional_metadata()
             .end_session_endpoint
             .as_ref()
-            .map(|endpoint| endpoint.url())
+            .map(openidconnect::EndSessionUrl::url)
     }
 
     /// The key ids and algorithms of the key set, for `check-config --online`.
@@ -245,7 +245,10 @@ impl Provider {
     /// was done less than a minute ago; `Some` with the new client when fetched.
     pub(crate) async fn refetch_keys(&self, current: &Discovered) -> Option<Arc<Discovered>> {
         {
-            let mut last = self.refetched.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self
+                .refetched
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
                 return None;
             }
@@ -311,8 +314,8 @@ async fn discover_until_done(provider: Weak<Provider>) {
             () = wait => {}
             () = this.kick.notified() => {
                 let since = started.elapsed();
-                if since < FIRST_BACKOFF {
-                    tokio::time::sleep(FIRST_BACKOFF - since).await;
+                if let Some(rest) = FIRST_BACKOFF.checked_sub(since) {
+                    tokio::time::sleep(rest).await;
                 }
             }
         }

@@ -326,3 +326,21 @@ async fn check_config_online_prints_what_discovery_found() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("cannot be used"));
 }
+
+#[test]
+fn the_oidc_example_config_checks_out() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/oidc.toml");
+    let mut env: Vec<(&str, &str)> = secret_env();
+    env.extend(oidc::env());
+    let out = run_cli(&["check-config", "--config", path], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("redirect URI https://help.acme.com/sso/oidc/callback"),
+        "{stdout}"
+    );
+}

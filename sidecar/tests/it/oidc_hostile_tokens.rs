@@ -6,6 +6,7 @@ use crate::support::oidc::{self, Browser, CLIENT_ID};
 use crate::support::*;
 
 use axum::http::StatusCode;
+use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -127,7 +128,6 @@ async fn a_well_formed_token_signs_in_with_pkce_s256() {
         .unwrap()
         .1
         .clone();
-    use base64::Engine as _;
     let hashed = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(verifier.as_bytes()));
     assert_eq!(query_param(&auth, "code_challenge"), Some(hashed));

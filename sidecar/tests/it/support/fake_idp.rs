@@ -79,7 +79,7 @@ impl FakeIdp {
 
     /// Makes the token endpoint answer with `id_token`.
     pub fn hand_out(&self, id_token: &str) {
-        *self.state.id_token.lock().unwrap() = id_token.to_owned();
+        id_token.clone_into(&mut self.state.id_token.lock().unwrap());
     }
 
     /// An ID token's usual claims for this IdP, with `nonce`.

@@ -184,7 +184,9 @@ impl Browser {
     pub fn keep(&mut self, headers: &HeaderMap) {
         for set in headers.get_all(header::SET_COOKIE) {
             let cookie = cookie::Cookie::parse(set.to_str().unwrap().to_owned()).unwrap();
-            let expired = cookie.max_age().is_some_and(|age| age.is_zero())
+            let expired = cookie
+                .max_age()
+                .is_some_and(cookie::time::Duration::is_zero)
                 || cookie
                     .expires_datetime()
                     .is_some_and(|at| at < cookie::time::OffsetDateTime::now_utc());
