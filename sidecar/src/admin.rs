@@ -1,7 +1,8 @@
 //! The admin listener, on its own port: `/healthz`, `/readyz`, `/metrics`, `/events`.
 //!
 //! - `/healthz`: 200 while the process runs;
-//! - `/readyz`: 200, or 503 once shutdown has begun (take it out of the load balancer);
+//! - `/readyz`: 200, or 503 once shutdown has begun (take it out of the load balancer) or
+//!   while an OpenID provider has not been reached, with the reason;
 //! - `/metrics`: the metrics in the `OpenMetrics` text format (see [`Metrics`]);
 //! - `/events`: the last SSO decisions and refusals as JSON, newest first (see
 //!   [`Recent`]).
@@ -31,11 +32,21 @@ use crate::recent::Recent;
 use portal_sso::Secret;
 
 /// What the admin listener reports and checks, shared with the server (and its reloads).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct State {
     draining: AtomicBool,
     /// The bearer token `/metrics` and `/events` want, if any.
     token: RwLock<Option<Secret>>,
+    /// Says why the sidecar cannot serve sign-ins yet, if it cannot.
+    readiness: std::sync::OnceLock<Box<dyn Fn() -> Option<String> + Send + Sync>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("draining", &self.is_draining())
+            .finish_non_exhaustive()
+    }
 }
 
 impl State {
@@ -60,6 +71,20 @@ impl State {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Sets what `/readyz` asks besides draining: `Some(reason)` while not ready. Only
+    /// the first call counts.
+    pub fn set_readiness(&self, check: impl Fn() -> Option<String> + Send + Sync + 'static) {
+        let _ = self.readiness.set(Box::new(check));
+    }
+
+    /// Why the sidecar is not ready, if it is not (draining included).
+    pub fn not_ready(&self) -> Option<String> {
+        if self.is_draining() {
+            return Some("draining".to_owned());
+        }
+        self.readiness.get().and_then(|check| check())
     }
 }
 
@@ -115,11 +140,11 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(extract::State(admin): extract::State<Admin>) -> Response {
-    if admin.state.is_draining() {
+    if let Some(reason) = admin.state.not_ready() {
         text(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
-            "draining\n".into(),
+            format!("{reason}\n"),
         )
     } else {
         text(StatusCode::OK, "text/plain", "ready\n".into())

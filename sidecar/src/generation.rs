@@ -43,6 +43,8 @@ pub(crate) struct Generation {
     pub(crate) settings: ServerSettings,
     /// The TLS handshake of each new connection, with the certificate read last.
     pub(crate) tls: Option<TlsAcceptor>,
+    /// The OIDC routes, answered in front of the layer, with `session.oidc`.
+    oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 impl Generation {
@@ -63,6 +65,7 @@ impl Generation {
             .header_read_timeout(settings.header_read_timeout)
             .max_buf_size(settings.max_header_bytes.max(MIN_BUF_SIZE))
             .keep_alive(true);
+        let oidc = config.oidc_routes(Some(Arc::clone(&metrics)));
         Ok(Self {
             layer,
             upstream,
@@ -70,7 +73,14 @@ impl Generation {
             builder,
             settings,
             tls: config.tls.clone().map(TlsAcceptor::from),
+            oidc,
         })
+    }
+
+    /// Why the sidecar cannot sign anyone in yet (an OpenID provider not reached), for
+    /// `/readyz`.
+    pub(crate) fn not_ready(&self) -> Option<String> {
+        self.oidc.as_ref().and_then(|oidc| oidc.not_ready())
     }
 
     /// The service for one browser connection: requests that name two hosts refused,
@@ -96,6 +106,7 @@ impl Generation {
                 self.layer.layer(proxy)
             },
             metrics: Arc::clone(&self.metrics),
+            oidc: self.oidc.clone(),
         }
     }
 }
@@ -111,6 +122,7 @@ pub(crate) struct ConnectionService {
     inner: Sso<crate::proxy::Proxy>,
     metrics: Arc<Metrics>,
     connection: Arc<ConnectionState>,
+    oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 /// What a connection's service needs to be made again from a reloaded generation.
@@ -172,6 +184,18 @@ impl Service<Request<Incoming>> for ConnectionService {
             let refused = host::refusal().map(SsoBody::full);
             metrics.request(RouteClass::Proxy, refused.status());
             return Box::pin(std::future::ready(Ok(refused)));
+        }
+        if let Some(oidc) = &self.oidc
+            && let Some(route) = oidc.route(request.uri().path())
+        {
+            // The sidecar's own sign-in routes: answered here, never forwarded.
+            let (parts, _body) = request.into_parts();
+            let answer = oidc.answer(route, parts);
+            return Box::pin(async move {
+                let response = answer.await;
+                metrics.request(RouteClass::Sso, response.status());
+                Ok(response.map(SsoBody::full))
+            });
         }
         let future = self.inner.call(request);
         Box::pin(async move {

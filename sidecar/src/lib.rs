@@ -10,6 +10,8 @@
 //! - [`reload`]: the config read again on SIGHUP;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
+//! - [`oidc`]: identity from an OpenID provider, through the sidecar's own login and
+//!   callback routes;
 //! - [`demo`]: the whole flow on one machine;
 //! - [`tools`]: the operator tools behind `portal-sso token`, `portal-sso kustomer-secret`
 //!   and `portal-sso healthcheck`.
@@ -25,6 +27,7 @@ mod host;
 mod http_client;
 pub mod introspect;
 pub mod metrics;
+pub mod oidc;
 pub mod page;
 pub mod proxy;
 pub mod recent;

@@ -36,7 +36,7 @@ enum Command {
     /// config.
     Serve(ConfigArgs),
     /// Checks the config file and prints a summary, secrets redacted.
-    CheckConfig(ConfigArgs),
+    CheckConfig(CheckArgs),
     /// Runs the whole flow on one machine, nothing to configure.
     Demo {
         /// The address to listen on.
@@ -59,6 +59,16 @@ struct ConfigArgs {
     config: PathBuf,
 }
 
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Also fetches each OpenID provider's discovery document and key set, and says what
+    /// it found (exit code 1 when one cannot be read).
+    #[arg(long)]
+    online: bool,
+}
+
 /// The exit code for a config file that cannot be used.
 const CONFIG_ERROR: u8 = 2;
 
@@ -77,14 +87,18 @@ fn main() -> ExitCode {
                 sidecar::serve(config, Some(reload), shutdown_signal()).await
             })
         }
-        Command::CheckConfig(args) => match load(&args) {
+        Command::CheckConfig(args) => match load(&args.config) {
             Ok(config) => {
                 print!("{}", config.summary());
                 for warning in config.warnings() {
                     eprintln!("portal-sso: warning: {warning}");
                 }
                 println!("config OK");
-                ExitCode::SUCCESS
+                if args.online {
+                    check_online(&config)
+                } else {
+                    ExitCode::SUCCESS
+                }
             }
             Err(code) => code,
         },
@@ -101,6 +115,34 @@ fn main() -> ExitCode {
             }
         },
         Command::Token(command) => token::run(command),
+    }
+}
+
+/// `check-config --online`: what each OpenID provider's discovery gives.
+fn check_online(config: &SidecarConfig) -> ExitCode {
+    let Some(settings) = config.oidc_settings() else {
+        println!("online: no OpenID provider to fetch");
+        return ExitCode::SUCCESS;
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("portal-sso: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(sidecar::oidc::online::report(settings)) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(report) => {
+            print!("{report}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! | `portal_sso_upstream_errors_total` | `kind` (`connect`, `timeout`, ...) |
 //! | `portal_sso_upstream_duration_seconds` | histogram, time to the response head |
 //! | `portal_sso_config_reloads_total` | `result` (`ok`, `error`) |
+//! | `portal_sso_oidc_events_total` | `event` (`oidc_signed_in`, `oidc_refused`, ...), `provider`, `reason` |
 
 use std::future::Future;
 use std::pin::Pin;
@@ -63,6 +64,13 @@ struct KindLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OidcLabels {
+    event: &'static str,
+    provider: String,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
 }
@@ -82,6 +90,7 @@ pub struct Metrics {
     upstream_errors: Family<KindLabels, Counter>,
     upstream_latency: Histogram,
     reloads: Family<ResultLabels, Counter>,
+    oidc: Family<OidcLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -161,6 +170,12 @@ impl Metrics {
             "Time until the app's response head",
             upstream_latency.clone(),
         );
+        let oidc: Family<OidcLabels, Counter> = Family::default();
+        registry.register(
+            "oidc_events",
+            "Sign-ins through an OpenID provider and what became of them, by event, provider and reason",
+            oidc.clone(),
+        );
         registry.register(
             "config_reloads",
             "Config reloads on SIGHUP, by result",
@@ -185,7 +200,19 @@ impl Metrics {
             upstream_errors,
             upstream_latency,
             reloads,
+            oidc,
         }
+    }
+
+    /// Counts one OpenID-provider decision (see `oidc::events`).
+    pub fn oidc_event(&self, event: &'static str, provider: &str, reason: &'static str) {
+        self.oidc
+            .get_or_create(&OidcLabels {
+                event,
+                provider: provider.to_owned(),
+                reason,
+            })
+            .inc();
     }
 
     /// Counts a config reload, applied (`ok`) or refused.

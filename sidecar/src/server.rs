@@ -64,6 +64,8 @@ where
     let (stop, stopped) = tokio::sync::watch::channel(());
     // The generation every new connection is served with; a reload publishes a new one.
     let (generations, mut current) = tokio::sync::watch::channel(Arc::new(generation));
+    let readiness = current.clone();
+    state.set_readiness(move || readiness.borrow().not_ready());
     let reload_task = reload.map(|reload| {
         tokio::spawn(crate::reload::run(
             reload,

@@ -13,7 +13,6 @@ mod kustomer_redirect_uri;
 mod kustomer_signed_out;
 mod kustomer_token;
 mod login_loop;
-mod no_secrets_in_logs;
 mod parameters;
 mod passthrough;
 mod passthrough_real_server;

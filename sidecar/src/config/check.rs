@@ -12,7 +12,7 @@ use portal_sso::{ClaimPointers, SessionCookie, SignedCookieMode};
 
 use super::admin;
 use super::cookie_key::{self, CookieKey};
-use super::file::{File, IntrospectFile, ModeFile, ServerFile};
+use super::file::{File, IntrospectFile, LoginFile, ModeFile, ServerFile};
 use super::secret_ref::SecretRef;
 use super::tls;
 use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSettings};
@@ -21,7 +21,6 @@ use super::{ConfigFileError, ServerSettings, SidecarConfig, Source, UpstreamSett
 pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
     let upstream = check_upstream(&file)?;
     let server = check_server(&file.server)?;
-    let public_url = check_public_url(&file)?;
     let (session_cookie, source, claims) = check_session(&file, &upstream)?;
     let introspect_tls = matches!(&source, Source::Introspect { tls: Some(_), .. });
     if file.upstream_ca.is_some() && upstream.tls.is_none() && !introspect_tls {
@@ -64,6 +63,23 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         },
         None => CookieKey::PerProcess(cookie_key::per_process()),
     };
+    let (login_url, return_param) = match (&source, &file.login) {
+        (Source::Oidc(_), Some(_)) => {
+            return Err(ConfigFileError::new(
+                "login",
+                "with session.oidc, signed-out browsers go to the sidecar's own /sso/oidc/login: leave [login] out",
+            ));
+        }
+        (Source::Oidc(_), None) => (
+            crate::oidc::LOGIN_PATH.to_owned(),
+            crate::oidc::RETURN_PARAM.to_owned(),
+        ),
+        (_, login) => {
+            let login = login.as_ref().map_or_else(LoginFile::default, Clone::clone);
+            (login.url, login.return_param)
+        }
+    };
+    let public_url = check_public_url(&file, &login_url)?;
     Ok(SidecarConfig {
         listen: file.listen,
         admin_listen: file.admin_listen,
@@ -75,8 +91,8 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         source,
         claims,
         public_url,
-        login_url: file.login.url,
-        return_param: file.login.return_param,
+        login_url,
+        return_param,
         portals,
         app_logout_path: file.app_logout_path,
         app_logout_url: file.app_logout_url,
@@ -88,8 +104,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
 /// `public_url`, required when `login.url` is a full URL: the address to come back to
 /// after login is then one too, and it must not be built on a request's `Host`, which any
 /// client can set. Its shape is checked by the layer (an origin and nothing more).
-fn check_public_url(file: &File) -> Result<Option<String>, ConfigFileError> {
-    let login = &file.login.url;
+fn check_public_url(file: &File, login: &str) -> Result<Option<String>, ConfigFileError> {
     let absolute = url::Url::parse(login)
         .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
     if absolute && file.public_url.is_none() {
@@ -185,7 +200,13 @@ fn check_session(
     upstream: &UpstreamSettings,
 ) -> Result<(SessionCookie, Source, ClaimPointers), ConfigFileError> {
     let session = &file.session;
-    let mut cookie = SessionCookie::new(&session.cookie);
+    if let Some(oidc) = &session.oidc {
+        return check_oidc(file, oidc);
+    }
+    let Some(name) = &session.cookie else {
+        return Err(ConfigFileError::new("session.cookie", "is required"));
+    };
+    let mut cookie = SessionCookie::new(name);
     if let Some(path) = &session.path {
         cookie = cookie.with_path(path);
     }
@@ -237,7 +258,7 @@ fn check_session(
         _ => {
             return Err(ConfigFileError::new(
                 "session",
-                "give exactly one of `introspect`, `jwt` or `signed`",
+                "give exactly one of `introspect`, `jwt`, `signed` or `oidc`",
             ));
         }
     };
@@ -254,6 +275,55 @@ fn check_session(
         )
     })?;
     Ok((cookie, source, claims))
+}
+
+/// `session.oidc`: the session is portal-sso's own cookie, so the app's cookie keys and
+/// the other sources are refused by name.
+fn check_oidc(
+    file: &File,
+    oidc: &super::oidc::OidcFile,
+) -> Result<(SessionCookie, Source, ClaimPointers), ConfigFileError> {
+    let session = &file.session;
+    let other = [
+        ("introspect", session.introspect.is_some()),
+        ("jwt", session.jwt.is_some()),
+        ("signed", session.signed.is_some()),
+    ];
+    if let Some((name, _)) = other.iter().find(|(_, given)| *given) {
+        return Err(ConfigFileError::new(
+            "session",
+            format!(
+                "give exactly one of `introspect`, `jwt`, `signed` or `oidc`, not `{name}` and `oidc`"
+            ),
+        ));
+    }
+    let app_cookie = [
+        ("cookie", session.cookie.is_some()),
+        ("path", session.path.is_some()),
+        ("domain", session.domain.is_some()),
+        ("secure", session.secure),
+    ];
+    if let Some((name, _)) = app_cookie.iter().find(|(_, given)| *given) {
+        return Err(ConfigFileError::new(
+            format!("session.{name}"),
+            "with session.oidc the session is portal-sso's own cookie: leave the app's cookie settings out",
+        ));
+    }
+    for (name, pointer) in &session.claims {
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            return Err(ConfigFileError::new(
+                format!("session.claims.{name}"),
+                "must be a JSON pointer starting with `/`, e.g. \"/email\"",
+            ));
+        }
+    }
+    let settings = super::oidc::check(oidc, file.public_url.as_deref(), &session.claims)?;
+    let claims = settings.claims.clone();
+    Ok((
+        settings.session_cookie(),
+        Source::Oidc(Arc::new(settings)),
+        claims,
+    ))
 }
 
 /// `session.introspect`; an `https://` URL is verified as the upstream is, with the

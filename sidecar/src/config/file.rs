@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::ConfigFileError;
+use super::oidc::OidcFile;
 use super::portal::PortalFile;
 use super::secret_ref::SecretRef;
 use super::tls::TlsFile;
@@ -20,12 +21,13 @@ pub(super) struct File {
     pub(super) listen: SocketAddr,
     pub(super) upstream: Option<String>,
     pub(super) upstream_ca: Option<SecretRef>,
+    /// The origin browsers reach the sidecar at; required with `session.oidc`.
+    pub(super) public_url: Option<String>,
     pub(super) tls: Option<TlsFile>,
     pub(super) admin_listen: Option<SocketAddr>,
     pub(super) admin_token: Option<SecretRef>,
     #[serde(default)]
     pub(super) trusted_proxies: Vec<String>,
-    pub(super) public_url: Option<String>,
     #[serde(default = "default_connect_timeout_ms")]
     pub(super) upstream_connect_timeout_ms: NonZeroU64,
     #[serde(default = "default_upstream_timeout_secs")]
@@ -39,8 +41,8 @@ pub(super) struct File {
     #[serde(default)]
     pub(super) server: ServerFile,
     pub(super) session: SessionFile,
-    #[serde(default)]
-    pub(super) login: LoginFile,
+    /// Absent with `session.oidc`, whose login page is the sidecar's own.
+    pub(super) login: Option<LoginFile>,
     #[serde(default)]
     pub(super) portal: Vec<PortalFile>,
 }
@@ -83,7 +85,8 @@ impl Default for ServerFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SessionFile {
-    pub(super) cookie: String,
+    /// The app's session cookie; absent with `oidc`, whose session is portal-sso's own.
+    pub(super) cookie: Option<String>,
     pub(super) path: Option<String>,
     pub(super) domain: Option<String>,
     #[serde(default)]
@@ -91,6 +94,7 @@ pub(super) struct SessionFile {
     pub(super) introspect: Option<IntrospectFile>,
     pub(super) jwt: Option<JwtFile>,
     pub(super) signed: Option<SignedFile>,
+    pub(super) oidc: Option<OidcFile>,
     #[serde(default)]
     pub(super) claims: ClaimsFile,
 }
@@ -188,7 +192,7 @@ pub(super) enum ModeFile {
 pub(super) type ClaimsFile = std::collections::BTreeMap<String, String>;
 
 /// `[login]`: where signed-out users are sent, and how they come back.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LoginFile {
     #[serde(default = "default_login_url")]

@@ -35,6 +35,7 @@ mod cookie_key;
 mod error;
 mod file;
 mod load;
+mod oidc;
 mod portal;
 mod secret_ref;
 mod summary;
@@ -108,6 +109,8 @@ enum Source {
         key_from: SecretRef,
         mode: SignedCookieMode,
     },
+    /// portal-sso's own session cookie, set after a sign-in at an OpenID provider.
+    Oidc(Arc<crate::oidc::Settings>),
 }
 
 /// A checked config file, ready to serve.
@@ -235,6 +238,11 @@ impl SidecarConfig {
                     .with_claims(self.claims.clone()),
                 metrics,
             ),
+            Source::Oidc(settings) => with_identity(
+                builder,
+                crate::oidc::SessionReader::new(settings, self.cookie_key.secret()),
+                metrics,
+            ),
         };
         if let Some(url) = &self.public_url {
             builder = builder.with_public_url(url);
@@ -252,6 +260,32 @@ impl SidecarConfig {
             builder = add_observer(builder, observer);
         }
         builder.build().map_err(|err| layer_error(&err))
+    }
+}
+
+impl SidecarConfig {
+    /// The `session.oidc` settings, when the identity comes from an OpenID provider.
+    pub fn oidc_settings(&self) -> Option<&crate::oidc::Settings> {
+        match &self.source {
+            Source::Oidc(settings) => Some(settings),
+            _ => None,
+        }
+    }
+
+    /// The OIDC routes for this config, their discovery started; `None` without
+    /// `session.oidc`.
+    pub(crate) fn oidc_routes(
+        &self,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Option<Arc<crate::oidc::Oidc>> {
+        match &self.source {
+            Source::Oidc(settings) => Some(crate::oidc::Oidc::start(
+                Arc::clone(settings),
+                self.cookie_key.secret(),
+                metrics,
+            )),
+            _ => None,
+        }
     }
 }
 

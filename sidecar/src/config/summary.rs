@@ -75,6 +75,10 @@ impl SidecarConfig {
                 out,
                 "identity          signed cookie ({mode:?}), key REDACTED (from {key_from})"
             ),
+            Source::Oidc(settings) => {
+                oidc_lines(&mut out, settings);
+                Ok(())
+            }
         };
         let _ = match &self.public_url {
             Some(url) => writeln!(
@@ -158,5 +162,46 @@ fn describe_claim(name: &str, source: ClaimSource<'_>) -> String {
         ClaimSource::Value(_) => format!("{name} (value)"),
         ClaimSource::TargetOrigin => format!("{name} (target origin)"),
         _ => name.to_owned(),
+    }
+}
+
+/// The identity lines of `session.oidc`: each provider and its rules.
+fn oidc_lines(out: &mut String, settings: &crate::oidc::Settings) {
+    for provider in settings.providers() {
+        let rules = &provider.rules;
+        let listed = |list: &[String]| {
+            if list.is_empty() {
+                "any".to_owned()
+            } else {
+                list.join(", ")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "identity          oidc {} ({}) issuer {}, client {}, secret REDACTED (from {}), \
+                         scopes {}, redirect URI {}",
+            provider.name,
+            provider.label,
+            provider.issuer,
+            provider.client_id,
+            provider.secret_from,
+            provider.scopes.join(" "),
+            provider.redirect_uri,
+        );
+        let _ = writeln!(
+            out,
+            "                  rules: email_verified {}, domains {}, groups {} (claim `{}`); \
+                         session {} s; end_session {}",
+            if rules.require_email_verified {
+                "required"
+            } else {
+                "not required"
+            },
+            listed(&rules.allowed_email_domains),
+            listed(&rules.allowed_groups),
+            rules.groups_claim,
+            provider.session_ttl.as_secs(),
+            provider.end_session,
+        );
     }
 }

@@ -20,7 +20,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const SCREENSHOT: &str = "/tmp/demo-kustomer.png";
 
 /// chromedriver, killed when dropped.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ impl Drop for Driver {
 }
 
 /// A fresh profile directory, removed when dropped.
-struct Profile(PathBuf);
+pub(crate) struct Profile(PathBuf);
 
 impl Drop for Profile {
     fn drop(&mut self) {
@@ -47,7 +47,7 @@ fn free_port() -> u16 {
 }
 
 /// Fails, saying what to install, unless the browser and its driver are here.
-fn require_browser() {
+pub(crate) fn require_browser() {
     let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
         .into_iter()
         .filter(|path| !Path::new(path).exists())
@@ -59,7 +59,7 @@ fn require_browser() {
     );
 }
 
-async fn start_browser() -> (Driver, Profile, Client) {
+pub(crate) async fn start_browser() -> (Driver, Profile, Client) {
     let port = free_port();
     let driver = Driver(
         Command::new(CHROMEDRIVER)

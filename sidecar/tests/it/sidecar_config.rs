@@ -182,7 +182,7 @@ fn other_mistakes_name_their_key() {
         (
             "introspect = { url",
             "jwt = { secret = { env = \"KUSTOMER_SSO_SECRET\" } }\nintrospect = { url",
-            "session: give exactly one of `introspect`, `jwt` or `signed`",
+            "session: give exactly one of `introspect`, `jwt`, `signed` or `oidc`",
         ),
         (
             "kind = \"aha\"",

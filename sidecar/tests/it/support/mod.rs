@@ -15,7 +15,9 @@ mod tokens;
 
 pub mod cli;
 pub mod demo;
+pub mod fake_idp;
 pub mod front;
+pub mod oidc;
 pub mod presets;
 pub mod stack;
 

@@ -2,7 +2,8 @@
 //! nor in `Debug` output. Every flow and error path runs under a TRACE subscriber for all
 //! targets, writing into a buffer that is then searched.
 
-use crate::common;
+#[path = "it/common/mod.rs"]
+mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
