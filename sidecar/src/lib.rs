@@ -10,7 +10,7 @@
 //! - [`reload`]: the config read again on SIGHUP;
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics`, `/events` on a separate port;
 //! - [`introspect`]: the identity source that asks the app "who am I";
-//! - [`demo`]: the whole flow on one machine;
+//! - [`demo`]: the whole flow on one machine, an example app behind this sidecar;
 //! - [`tools`]: the operator tools behind `portal-sso token`, `portal-sso kustomer-secret`
 //!   and `portal-sso healthcheck`.
 //!
