@@ -12,7 +12,7 @@
 //! - [`introspect`]: the identity source that asks the app "who am I";
 //! - [`oidc`]: identity from an OpenID provider, through the sidecar's own login and
 //!   callback routes;
-//! - [`demo`]: the whole flow on one machine;
+//! - [`demo`]: the whole flow on one machine, an example app behind this sidecar;
 //! - [`tools`]: the operator tools behind `portal-sso token`, `portal-sso kustomer-secret`
 //!   and `portal-sso healthcheck`.
 //!

@@ -37,9 +37,11 @@ enum Command {
     Serve(ConfigArgs),
     /// Checks the config file and prints a summary, secrets redacted.
     CheckConfig(CheckArgs),
-    /// Runs the whole flow on one machine, nothing to configure.
+    /// Runs the whole flow on one machine, nothing to configure: an example app behind
+    /// the sidecar, and mock Kustomer and Aha! portals.
     Demo {
-        /// The address to listen on.
+        /// The sidecar's address; the mock portals take the next two ports, the sidecar's
+        /// admin listener the one after them (on loopback).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },

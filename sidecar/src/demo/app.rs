@@ -1,30 +1,40 @@
-//! The demo app: its own login, its own session cookie, a home page and a logout link,
-//! wrapped by [`SsoLayer`] exactly as a user would wrap their own app.
+//! The demo app: its own login form, its own session cookie, a home page, a "who am I"
+//! endpoint and its own logout, and no single sign-on code at all. It stands for an app
+//! in any language: the sidecar in front of it answers the SSO routes, reading who is
+//! signed in from [`WHO_AM_I_PATH`] with the browser's cookies.
 //!
 //! The session is a private cookie (the `cookie` crate's encrypted jar) holding
-//! `{"email", "first_name", "last_name"}`; the layer reads it through [`SignedCookie`].
+//! `{"email", "first_name", "last_name"}`, which only the app can read.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use cookie::{Cookie, CookieJar, Key};
-use http::{HeaderMap, StatusCode, Uri};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use sha2::{Digest, Sha256};
 
 use super::page::{self, APP, escape};
-use super::{Sites, query_param};
-use portal_sso::is_same_site_path;
-use portal_sso::{
-    JwtPortal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer, find_cookie,
-};
+use super::query_param;
+use super::sites::Sites;
+use portal_sso::{find_cookie, is_same_site_path};
 
 /// The app's session cookie.
 pub(crate) const SESSION_COOKIE: &str = "demo_session";
+/// The app's login form.
+pub(crate) const LOGIN_PATH: &str = "/login";
+/// The login form's parameter that carries where to go once signed in.
+pub(crate) const RETURN_PARAM: &str = "next";
+/// The app's own logout.
+pub(crate) const LOGOUT_PATH: &str = "/logout";
+/// "Who am I": the signed-in user as JSON, or 401.
+pub(crate) const WHO_AM_I_PATH: &str = "/api/me";
 
 /// A demo user.
 pub(crate) struct User {
@@ -61,41 +71,15 @@ struct AppState {
     sites: Arc<Sites>,
 }
 
-/// The app's routes behind the layer; `key` encrypts its session cookie.
-pub(crate) fn router(
-    sites: Arc<Sites>,
-    key: Key,
-    kustomer_secret: Secret,
-    aha_secret: Secret,
-) -> Result<Router, portal_sso::ConfigError> {
-    let layer = SsoLayer::builder()
-        .with_identity(SignedCookie::new(
-            SESSION_COOKIE,
-            key.clone(),
-            SignedCookieMode::Private,
-        ))
-        .with_session_cookie(SessionCookie::new(SESSION_COOKIE))
-        .with_login_url("/login")
-        .with_return_param("next")
-        .with_app_logout_path("/logout")
-        .with_portal(
-            JwtPortal::kustomer(kustomer_secret)
-                .with_redirect_origins([sites.kustomer.as_str()])
-                .with_default_redirect(format!("{}/login", sites.kustomer)),
-        )
-        .with_portal(
-            JwtPortal::aha(aha_secret, format!("{}/auth/jwt/callback", sites.aha))
-                .with_logout_path(Some("/sso/aha/logout"))
-                .with_portal_logout_url(format!("{}/portal_session/logout", sites.aha)),
-        )
-        .build()?;
+/// The app's routes; `key` encrypts its session cookie.
+pub(crate) fn router(sites: Arc<Sites>, key: Key) -> Router {
     let state = Arc::new(AppState { key, sites });
-    Ok(Router::new()
+    Router::new()
         .route("/", get(home))
-        .route("/login", get(login_form).post(login_submit))
-        .route("/logout", get(logout))
+        .route(LOGIN_PATH, get(login_form).post(login_submit))
+        .route(LOGOUT_PATH, get(logout))
+        .route(WHO_AM_I_PATH, get(who_am_i))
         .with_state(state)
-        .layer(layer))
 }
 
 /// The signed-in user, read from the app's own session cookie.
@@ -124,30 +108,61 @@ async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respons
     let body = match signed_in(&state, &headers) {
         Some(user) => format!(
             "<p class=\"ok\">Signed in as <strong>{first} {last}</strong> ({email})</p>\n\
-             <p><a class=\"button\" href=\"/logout\">Log out</a></p>\n{portals}",
+             <p><a class=\"button\" href=\"{LOGOUT_PATH}\">Log out</a></p>\n{portals}",
             first = escape(user.first_name),
             last = escape(user.last_name),
             email = escape(user.email),
         ),
         None => format!(
-            "<p>You are not signed in.</p>\n<p><a class=\"button\" href=\"/login\">Log in</a></p>\n{portals}"
+            "<p>You are not signed in.</p>\n\
+             <p><a class=\"button\" href=\"{LOGIN_PATH}\">Log in</a></p>\n{portals}"
         ),
     };
-    page::html(&APP, StatusCode::OK, "Home", &body)
+    render(&headers, StatusCode::OK, "Home", &body)
+}
+
+/// "Who am I", as the sidecar's introspection asks it: the signed-in user's email and
+/// names as JSON, or 401 when the request carries no valid session.
+async fn who_am_i(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let (status, json) = match signed_in(&state, &headers) {
+        Some(user) => (
+            StatusCode::OK,
+            serde_json::json!({
+                "email": user.email,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+            }),
+        ),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({ "error": "signed_out" }),
+        ),
+    };
+    let mut response = Response::new(Body::from(json.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    crate::page::protect(&mut response);
+    response
 }
 
 async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
-    let next = query_param(uri.query(), "next")
+    let next = query_param(uri.query(), RETURN_PARAM)
         .ok()
         .flatten()
         .filter(|next| is_same_site_path(next));
     if signed_in(&state, &headers).is_some() {
         return page::redirect(StatusCode::FOUND, next.as_deref().unwrap_or("/"), &[]);
     }
-    login_page(StatusCode::OK, next.as_deref(), "", None)
+    login_page(&headers, StatusCode::OK, next.as_deref(), "", None)
 }
 
-async fn login_submit(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn login_submit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = |name: &str| {
         url::form_urlencoded::parse(&body)
             .find(|(key, _)| key == name)
@@ -155,13 +170,14 @@ async fn login_submit(State(state): State<Arc<AppState>>, body: Bytes) -> Respon
     };
     let email = form("email").unwrap_or_default();
     let password = form("password").unwrap_or_default();
-    let next = form("next").filter(|next| is_same_site_path(next));
+    let next = form(RETURN_PARAM).filter(|next| is_same_site_path(next));
     let Some(user) = USERS
         .iter()
         .find(|user| user.email.eq_ignore_ascii_case(email.trim()))
         .filter(|user| same_password(user.password, &password))
     else {
         return login_page(
+            &headers,
             StatusCode::UNAUTHORIZED,
             next.as_deref(),
             &email,
@@ -189,8 +205,9 @@ async fn login_submit(State(state): State<Arc<AppState>>, body: Bytes) -> Respon
     )
 }
 
-/// The app's own logout: ends the app session. The layer then sends the browser on to the
-/// knowledge base's `/portal_session/logout`.
+/// The app's own logout: ends the app session and goes home. The sidecar, which has this
+/// path as `app_logout_path`, sends the browser on to the knowledge base's
+/// `/portal_session/logout` instead.
 async fn logout() -> Response {
     let removal = Cookie::build((SESSION_COOKIE, ""))
         .path("/")
@@ -202,6 +219,7 @@ async fn logout() -> Response {
 }
 
 fn login_page(
+    headers: &HeaderMap,
     status: StatusCode,
     next: Option<&str>,
     email: &str,
@@ -224,7 +242,7 @@ fn login_page(
     });
     let next = next.map_or_else(String::new, |next| {
         format!(
-            "<input type=\"hidden\" name=\"next\" value=\"{}\">\n",
+            "<input type=\"hidden\" name=\"{RETURN_PARAM}\" value=\"{}\">\n",
             escape(next)
         )
     });
@@ -237,7 +255,7 @@ fn login_page(
         out
     });
     let body = format!(
-        "{purpose}{error}<form method=\"post\" action=\"/login\">\n{next}\
+        "{purpose}{error}<form method=\"post\" action=\"{LOGIN_PATH}\">\n{next}\
          <label for=\"email\">Email</label>\n\
          <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{email}\">\n\
          <label for=\"password\">Password</label>\n\
@@ -246,7 +264,38 @@ fn login_page(
          <p class=\"muted\">Demo users:</p>\n<ul class=\"muted\">{users}</ul>",
         email = escape(email),
     );
-    page::html(&APP, status, "Log in", &body)
+    render(headers, status, "Log in", &body)
+}
+
+/// Every page of the app, rendered in this one place: `body` in the app's layout, with a
+/// line saying how the request reached the app.
+fn render(headers: &HeaderMap, status: StatusCode, title: &str, body: &str) -> Response {
+    let body = format!("{body}\n{}", reached_through(headers));
+    page::html(&APP, status, title, &body)
+}
+
+/// How the request reached the app, from the `X-Forwarded-*` headers the sidecar sets on
+/// every request it passes on (and which nothing else here sets).
+fn reached_through(headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(escape)
+    };
+    match header("x-forwarded-for") {
+        Some(client) => format!(
+            "<p class=\"muted\" id=\"reached-through\">This page reached the app through \
+             the portal-sso sidecar: X-Forwarded-For <code>{client}</code>, X-Forwarded-Host \
+             <code>{host}</code>, X-Forwarded-Proto <code>{proto}</code>.</p>",
+            host = header("x-forwarded-host").unwrap_or_default(),
+            proto = header("x-forwarded-proto").unwrap_or_default(),
+        ),
+        None => "<p class=\"muted\" id=\"reached-through\">This page reached the app \
+                 directly, not through the portal-sso sidecar: single sign-on works at the \
+                 sidecar's address.</p>"
+            .to_owned(),
+    }
 }
 
 /// Compares digests so the time taken does not depend on where the passwords differ.

@@ -18,7 +18,7 @@ pub(crate) struct Brand {
 
 pub(crate) const APP: Brand = Brand {
     name: "Acme App",
-    about: "Your app, with its own login, wrapped by portal-sso's SsoLayer",
+    about: "Your app, with its own login, behind the portal-sso sidecar",
     accent: "#2f6f4f",
 };
 

@@ -2,7 +2,8 @@
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `chromium`,
 //! `chromium-driver`), so `cargo test` reports it as ignored; CI installs both and runs it
-//! with `cargo test -p portal-sso-sidecar --test demo_browser -- --ignored`, where a missing browser fails it.
+//! with `cargo test -p portal-sso-sidecar --test it -- --ignored demo_browser`, where a
+//! missing browser fails it.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

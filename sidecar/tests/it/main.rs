@@ -11,6 +11,7 @@ mod demo_browser;
 mod demo_mock_portals;
 mod demo_sign_in;
 mod demo_sign_out;
+mod demo_through_sidecar;
 mod deploy;
 mod front_proxy_names;
 mod header_names_never_reach_the_app;

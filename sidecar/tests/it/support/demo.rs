@@ -1,5 +1,5 @@
-//! `portal-sso demo` as a browser clicks through it over plain HTTP: the demo on three
-//! consecutive ports, a browser that keeps cookies per host (browsers ignore the port)
+//! `portal-sso demo` as a browser clicks through it over plain HTTP: the demo on four
+//! consecutive ports (the sidecar, the two mock portals, the sidecar's admin), a browser that keeps cookies per host (browsers ignore the port)
 //! and follows redirects when asked, and reading its pages and the tokens signed.
 
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
-/// A running demo on three consecutive ports.
+/// A running demo on four consecutive ports.
 pub struct Demo {
     pub port: u16,
     stop: Option<oneshot::Sender<()>>,
@@ -47,19 +47,22 @@ impl Demo {
                 return demo;
             }
         }
-        panic!("no three consecutive free ports found in 20 tries");
+        panic!("no four consecutive free ports found in 20 tries");
     }
 
-    /// Waits until the last site answers as the mock knowledge base; `false` when `run`
-    /// ended (another process took one of the ports in between).
+    /// Waits until the mock knowledge base and the app through the sidecar answer;
+    /// `false` when `run` ended (another process took one of the ports in between).
     async fn ready(&self) -> bool {
         let mut browser = Browser::new();
         for _ in 0..200 {
             if self.task.as_ref().is_some_and(JoinHandle::is_finished) {
                 return false;
             }
-            if let Ok(page) = browser.try_get(&self.aha("/")).await
-                && page.text().contains("Acme Knowledge Base")
+            if let (Ok(kb), Ok(app)) = (
+                browser.try_get(&self.aha("/")).await,
+                browser.try_get(&self.app("/")).await,
+            ) && kb.text().contains("Acme Knowledge Base")
+                && app.text().contains("Acme App")
             {
                 return true;
             }
@@ -80,6 +83,11 @@ impl Demo {
         format!("http://127.0.0.1:{}{path}", self.port + 2)
     }
 
+    /// The sidecar's admin listener, on the port after the portals.
+    pub fn admin(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port + 3)
+    }
+
     pub async fn stop(mut self) {
         drop(self.stop.take());
         let task = self.task.take().expect("running");
@@ -91,12 +99,15 @@ impl Demo {
     }
 }
 
-/// The first of three consecutive free ports on 127.0.0.1, if they are free now.
+/// The first of four consecutive free ports on 127.0.0.1, if they are free now.
 pub fn free_base_port() -> Option<u16> {
     let first = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).ok()?;
     let port = first.local_addr().ok()?.port();
-    let _second = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port.checked_add(1)?)).ok()?;
-    let _third = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port.checked_add(2)?)).ok()?;
+    let _next: Vec<std::net::TcpListener> = (1..=3)
+        .map(|offset| {
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port.checked_add(offset)?)).ok()
+        })
+        .collect::<Option<_>>()?;
     Some(port)
 }
 

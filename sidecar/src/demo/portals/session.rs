@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use cookie::Cookie;
 use http::HeaderMap;
 
-use super::random_hex;
+use crate::demo::random_hex;
 use portal_sso::find_cookie;
 
 /// The most entries a [`Memory`] keeps; the oldest goes first.

@@ -12,10 +12,11 @@ use axum::response::Response;
 use axum::routing::get;
 use http::{HeaderMap, StatusCode, Uri};
 
-use super::page::{self, AHA, claims_block, escape};
 use super::session::{Memory, Sessions, Visitor};
 use super::verify::{REPLAY_WINDOW_SECS, verify};
-use super::{Sites, query_param, random_hex};
+use crate::demo::page::{self, AHA, claims_block, escape};
+use crate::demo::sites::Sites;
+use crate::demo::{query_param, random_hex};
 use crate::now_unix;
 use portal_sso::is_same_site_path;
 use portal_sso::{Identity, Secret};
@@ -47,9 +48,9 @@ pub(crate) fn router(sites: Arc<Sites>, secret: Secret) -> Router {
         .route("/", get(home))
         .route(ARTICLE, get(article))
         .route("/login", get(login))
-        .route("/auth/jwt/callback", get(callback))
+        .route(super::AHA_CALLBACK_PATH, get(callback))
         .route("/logout", get(logout))
-        .route("/portal_session/logout", get(portal_session_logout))
+        .route(super::AHA_PORTAL_LOGOUT_PATH, get(portal_session_logout))
         .with_state(state)
 }
 

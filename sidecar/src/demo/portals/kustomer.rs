@@ -12,10 +12,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, StatusCode, Uri};
 
-use super::page::{self, KUSTOMER, claims_block, escape};
 use super::session::{Sessions, Visitor};
 use super::verify::verify;
-use super::{Sites, query_param, random_hex};
+use crate::demo::page::{self, KUSTOMER, claims_block, escape};
+use crate::demo::sites::Sites;
+use crate::demo::{query_param, random_hex};
 use crate::now_unix;
 use portal_sso::{Identity, Secret};
 
@@ -36,7 +37,7 @@ pub(crate) fn router(sites: Arc<Sites>, secret: Secret) -> Router {
     });
     Router::new()
         .route("/", get(home))
-        .route("/login", get(login))
+        .route(super::KUSTOMER_LOGIN_PATH, get(login))
         .route("/logout", get(logout))
         .with_state(state)
 }
@@ -47,10 +48,11 @@ fn login_url(sites: &Sites) -> String {
     let referral: String =
         url::form_urlencoded::byte_serialize(format!("{}/", sites.kustomer).as_bytes()).collect();
     format!(
-        "{app}/sso/kustomer?trackingToken={tracking}&kustomerRedirectUri={portal}/login?referralUrl={referral}",
+        "{app}/sso/kustomer?trackingToken={tracking}&kustomerRedirectUri={portal}{login}?referralUrl={referral}",
         app = sites.app,
         tracking = tracking_token(),
         portal = sites.kustomer,
+        login = super::KUSTOMER_LOGIN_PATH,
     )
 }
 
