@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    VARY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 
 use http::{HeaderValue, Response, StatusCode};
@@ -55,6 +55,19 @@ pub(crate) fn page(status: StatusCode, title: &str, message: &str) -> Written {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     protect_html(&mut response);
+    response
+}
+
+/// A JSON answer for the app's own page (a widget's value, or why there is none):
+/// [`protect`]ed, never stored by a cache, and answered per session (`Vary: Cookie`). No
+/// CORS header, ever: only the app's own origin may read it.
+pub(crate) fn json(status: StatusCode, body: String) -> Written {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(VARY, HeaderValue::from_static("Cookie"));
+    protect(&mut response);
     response
 }
 
