@@ -10,7 +10,8 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioTimer;
-use portal_sso::{EventObserver, Sso, SsoAnswered, SsoBody, SsoLayer};
+use ipnet::IpNet;
+use portal_sso::{EventObserver, RequestOrigin, Sso, SsoAnswered, SsoBody, SsoLayer};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower_layer::Layer;
@@ -41,6 +42,8 @@ pub(crate) struct App {
     pub(crate) settings: ServerSettings,
     /// The TLS handshake of each new connection, with the certificate read last.
     pub(crate) tls: Option<TlsAcceptor>,
+    /// Peers whose `X-Forwarded-Proto`/`-Host` say the origin a browser used.
+    trusted_proxies: Arc<[IpNet]>,
 }
 
 impl App {
@@ -68,6 +71,7 @@ impl App {
             builder,
             settings,
             tls: config.tls.clone().map(TlsAcceptor::from),
+            trusted_proxies: config.upstream.trusted_proxies.clone().into(),
         })
     }
 
@@ -88,10 +92,19 @@ impl App {
                 reloaded,
             }),
             inner: {
-                // No request origin is read: a full return address is built on
-                // `public_url`, which the config requires for it, never on `Host`.
+                // A full return address is built on `public_url`, which the config
+                // requires for it, never on the request's origin; that origin is read only
+                // to tell a widget's own pages (without `public_url`) from other sites.
                 let proxy = self.upstream.proxy_for(peer, slot, self.tls.is_some());
-                self.layer.layer(proxy)
+                let mut origin = if self.tls.is_some() {
+                    RequestOrigin::https()
+                } else {
+                    RequestOrigin::http()
+                };
+                if crate::forwarding::is_trusted(Some(peer.ip()), &self.trusted_proxies) {
+                    origin = origin.trusting_forwarded();
+                }
+                self.layer.layer(proxy).with_request_origin(origin)
             },
             metrics: Arc::clone(&self.metrics),
         }

@@ -11,6 +11,7 @@ use super::ConfigFileError;
 use super::portal::PortalFile;
 use super::secret_ref::SecretRef;
 use super::tls::TlsFile;
+use super::widget::WidgetFile;
 
 /// The file as written, before anything is checked beyond its shape.
 #[derive(Debug, Deserialize)]
@@ -41,6 +42,8 @@ pub(super) struct File {
     pub(super) login: LoginFile,
     #[serde(default)]
     pub(super) portal: Vec<PortalFile>,
+    #[serde(default)]
+    pub(super) widget: Vec<WidgetFile>,
 }
 
 const fn default_connect_timeout_ms() -> u64 {

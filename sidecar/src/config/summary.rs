@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use portal_sso::{ClaimSource, JwtPortal, TimeUnit, TokenIn};
+use portal_sso::{ClaimSource, JwtPortal, TimeUnit, TokenIn, Widget, WidgetFormat};
 
 use super::{SidecarConfig, Source};
 
@@ -86,6 +86,15 @@ impl SidecarConfig {
                 portal.key_from
             );
         }
+        for (index, widget) in self.widgets.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "widget[{index}]         {}, {} REDACTED (from {})",
+                describe_widget(&widget.widget),
+                widget.key_name(),
+                widget.key_from
+            );
+        }
         let _ = writeln!(out, "cookie key        {}", self.cookie_key);
         out
     }
@@ -114,6 +123,38 @@ fn describe(portal: &JwtPortal) -> String {
         portal.algorithm(),
         claims.join(", ")
     )
+}
+
+/// One widget as the summary shows it: kind, route, what is signed and for how long, and
+/// the page's call that takes it.
+fn describe_widget(widget: &Widget) -> String {
+    let signed = match widget.format() {
+        WidgetFormat::Jwt(algorithm) => {
+            let claims: Vec<String> = widget
+                .claims()
+                .map(|(name, claim)| describe_claim(name, claim.source()))
+                .collect();
+            let kid = widget
+                .key_id()
+                .map(|kid| format!(", kid {kid}"))
+                .unwrap_or_default();
+            format!(
+                "{algorithm}{kid}, claims {}, expires after {} s",
+                claims.join(", "),
+                widget.token_ttl_secs()
+            )
+        }
+        _ => format!(
+            "HMAC-SHA256 of {} (answered as {}), never expires",
+            widget.signed_field().unwrap_or_default(),
+            widget.answer_field().unwrap_or_default()
+        ),
+    };
+    let call = widget
+        .preset()
+        .map(|preset| format!(" -> {}", preset.page_call()))
+        .unwrap_or_default();
+    format!("{} {}, {signed}{call}", widget.kind(), widget.path())
 }
 
 /// A claim by name, with where its value comes from unless that is the identity field
