@@ -30,6 +30,8 @@ mod sidecar_shutdown;
 mod sidecar_slow_clients;
 mod sidecar_sso_flows;
 mod sidecar_upstream_errors;
+mod sidecar_widgets;
 mod sso_routes_only;
 mod tls;
+mod widget_browser;
 mod zendesk_host_mapped;
