@@ -431,6 +431,51 @@ async fn behind_a_trusted_proxy_its_forwarded_origin_is_the_apps_own() {
 }
 
 #[test]
+fn the_widget_example_passes_check_config_and_lists_every_widget() {
+    let path = format!("{}/examples/widgets.toml", env!("CARGO_MANIFEST_DIR"));
+    let env = [
+        ("KUSTOMER_CHAT_SECRET", CHAT_SECRET),
+        ("ZENDESK_MESSAGING_SECRET", MESSAGING_SECRET),
+        ("INTERCOM_MESSENGER_SECRET", INTERCOM_SECRET),
+        ("CANNY_SSO_KEY", CANNY_SECRET),
+        ("HELPSCOUT_BEACON_SECRET", BEACON_SECRET),
+        ("FRONT_CHAT_SECRET", FRONT_SECRET),
+        ("CRISP_SECRET", CRISP_SECRET),
+        ("CHAT_WIDGET_SECRET", CRISP_SECRET),
+        ("SUPPORT_CHAT_SECRET", FRONT_SECRET),
+    ];
+    let output = run_cli(&["check-config", "--config", &path], &env);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for (index, kind) in [
+        "kustomer-chat",
+        "zendesk-messaging",
+        "intercom",
+        "canny-widget",
+        "helpscout-beacon",
+        "front-chat",
+        "intercom-hmac",
+        "crisp",
+        "jwt",
+        "hmac",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let line = format!("widget[{index}]         {kind} /sso/widget/");
+        assert!(stdout.contains(&line), "{line}\n{stdout}");
+    }
+    for (_, secret) in env {
+        assert!(!stdout.contains(secret));
+    }
+}
+
+#[test]
 fn check_config_names_the_widget_and_the_field_its_session_cannot_supply() {
     let dir = TempDir::new();
     let head = "listen = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:3000\"\n\
