@@ -533,3 +533,54 @@ fn check_config_names_the_widget_and_the_field_its_session_cannot_supply() {
         assert!(!stdout.contains(secret));
     }
 }
+
+#[tokio::test]
+async fn token_inspect_checks_a_widgets_token_against_its_vendors_rules() {
+    use portal_sso::{Identity, Secret, Widget, WidgetSigner, WidgetValue};
+    use support::cli::{TOKEN_SECRET, encode, flagged, inspect};
+    let alice = Identity::new("alice@example.com")
+        .unwrap()
+        .with_field("id", 42);
+    let chat = WidgetSigner::new(&Widget::kustomer_chat(Secret::new(TOKEN_SECRET))).unwrap();
+    let WidgetValue::Token { token, .. } = chat.sign(&alice).unwrap() else {
+        panic!("Kustomer Chat signs a token");
+    };
+    let run = inspect(
+        &token,
+        &[
+            "--kind",
+            "kustomer-chat",
+            "--secret-env",
+            "PORTAL_TOKEN_SECRET",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with("Kind: kustomer-chat\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("inside Kustomer Chat's 15-minute window"),
+        "{}",
+        run.stdout
+    );
+    // Zendesk messaging finds its key by the header's kid: a token without one is refused.
+    let claims = json!({"scope": "user", "external_id": "42", "email": "alice@example.com", "exp": now() + 600});
+    flagged(
+        &encode(&claims),
+        &[
+            "--kind",
+            "zendesk-messaging",
+            "--secret-env",
+            "PORTAL_TOKEN_SECRET",
+        ],
+        &["PROBLEM header has no kid; Zendesk messaging finds the key by its ID there"],
+    )
+    .await;
+    // An HMAC widget's value is no token: not a kind inspect takes.
+    let run = inspect(&token, &["--kind", "helpscout-beacon"]).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+}
