@@ -31,6 +31,7 @@ mod sidecar_slow_clients;
 mod sidecar_sso_flows;
 mod sidecar_upstream_errors;
 mod sidecar_widgets;
+mod sidecar_widgets_config;
 mod sso_routes_only;
 mod tls;
 mod widget_browser;

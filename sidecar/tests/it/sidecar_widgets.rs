@@ -1,104 +1,17 @@
-//! In-app widgets through the real binary: `[[widget]]` entries for every preset and both
-//! custom kinds, each value verified as its vendor reads it (the JWT with the configured
-//! key, header and claims whole; the HMAC recomputed), signed out answered 401 JSON,
-//! and forged cross-site requests (raw, as curl sends them) refused with nothing signed,
-//! counted and listed by the admin port, and no value in the log.
+//! In-app widgets served by the real binary: `[[widget]]` entries for every preset and
+//! both custom kinds, each value verified as its vendor reads it (the JWT with the
+//! configured key, header and claims whole; the HMAC recomputed), signed out answered 401
+//! JSON, and forged cross-site requests (raw, as curl sends them) refused with nothing
+//! signed, counted and listed by the admin port, and no value in the log.
 
 use crate::support;
 
-use hmac::{Hmac, Mac};
 use http::{StatusCode, header};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use support::presets::{alice, now, preset_config};
+use support::widgets::*;
 use support::*;
-
-const CHAT_SECRET: &str = "kustomer-chat-secret-0123456789abcdefghij";
-const MESSAGING_SECRET: &str = "zendesk-messaging-key-secret-0123456789abcd";
-const MESSAGING_KID: &str = "app_64b9f1e5c9a2d70021e4a3b8";
-const INTERCOM_SECRET: &str = "intercom-messenger-api-secret-0123456789ab";
-const CANNY_SECRET: &str = "canny-private-sso-key-0123456789abcdefghij";
-const BEACON_SECRET: &str = "helpscout-beacon-secret-key-0123456789abcd";
-const FRONT_SECRET: &str = "front-chat-identity-secret-0123456789abcdef";
-const CRISP_SECRET: &str = "crisp-verification-secret-0123456789abcdef";
-
-/// The environment holding every widget's secret.
-fn env() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("KUSTOMER_CHAT_SECRET", CHAT_SECRET),
-        ("ZENDESK_MESSAGING_SECRET", MESSAGING_SECRET),
-        ("INTERCOM_SECRET", INTERCOM_SECRET),
-        ("CANNY_SSO_KEY", CANNY_SECRET),
-        ("BEACON_SECRET", BEACON_SECRET),
-        ("FRONT_CHAT_SECRET", FRONT_SECRET),
-        ("CRISP_SECRET", CRISP_SECRET),
-    ]
-}
-
-/// `[session.claims]` with the fields the widgets sign beyond the names.
-const CLAIMS: &str = "email = \"/email\"\nid = \"/id\"\nemail_verified = \"/email_verified\"\n\
-                      avatar_url = \"/avatar_url\"";
-
-/// A `[[widget]]` for every preset, a custom JWT and a custom HMAC; the Beacon's secret
-/// read from `beacon_file`.
-fn widgets(beacon_file: &str) -> String {
-    format!(
-        r#"
-[[widget]]
-kind = "kustomer-chat"
-secret = {{ env = "KUSTOMER_CHAT_SECRET" }}
-
-[[widget]]
-kind = "zendesk-messaging"
-secret = {{ env = "ZENDESK_MESSAGING_SECRET" }}
-key_id = "{MESSAGING_KID}"
-token_ttl_secs = 300
-
-[[widget]]
-kind = "intercom"
-secret = {{ env = "INTERCOM_SECRET" }}
-
-[[widget]]
-kind = "canny-widget"
-secret = {{ env = "CANNY_SSO_KEY" }}
-
-[[widget]]
-kind = "helpscout-beacon"
-secret = {{ file = "{beacon_file}" }}
-
-[[widget]]
-kind = "front-chat"
-secret = {{ env = "FRONT_CHAT_SECRET" }}
-
-[[widget]]
-kind = "intercom-hmac"
-secret = {{ env = "INTERCOM_SECRET" }}
-
-[[widget]]
-kind = "crisp"
-secret = {{ env = "CRISP_SECRET" }}
-
-[[widget]]
-kind = "jwt"
-name = "chat"
-path = "/sso/widget/chat"
-algorithm = "HS384"
-secret = {{ env = "CRISP_SECRET" }}
-token_ttl_secs = 120
-[widget.claims]
-sub = {{ identity = "id", as_string = true }}
-iat_ms = {{ time = "milliseconds" }}
-exp = "expiry"
-
-[[widget]]
-kind = "hmac"
-path = "/sso/widget/by-id"
-field = "id"
-secret = {{ env = "FRONT_CHAT_SECRET" }}
-"#
-    )
-}
 
 /// The test app behind a sidecar with every widget, and the directory of its secret file.
 async fn start() -> (Upstream, Sidecar, TempDir) {
@@ -172,13 +85,6 @@ fn verified(
         claims,
         answer["expires_at"].as_u64().unwrap(),
     )
-}
-
-/// The lower-case hex HMAC-SHA256 of `message` under `secret`.
-fn hmac_hex(secret: &str, message: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(message.as_bytes());
-    hex(&mac.finalize().into_bytes())
 }
 
 /// Asserts `value` is an integer within five of `expected`.
@@ -428,159 +334,4 @@ async fn behind_a_trusted_proxy_its_forwarded_origin_is_the_apps_own() {
     );
     let own = format!("http://{}", sidecar.addr);
     assert_eq!(raw(sidecar.addr, &head(&own)).await.status, 403);
-}
-
-#[test]
-fn the_widget_example_passes_check_config_and_lists_every_widget() {
-    let path = format!("{}/examples/widgets.toml", env!("CARGO_MANIFEST_DIR"));
-    let env = [
-        ("KUSTOMER_CHAT_SECRET", CHAT_SECRET),
-        ("ZENDESK_MESSAGING_SECRET", MESSAGING_SECRET),
-        ("INTERCOM_MESSENGER_SECRET", INTERCOM_SECRET),
-        ("CANNY_SSO_KEY", CANNY_SECRET),
-        ("HELPSCOUT_BEACON_SECRET", BEACON_SECRET),
-        ("FRONT_CHAT_SECRET", FRONT_SECRET),
-        ("CRISP_SECRET", CRISP_SECRET),
-        ("CHAT_WIDGET_SECRET", CRISP_SECRET),
-        ("SUPPORT_CHAT_SECRET", FRONT_SECRET),
-    ];
-    let output = run_cli(&["check-config", "--config", &path], &env);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for (index, kind) in [
-        "kustomer-chat",
-        "zendesk-messaging",
-        "intercom",
-        "canny-widget",
-        "helpscout-beacon",
-        "front-chat",
-        "intercom-hmac",
-        "crisp",
-        "jwt",
-        "hmac",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let line = format!("widget[{index}]         {kind} /sso/widget/");
-        assert!(stdout.contains(&line), "{line}\n{stdout}");
-    }
-    for (_, secret) in env {
-        assert!(!stdout.contains(secret));
-    }
-}
-
-#[test]
-fn check_config_names_the_widget_and_the_field_its_session_cannot_supply() {
-    let dir = TempDir::new();
-    let head = "listen = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:3000\"\n\
-                [session]\ncookie = \"sid\"\nintrospect = { url = \"http://127.0.0.1:3000/api/me\" }\n";
-    let missing = dir.write(
-        "missing.toml",
-        &format!(
-            "{head}[[widget]]\nkind = \"kustomer-chat\"\nsecret = {{ env = \"KUSTOMER_CHAT_SECRET\" }}\n\
-             [[widget]]\nkind = \"zendesk-messaging\"\nsecret = {{ env = \"ZENDESK_MESSAGING_SECRET\" }}\n\
-             key_id = \"{MESSAGING_KID}\"\n"
-        ),
-    );
-    let output = run_cli(
-        &["check-config", "--config", missing.to_str().unwrap()],
-        &env(),
-    );
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(
-        stderr.contains(
-            "widget[1]: kind \"zendesk-messaging\" needs the identity field `id` (signed as \
-             `external_id`): map it in [session.claims]"
-        ),
-        "{stderr}"
-    );
-    let fine = dir.write(
-        "fine.toml",
-        &format!(
-            "{head}[session.claims]\nid = \"/id\"\n{}",
-            widgets("/dev/null")
-                .split("[[widget]]\nkind = \"helpscout-beacon\"")
-                .next()
-                .unwrap()
-        ),
-    );
-    let output = run_cli(
-        &["check-config", "--config", fine.to_str().unwrap()],
-        &env(),
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for line in [
-        "widget[0]         kustomer-chat /sso/widget/kustomer-chat, HS256, claims email, externalId? (identity id), iat (time), expires after 600 s -> Kustomer.login({ jwtToken: token }), secret REDACTED (from environment variable KUSTOMER_CHAT_SECRET)",
-        "widget[1]         zendesk-messaging /sso/widget/zendesk-messaging, HS256, kid app_64b9f1e5c9a2d70021e4a3b8,",
-        "widget[3]         canny-widget /sso/widget/canny-widget",
-    ] {
-        assert!(stdout.contains(line), "{line}\n{stdout}");
-    }
-    for (_, secret) in env() {
-        assert!(!stdout.contains(secret));
-    }
-}
-
-#[tokio::test]
-async fn token_inspect_checks_a_widgets_token_against_its_vendors_rules() {
-    use portal_sso::{Identity, Secret, Widget, WidgetSigner, WidgetValue};
-    use support::cli::{TOKEN_SECRET, encode, flagged, inspect};
-    let alice = Identity::new("alice@example.com")
-        .unwrap()
-        .with_field("id", 42);
-    let chat = WidgetSigner::new(&Widget::kustomer_chat(Secret::new(TOKEN_SECRET))).unwrap();
-    let WidgetValue::Token { token, .. } = chat.sign(&alice).unwrap() else {
-        panic!("Kustomer Chat signs a token");
-    };
-    let run = inspect(
-        &token,
-        &[
-            "--kind",
-            "kustomer-chat",
-            "--secret-env",
-            "PORTAL_TOKEN_SECRET",
-        ],
-    )
-    .await;
-    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.starts_with("Kind: kustomer-chat\n"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("inside Kustomer Chat's 15-minute window"),
-        "{}",
-        run.stdout
-    );
-    // Zendesk messaging finds its key by the header's kid: a token without one is refused.
-    let claims = json!({"scope": "user", "external_id": "42", "email": "alice@example.com", "exp": now() + 600});
-    flagged(
-        &encode(&claims),
-        &[
-            "--kind",
-            "zendesk-messaging",
-            "--secret-env",
-            "PORTAL_TOKEN_SECRET",
-        ],
-        &["PROBLEM header has no kid; Zendesk messaging finds the key by its ID there"],
-    )
-    .await;
-    // An HMAC widget's value is no token: not a kind inspect takes.
-    let run = inspect(&token, &["--kind", "helpscout-beacon"]).await;
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
 }

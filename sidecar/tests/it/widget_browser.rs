@@ -14,9 +14,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use support::browser::{main_text_once_settled, require_browser, start_browser};
 use support::presets::preset_config;
+use support::widgets::CHAT_SECRET;
 use support::*;
 
-const CHAT_SECRET: &str = "kustomer-chat-secret-0123456789abcdefghij";
 const WIDGET: &str = "/sso/widget/kustomer-chat";
 
 /// Another site's server: every path answers a page that fetches `url` with the

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 pub const KUSTOMER_SECRET: &str = "kustomer-knowledge-base-secret-0123456789abcdef";
 pub const AHA_SECRET: &str = "aha-shared-secret-from-the-jwt-screen-0123456789";
 /// The Kustomer Chat widget's secret, as `examples/portal-sso.toml` reads it.
-pub const KUSTOMER_CHAT_SECRET: &str = "kustomer-chat-secret-0123456789abcdefghij";
+pub const KUSTOMER_CHAT_SECRET: &str = super::widgets::CHAT_SECRET;
 
 /// A port nothing listens on (bound, then released).
 pub fn free_addr() -> SocketAddr {
