@@ -15,11 +15,13 @@ use crate::identity::{Identity, IdentityError, IdentityResolver};
 use crate::portal::engine::Engine;
 use crate::request_origin::RequestOrigin;
 use crate::token::TokenSigner;
+use crate::widget::WidgetSigner;
 
 /// Everything the service needs, validated and shared.
 pub(crate) struct Config {
     pub(crate) routes: Box<[(Box<str>, Route)]>,
     pub(crate) portals: Box<[PortalEntry]>,
+    pub(crate) widgets: Box<[WidgetEntry]>,
     pub(crate) resolver: Arc<dyn DynResolver>,
     pub(crate) login_url: String,
     /// The login page's origin when `login_url` is absolute: a request from another
@@ -82,6 +84,8 @@ pub(crate) enum Route {
     Logout(usize),
     /// The app's own logout, passed through and then sent on to the portal.
     AppLogout,
+    /// An in-app widget's value (index into `Config::widgets`).
+    Widget(usize),
 }
 
 /// One portal: its name for events, its key, its checked settings.
@@ -90,6 +94,12 @@ pub(crate) struct PortalEntry {
     pub(crate) signer: TokenSigner,
     pub(crate) engine: Engine,
     pub(crate) logout_redirect: String,
+}
+
+/// One in-app widget: its name for events, its checked signer.
+pub(crate) struct WidgetEntry {
+    pub(crate) name: String,
+    pub(crate) signer: WidgetSigner,
 }
 
 pub(crate) struct AppLogout {

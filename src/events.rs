@@ -35,11 +35,16 @@ pub enum EventKind {
     /// The portal reported that a sign-in failed (Zendesk's `kind=error` on the remote
     /// logout URL): shown to the user, nothing else done.
     PortalError,
+    /// An in-app widget's value was signed and given to the app's page.
+    WidgetTokenIssued,
+    /// An in-app widget's route answered without a value; the reason says why
+    /// (`signed_out`, `cross_site`, `identity_rejected: …`).
+    WidgetRefused,
 }
 
 impl EventKind {
     /// Every kind, for pre-registering metrics.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::TokenIssued,
         EventKind::LoginRequired,
         EventKind::LoginLoop,
@@ -50,6 +55,8 @@ impl EventKind {
         EventKind::Logout,
         EventKind::AppLogout,
         EventKind::PortalError,
+        EventKind::WidgetTokenIssued,
+        EventKind::WidgetRefused,
     ];
 
     /// The stable name used in logs and metrics, e.g. `token_issued`.
@@ -65,6 +72,8 @@ impl EventKind {
             EventKind::Logout => "logout",
             EventKind::AppLogout => "app_logout",
             EventKind::PortalError => "portal_error",
+            EventKind::WidgetTokenIssued => "widget_token_issued",
+            EventKind::WidgetRefused => "widget_refused",
         }
     }
 }
@@ -82,7 +91,8 @@ pub struct SsoEvent {
     pub kind: EventKind,
     /// When.
     pub at: SystemTime,
-    /// The portal's name (by default its kind, `kustomer`, `aha`, `zendesk`...).
+    /// The portal's or widget's name (by default its kind, `kustomer`, `aha`,
+    /// `kustomer-chat`...).
     pub portal: String,
     /// The route that was asked for, without its query.
     pub path: String,
@@ -128,9 +138,14 @@ where
     }
 }
 
-/// Whether a `tracing` subscriber listens at the level events of `kind` are written at.
+/// Whether a `tracing` subscriber listens at the lowest level events of `kind` are
+/// written at.
 pub(crate) fn traced(kind: EventKind) -> bool {
-    match level(kind) {
+    let lowest = match kind {
+        EventKind::WidgetRefused => Level::Debug,
+        kind => level(kind, None),
+    };
+    match lowest {
         Level::Info => tracing::enabled!(target: "portal_sso", tracing::Level::INFO),
         Level::Debug => tracing::enabled!(target: "portal_sso", tracing::Level::DEBUG),
         Level::Warn => tracing::enabled!(target: "portal_sso", tracing::Level::WARN),
@@ -146,12 +161,20 @@ enum Level {
 }
 
 /// The level each kind is written at: routine decisions at `info` (`debug` for the
-/// frequent "please log in"), refusals at `warn`, a failing identity source at `error`.
-fn level(kind: EventKind) -> Level {
+/// frequent "please log in" and a widget's "signed out", which every anonymous page view
+/// asks), refusals at `warn`, a failing identity source at `error`.
+fn level(kind: EventKind, reason: Option<&str>) -> Level {
     match kind {
-        EventKind::TokenIssued | EventKind::Logout | EventKind::AppLogout => Level::Info,
+        EventKind::TokenIssued
+        | EventKind::Logout
+        | EventKind::AppLogout
+        | EventKind::WidgetTokenIssued => Level::Info,
         EventKind::LoginRequired => Level::Debug,
-        EventKind::RedirectRejected
+        EventKind::WidgetRefused if reason.is_some_and(|r| r.starts_with("signed_out")) => {
+            Level::Debug
+        }
+        EventKind::WidgetRefused
+        | EventKind::RedirectRejected
         | EventKind::BadRequest
         | EventKind::IdentityRejected
         | EventKind::LoginLoop
@@ -180,7 +203,7 @@ pub(crate) fn trace(event: &SsoEvent) {
             )
         };
     }
-    match level(event.kind) {
+    match level(event.kind, event.reason.as_deref()) {
         Level::Info => emit!(info),
         Level::Debug => emit!(debug),
         Level::Warn => emit!(warn),

@@ -5,31 +5,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_layer::Layer;
-use url::Url;
 
-use crate::config::{AppLogout, Config, DynResolver, LoopGuard, PortalEntry, Route, SessionCookie};
-use crate::error::ConfigError;
+use crate::config::{Config, DynResolver, SessionCookie};
 use crate::events::EventObserver;
 
 use crate::identity::IdentityResolver;
 use crate::portal::JwtPortal;
-use crate::portal::engine::Engine;
 use crate::request_origin::RequestOrigin;
-use crate::secret::{MIN_SECRET_LEN, Secret};
+use crate::secret::Secret;
 use crate::service::Sso;
+use crate::widget::Widget;
 
+mod build;
 mod checks;
-
-use checks::{check_local_or_absolute, check_path, public_origin, signer};
 
 /// The most `Cookie` header bytes an SSO route reads before answering 431.
 pub const DEFAULT_MAX_COOKIE_BYTES: usize = 8 * 1024;
 
 /// Adds portal single sign-on to a service.
 ///
-/// Requests to a portal's routes (`/sso/kustomer`, `/sso/zendesk`, `/sso/aha/logout`, ...) are
-/// answered by the layer; every other request goes to the inner service untouched. Build
-/// it with [`SsoLayer::builder`].
+/// Requests to a portal's routes (`/sso/kustomer`, `/sso/zendesk`, `/sso/aha/logout`, ...)
+/// and to an in-app widget's (`/sso/widget/kustomer-chat`, ...) are answered by the layer;
+/// every other request goes to the inner service untouched. Build it with
+/// [`SsoLayer::builder`].
 ///
 /// ```
 /// use portal_sso::{Identity, JwtPortal, Secret, SsoLayer};
@@ -84,6 +82,7 @@ impl fmt::Debug for SsoLayer {
 pub struct SsoLayerBuilder {
     identity: Option<Arc<dyn DynResolver>>,
     portals: Vec<JwtPortal>,
+    widgets: Vec<Widget>,
     login_url: String,
     return_param: String,
     observers: Vec<Arc<dyn EventObserver>>,
@@ -103,6 +102,7 @@ impl fmt::Debug for SsoLayerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SsoLayerBuilder")
             .field("portals", &self.portals)
+            .field("widgets", &self.widgets)
             .field("login_url", &self.login_url)
             .field("return_param", &self.return_param)
             .finish_non_exhaustive()
@@ -121,6 +121,7 @@ impl SsoLayerBuilder {
         Self {
             identity: None,
             portals: Vec::new(),
+            widgets: Vec::new(),
             login_url: "/login".to_owned(),
             return_param: "next".to_owned(),
             observers: Vec::new(),
@@ -152,6 +153,27 @@ impl SsoLayerBuilder {
     /// kinds (one per Kustomer brand, say), each on its own path.
     pub fn with_portal(mut self, portal: JwtPortal) -> Self {
         self.portals.push(portal);
+        self
+    }
+
+    /// Adds an in-app widget: a [`Widget`] from a preset (`Widget::kustomer_chat`,
+    /// `Widget::helpscout_beacon`...) or described field by field. Its route
+    /// (`/sso/widget/<kind>` unless [set](Widget::with_path)) answers a `GET` from the
+    /// app's own pages with the widget's value as JSON for the signed-in user, `401
+    /// {"error": "signed_out"}` for a signed-out one. Several are allowed, each on its own
+    /// path.
+    ///
+    /// # Security
+    /// The answer is readable by whoever makes the request, so it is given only to the
+    /// app's own pages: a request whose `Sec-Fetch-Site` is not `same-origin`, or, from a
+    /// browser that sends none, whose `Origin` (else `Referer`) is not the app's own
+    /// origin ([`with_public_url`](Self::with_public_url), else the request's as
+    /// [`with_request_origin`](Self::with_request_origin) reads it), gets `403
+    /// {"error": "cross_site"}` and nothing is signed. No CORS header is ever sent; every
+    /// answer is `Cache-Control: no-store`, `Vary: Cookie`, `X-Content-Type-Options:
+    /// nosniff`.
+    pub fn with_widget(mut self, widget: Widget) -> Self {
+        self.widgets.push(widget);
         self
     }
 
@@ -289,8 +311,9 @@ impl SsoLayerBuilder {
     }
 
     /// Sets the key material the layer's own cookies are signed with (the login-loop trip
-    /// count and the remote-logout marker): at least [`MIN_SECRET_LEN`] random bytes,
-    /// expanded into the cookies' signing key with HKDF (`cookie::Key::derive_from`).
+    /// count and the remote-logout marker): at least
+    /// [`MIN_SECRET_LEN`](crate::MIN_SECRET_LEN) random bytes, expanded into the cookies'
+    /// signing key with HKDF (`cookie::Key::derive_from`).
     /// Default: a random key made when the layer is built.
     ///
     /// # Security
@@ -325,164 +348,5 @@ impl SsoLayerBuilder {
     pub fn with_max_cookie_bytes(mut self, bytes: usize) -> Self {
         self.max_cookie_bytes = bytes;
         self
-    }
-
-    /// Checks every setting and builds the layer.
-    #[allow(clippy::too_many_lines)] // one check per setting, in the order they are documented
-    pub fn build(self) -> Result<SsoLayer, ConfigError> {
-        let resolver = self.identity.ok_or_else(|| {
-            ConfigError::new(
-                "identity",
-                "is required: say how to find the signed-in user",
-            )
-        })?;
-        if self.portals.is_empty() {
-            return Err(ConfigError::new(
-                "portals",
-                "is empty: add at least one portal",
-            ));
-        }
-        let login_url = check_local_or_absolute(&self.login_url)
-            .map_err(|problem| ConfigError::new("login_url", problem))?;
-        let public_origin = self
-            .public_url
-            .as_deref()
-            .map(public_origin)
-            .transpose()
-            .map_err(|problem| ConfigError::new("public_url", problem))?;
-        if self.return_param.is_empty()
-            || self
-                .return_param
-                .bytes()
-                .any(|b| !b.is_ascii_alphanumeric() && b != b'_' && b != b'-')
-        {
-            return Err(ConfigError::new(
-                "return_param",
-                "must be a non-empty name of letters, digits, `_` or `-`",
-            ));
-        }
-        if self.login_loop_limit == 0 {
-            return Err(ConfigError::new("login_loop_limit", "must be at least 1"));
-        }
-        let cookie_key = cookie_key(self.cookie_key.as_ref())?;
-        if let Some(cookie) = &self.session_cookie {
-            cookie.check()?;
-        }
-
-        let mut routes: Vec<(Box<str>, Route)> = Vec::new();
-        let mut add_route = |path: &str, route: Route, field: String| {
-            check_path(path).map_err(|problem| ConfigError::new(field.clone(), problem))?;
-            if routes.iter().any(|(taken, _)| **taken == *path) {
-                return Err(ConfigError::new(
-                    field,
-                    format!("`{path}` is already used by another route"),
-                ));
-            }
-            routes.push((path.into(), route));
-            Ok(())
-        };
-
-        let mut portals = Vec::with_capacity(self.portals.len());
-        let mut portal_logout_urls = Vec::new();
-        for (index, portal) in self.portals.iter().enumerate() {
-            let field = format!("portals[{index}]");
-            let engine = Engine::build(portal, &field)?;
-            if let Some(logout_path) = portal.logout_path() {
-                add_route(
-                    &logout_path,
-                    Route::Logout(index),
-                    format!("{field}.logout_path"),
-                )?;
-                check_local_or_absolute(&portal.logout_redirect)
-                    .map_err(|p| ConfigError::new(format!("{field}.logout_redirect"), p))?;
-            }
-            if let Some(url) = &portal.portal_logout_url {
-                let parsed = Url::parse(url)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            format!("{field}.portal_logout_url"),
-                            "must be an absolute https:// URL, e.g. https://acme.aha.site/portal_session/logout",
-                        )
-                    })?;
-                portal_logout_urls.push(parsed);
-            }
-            let signer = signer(portal, &field, self.allow_short_secrets)?;
-            if portal.name.is_empty() {
-                return Err(ConfigError::new(format!("{field}.name"), "is empty"));
-            }
-            add_route(&portal.path, Route::Login(index), format!("{field}.path"))?;
-            portals.push(PortalEntry {
-                name: portal.name.clone(),
-                signer,
-                engine,
-                logout_redirect: portal.logout_redirect.clone(),
-            });
-        }
-
-        let app_logout = match self.app_logout_path {
-            None => None,
-            Some(path) => {
-                if portal_logout_urls.is_empty() {
-                    return Err(ConfigError::new(
-                        "app_logout_path",
-                        "is set but no portal has a portal_logout_url to send the browser on to",
-                    ));
-                }
-                add_route(&path, Route::AppLogout, "app_logout_path".to_owned())?;
-                Some(AppLogout {
-                    portal_logout_url: portal_logout_urls.swap_remove(0),
-                })
-            }
-        };
-        let app_logout_url = match self.app_logout_url {
-            None => None,
-            Some(url) => Some(
-                check_local_or_absolute(&url)
-                    .map_err(|problem| ConfigError::new("app_logout_url", problem))?,
-            ),
-        };
-
-        Ok(SsoLayer {
-            config: Arc::new(Config {
-                routes: routes.into_boxed_slice(),
-                portals: portals.into_boxed_slice(),
-                resolver,
-                login_origin: Url::parse(&login_url)
-                    .ok()
-                    .map(|url| url.origin().ascii_serialization()),
-                login_url,
-                request_origin: self.request_origin,
-                public_origin,
-                return_param: self.return_param,
-                observers: self.observers.into_boxed_slice(),
-                session_cookie: self.session_cookie,
-                app_logout,
-                app_logout_url,
-                cookie_key,
-                loop_guard: LoopGuard {
-                    limit: self.login_loop_limit,
-                    window: self.login_loop_window,
-                },
-                max_cookie_bytes: self.max_cookie_bytes,
-            }),
-        })
-    }
-}
-
-/// The signing key of the layer's own cookies: derived from the configured material, which must
-/// be [`MIN_SECRET_LEN`] bytes or more, or random for this layer alone.
-fn cookie_key(material: Option<&Secret>) -> Result<cookie::Key, ConfigError> {
-    match material {
-        None => Ok(cookie::Key::generate()),
-        Some(key) if key.len() < MIN_SECRET_LEN => Err(ConfigError::new(
-            "cookie_key",
-            format!(
-                "is {} bytes; at least {MIN_SECRET_LEN} are required",
-                key.len()
-            ),
-        )),
-        Some(key) => Ok(cookie::Key::derive_from(key.expose())),
     }
 }

@@ -71,6 +71,18 @@
 //! [`Preset::named`] finds one by its kind name, for tools and config files. [`token`]
 //! signs with a portal's key, for tools and tests.
 //!
+//! # In-app widgets
+//!
+//! The same vendors' chat and feedback widgets run inside your own pages and are told who
+//! the user is with a value signed on the server. A [`Widget`]
+//! ([`SsoLayerBuilder::with_widget`]) gets a route (`/sso/widget/<kind>`) that answers
+//! your page's `fetch` with JSON: a JWT and when it expires (`kustomer_chat`,
+//! `zendesk_messaging`, `intercom`, `canny`), or a hex HMAC-SHA256 and the value it signs
+//! (`helpscout_beacon`, `front_chat`, `intercom_hmac`, `crisp`); signed out, a 401. Only
+//! your own pages may read it: a cross-site request gets a 403 and nothing is signed.
+//! [`WidgetSigner`] signs the same value for a page rendered on the server;
+//! [`WidgetPreset::named`] finds a widget by its kind name.
+//!
 //! # Security
 //!
 //! - A token goes only to an origin the configuration names ([`RedirectOrigins`]):
@@ -108,10 +120,12 @@ mod portal;
 mod query;
 mod request_origin;
 mod response;
+mod same_origin;
 mod secret;
 mod service;
 mod text;
 pub mod token;
+mod widget;
 
 pub use body::SsoBody;
 pub use config::SessionCookie;
@@ -127,13 +141,17 @@ pub use origins::{RedirectOrigins, RedirectRejection};
 pub use portal::is_same_site_path;
 pub use portal::{
     CUSTOM_KIND, Claim, ClaimSource, DEFAULT_TOKEN_TTL_SECS, ECHO_CLAIMS, JwtPortal, PassParam,
-    Preset, Setting, TimeRules, TimeUnit, TokenIn,
+    Preset, Setting, TimeRules, TimeUnit, TokenIn, WidgetPreset, WidgetSetting,
 };
 pub use query::append_query_param;
 pub use request_origin::RequestOrigin;
 pub use secret::{MIN_SECRET_LEN, Secret};
 pub use service::Sso;
 pub use token::JwtAlgorithm;
+pub use widget::{
+    DEFAULT_WIDGET_TTL_SECS, HMAC_KIND, Widget, WidgetFormat, WidgetSignError, WidgetSigner,
+    WidgetValue,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

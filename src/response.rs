@@ -2,7 +2,7 @@
 //! protective headers.
 
 use bytes::Bytes;
-use http::header::{LOCATION, SET_COOKIE};
+use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE, VARY};
 use http::{HeaderValue, Response, StatusCode};
 
 pub(crate) use crate::page::{escape, page, protect, protect_html};
@@ -24,6 +24,19 @@ pub(crate) fn redirect(location: impl Into<Bytes>, sensitive: bool) -> Written {
     let mut response = Response::new(String::new());
     *response.status_mut() = StatusCode::FOUND;
     response.headers_mut().insert(LOCATION, value);
+    protect(&mut response);
+    response
+}
+
+/// A JSON answer for the app's own page (a widget's value, or why there is none):
+/// [`protect`]ed, never stored by a cache, and answered per session (`Vary: Cookie`). No
+/// CORS header, ever: only the app's own origin may read it.
+pub(crate) fn json(status: StatusCode, body: String) -> Written {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(VARY, HeaderValue::from_static("Cookie"));
     protect(&mut response);
     response
 }

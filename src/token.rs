@@ -105,7 +105,8 @@ impl FromStr for JwtAlgorithm {
 }
 
 /// Signs compact JWTs with one portal's key. Every header is `{"alg":…,"typ":"JWT"}`
-/// (Zendesk refuses a token without `typ`). `Debug` never shows the key.
+/// (Zendesk refuses a token without `typ`), plus `kid` when
+/// [`with_key_id`](TokenSigner::with_key_id) names the key. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct TokenSigner {
     algorithm: JwtAlgorithm,
@@ -162,9 +163,33 @@ impl TokenSigner {
         Ok(signer)
     }
 
+    /// Adds `kid` (the vendor's name for the key) to every header, as Zendesk messaging
+    /// asks: `{"alg":…,"typ":"JWT","kid":"app_…"}`. Default: no `kid`.
+    ///
+    /// ```
+    /// use portal_sso::Secret;
+    /// use portal_sso::token::{JwtAlgorithm, TokenSigner};
+    ///
+    /// let signer = TokenSigner::new(JwtAlgorithm::HS256, &Secret::new("a-zendesk-messaging-key-secret-0123"))?
+    ///     .with_key_id("app_64b9f1e5c9a2d70021e4a3b8");
+    /// let token = signer.sign(&serde_json::json!({"scope": "user"}))?;
+    /// assert_eq!(jsonwebtoken::decode_header(&token)?.kid.as_deref(), Some("app_64b9f1e5c9a2d70021e4a3b8"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
+        self.header.kid = Some(kid.into());
+        self
+    }
+
     /// The algorithm the tokens are signed with.
     pub fn algorithm(&self) -> JwtAlgorithm {
         self.algorithm
+    }
+
+    /// The `kid` every header carries, if any.
+    pub fn key_id(&self) -> Option<&str> {
+        self.header.kid.as_deref()
     }
 
     /// Returns `header.claims.signature`.

@@ -16,7 +16,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, StatusCode};
 use jsonwebtoken::{EncodingKey, Header};
 use portal_sso::{
-    JwtCookie, JwtPortal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer,
+    JwtCookie, JwtPortal, Secret, SessionCookie, SignedCookie, SignedCookieMode, SsoLayer, Widget,
 };
 use serde_json::json;
 use tower::Layer as _;
@@ -26,6 +26,8 @@ const TRACKING_TOKEN: &str =
     "eyJhbGciOiJub25lIn0.eyJ0cmFja2luZyI6InRyay04MjkxIn0.trk-8291-unsigned";
 const APP_JWT_KEY: &str = "the-apps-session-jwt-key-never-logged-0001";
 const APP_LOGOUT_COOKIE: &str = "app-logout-session-value-4c1e";
+const CHAT_SECRET: &str = "kustomer-chat-secret-never-logged-0123456789";
+const BEACON_SECRET: &str = "helpscout-beacon-secret-never-logged-012345";
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -121,6 +123,8 @@ async fn no_flow_or_error_path_logs_a_secret_token_cookie_or_tracking_token() {
         ("Kustomer secret", KUSTOMER_SECRET),
         ("Aha! secret", AHA_SECRET),
         ("app JWT key", APP_JWT_KEY),
+        ("Kustomer Chat secret", CHAT_SECRET),
+        ("Beacon secret", BEACON_SECRET),
     ] {
         forbidden.add(what, secret);
     }
@@ -150,6 +154,8 @@ async fn no_flow_or_error_path_logs_a_secret_token_cookie_or_tracking_token() {
         "identity_rejected",
         "logout",
         "app_logout",
+        "widget_token_issued",
+        "widget_refused",
     ] {
         assert!(log.contains(name), "the log has a {name} event:\n{log}");
     }
@@ -178,6 +184,8 @@ async fn every_layer_flow(forbidden: &mut Forbidden) {
         .with_portal(
             aha_portal().with_portal_logout_url("https://acme.aha.site/portal_session/logout"),
         )
+        .with_widget(Widget::kustomer_chat(Secret::new(CHAT_SECRET)))
+        .with_widget(Widget::helpscout_beacon(Secret::new(BEACON_SECRET)))
         .with_app_logout_path("/logout")
         .with_session_cookie(SessionCookie::new(SESSION_COOKIE))
         .with_max_cookie_bytes(2048)
@@ -263,6 +271,42 @@ async fn every_layer_flow(forbidden: &mut Forbidden) {
         send(&app, get_as("/?q=1", ALICE_SID)).await.status,
         StatusCode::OK
     );
+    every_widget_flow(&app, forbidden).await;
+}
+
+/// A widget's value issued, refused signed out, cross-site and for a source that is down.
+async fn every_widget_flow(app: &portal_sso::Sso<axum::Router>, forbidden: &mut Forbidden) {
+    let from_page = |uri: &str, sid: &str| {
+        let mut request = get_as(uri, sid);
+        request
+            .headers_mut()
+            .insert("sec-fetch-site", "same-origin".parse().unwrap());
+        request
+    };
+    let reply = send(app, from_page("/sso/widget/kustomer-chat", ALICE_SID)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    forbidden.add_token("Kustomer Chat token", answer["token"].as_str().unwrap());
+    let reply = send(app, from_page("/sso/widget/helpscout-beacon", BOB_SID)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    forbidden.add("Beacon signature", answer["signature"].as_str().unwrap());
+    for (request, status) in [
+        (
+            from_page("/sso/widget/kustomer-chat", "nobody"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            from_page("/sso/widget/kustomer-chat", DOWN_SID),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (
+            get_as("/sso/widget/helpscout-beacon", ALICE_SID),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        assert_eq!(send(app, request).await.status, status);
+    }
 }
 
 /// The cookie-reading sources, valid and tampered.
@@ -312,6 +356,7 @@ fn debug_output_shows_no_secret() {
     let kustomer =
         JwtPortal::kustomer(Secret::new(KUSTOMER_SECRET)).with_redirect_origins([KUSTOMER_ORIGIN]);
     let aha = JwtPortal::aha(Secret::new(AHA_SECRET), AHA_CALLBACK);
+    let chat = Widget::kustomer_chat(Secret::new(CHAT_SECRET));
     let jwt_source = JwtCookie::hs256("session", &Secret::new(APP_JWT_KEY));
     let signed_source = SignedCookie::new("session", cookie_key.clone(), SignedCookieMode::Signed);
     let builder = SsoLayer::builder()
@@ -332,6 +377,11 @@ fn debug_output_shows_no_secret() {
         ("SsoLayer", format!("{layer:?}")),
         ("SsoLayer (pretty)", format!("{layer:#?}")),
         ("Sso", format!("{service:?}")),
+        ("Widget", format!("{chat:?}")),
+        (
+            "WidgetSigner",
+            format!("{:?}", portal_sso::WidgetSigner::new(&chat).unwrap()),
+        ),
     ];
     let key_bytes = cookie_key.master();
     let key_hex = key_bytes.iter().fold(String::new(), |mut out, b| {
@@ -340,7 +390,7 @@ fn debug_output_shows_no_secret() {
         out
     });
     for (what, text) in &shown {
-        for secret in [KUSTOMER_SECRET, AHA_SECRET, APP_JWT_KEY] {
+        for secret in [KUSTOMER_SECRET, AHA_SECRET, APP_JWT_KEY, CHAT_SECRET] {
             assert!(
                 !text.contains(secret),
                 "{what} Debug shows a secret: {text}"
@@ -349,7 +399,7 @@ fn debug_output_shows_no_secret() {
         assert!(!text.contains(&key_hex), "{what}");
         assert!(!text.contains(&format!("{key_bytes:?}")), "{what}");
     }
-    for (what, text) in &shown[..6] {
+    for (what, text) in shown[..6].iter().chain(&shown[9..]) {
         assert!(text.contains("REDACTED"), "{what}: {text}");
     }
 }

@@ -10,7 +10,8 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioTimer;
-use portal_sso::{EventObserver, Sso, SsoAnswered, SsoBody, SsoLayer};
+use ipnet::IpNet;
+use portal_sso::{EventObserver, RequestOrigin, Sso, SsoAnswered, SsoBody, SsoLayer};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower_layer::Layer;
@@ -45,6 +46,8 @@ pub(crate) struct Generation {
     pub(crate) tls: Option<TlsAcceptor>,
     /// The OIDC routes, answered in front of the layer, with `session.oidc`.
     oidc: Option<Arc<crate::oidc::Oidc>>,
+    /// Peers whose `X-Forwarded-Proto`/`-Host` say the origin a browser used.
+    trusted_proxies: Arc<[IpNet]>,
 }
 
 impl Generation {
@@ -74,6 +77,7 @@ impl Generation {
             settings,
             tls: config.tls.clone().map(TlsAcceptor::from),
             oidc,
+            trusted_proxies: config.upstream.trusted_proxies.clone().into(),
         })
     }
 
@@ -100,10 +104,19 @@ impl Generation {
                 reloaded,
             }),
             inner: {
-                // No request origin is read: a full return address is built on
-                // `public_url`, which the config requires for it, never on `Host`.
+                // A full return address is built on `public_url`, which the config
+                // requires for it, never on the request's origin; that origin is read only
+                // to tell a widget's own pages (without `public_url`) from other sites.
                 let proxy = self.upstream.proxy_for(peer, slot, self.tls.is_some());
-                self.layer.layer(proxy)
+                let mut origin = if self.tls.is_some() {
+                    RequestOrigin::https()
+                } else {
+                    RequestOrigin::http()
+                };
+                if crate::forwarding::is_trusted(Some(peer.ip()), &self.trusted_proxies) {
+                    origin = origin.trusting_forwarded();
+                }
+                self.layer.layer(proxy).with_request_origin(origin)
             },
             metrics: Arc::clone(&self.metrics),
             oidc: self.oidc.clone(),

@@ -1,12 +1,13 @@
 //! What the layer answers on its own routes: the decisions between "a request arrived"
 //! and "a response leaves", apart from the `Service` plumbing. [`login`] answers a
-//! portal's login URL, [`logout`] the logout routes, [`login_loop`] counts the trips to
-//! the app's login page.
+//! portal's login URL, [`logout`] the logout routes, [`widget`] an in-app widget's value,
+//! [`login_loop`] counts the trips to the app's login page.
 
 mod login;
 mod login_loop;
 mod logout;
 mod own_cookies;
+mod widget;
 
 use std::sync::Arc;
 
@@ -30,8 +31,8 @@ pub(crate) enum Begin {
     Resolve(BoxLoginFuture),
 }
 
-/// Starts answering `route` (a login or remote logout route; the app logout route goes
-/// to the app first).
+/// Starts answering `route` (a login, remote logout or widget route; the app logout
+/// route goes to the app first).
 pub(crate) fn begin(
     config: &Arc<Config>,
     route: Route,
@@ -41,6 +42,7 @@ pub(crate) fn begin(
     match route {
         Route::Login(index) => login::begin(config, index, parts, origin),
         Route::Logout(index) => Begin::Respond(logout::remote_logout(config, index, &parts)),
+        Route::Widget(index) => widget::begin(config, index, &parts, origin),
         Route::AppLogout => unreachable!("the app logout route is passed to the app"),
     }
 }

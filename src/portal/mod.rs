@@ -4,7 +4,7 @@
 
 mod aha;
 mod canny;
-mod claim;
+pub(crate) mod claim;
 pub(crate) mod engine;
 mod form_post;
 mod freshworks;
@@ -29,7 +29,7 @@ use crate::query::QueryError;
 pub(crate) use claim::ClaimError;
 pub use claim::{Claim, ClaimSource, PassParam, TimeUnit, TokenIn};
 pub use jwt_portal::{CUSTOM_KIND, DEFAULT_TOKEN_TTL_SECS, JwtPortal};
-pub use preset::{Preset, Setting, TimeRules};
+pub use preset::{Preset, Setting, TimeRules, WidgetPreset, WidgetSetting};
 pub(crate) use request::{Issued, Prepared};
 
 /// The longest same-site path passed on (`return_to`, `location`...).

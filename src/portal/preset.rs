@@ -1,12 +1,20 @@
-//! The preset registry: every vendor the layer knows, one entry per vendor file. Config
-//! files, operator tools and checkers find a vendor here by its kind name and read what
-//! they need of it from the entry and from the [`JwtPortal`] it builds.
+//! The preset registry: every vendor the layer knows, one entry per vendor file, in two
+//! lists: the portals ([`Preset`], each building a [`JwtPortal`]) and the in-app widgets
+//! ([`WidgetPreset`], each building a [`Widget`]). Config files, operator tools and
+//! checkers find a vendor here by its kind name and read what they need of it from the
+//! entry and from what it builds. A kind names one thing: no widget shares a portal's.
+//!
+//! The widgets have a list of their own, with the same API, rather than a variant of
+//! [`Preset`]: a widget has no target, parameters or logout, every reader of [`Preset`]
+//! (the `[[portal]]` config, the token tools) would otherwise have to turn away kinds it
+//! cannot use, and `[[widget]]` reads its own list.
 
 use std::fmt;
 
 use super::JwtPortal;
 use crate::secret::Secret;
 use crate::token::JwtAlgorithm;
+use crate::widget::{Widget, WidgetFormat};
 
 /// Every preset, one line per vendor file.
 static PRESETS: &[&Preset] = &[
@@ -22,6 +30,18 @@ static PRESETS: &[&Preset] = &[
     &super::helpjuice::PRESET,
     &super::helpdocs::PRESET,
     &super::freshworks::PRESET,
+];
+
+/// Every widget preset, one line per vendor file.
+static WIDGETS: &[&WidgetPreset] = &[
+    &crate::widget::kustomer_chat::PRESET,
+    &crate::widget::zendesk_messaging::PRESET,
+    &crate::widget::intercom::PRESET,
+    &crate::widget::canny_widget::PRESET,
+    &crate::widget::helpscout_beacon::PRESET,
+    &crate::widget::front_chat::PRESET,
+    &crate::widget::intercom_hmac::PRESET,
+    &crate::widget::crisp::PRESET,
 ];
 
 /// One vendor's preset: how its portal is built, the settings an operator gives it, and
@@ -154,7 +174,7 @@ impl TimeRules {
     };
 
     /// At most `secs` old, and one minute of clock difference.
-    pub(super) const fn max_age(secs: u64) -> Self {
+    pub(crate) const fn max_age(secs: u64) -> Self {
         Self {
             max_age_secs: Some(secs),
             max_ahead_secs: 60,
@@ -216,6 +236,119 @@ pub(super) const LOGOUT: [Setting; 3] = [
     Setting::PortalLogoutUrl,
 ];
 
+/// One in-app widget's preset: how its widget is built, the settings an operator gives
+/// it, the call the page makes with the value, and the vendor's time rules.
+///
+/// ```
+/// use portal_sso::{Secret, WidgetFormat, WidgetPreset};
+///
+/// let messaging = WidgetPreset::named("zendesk-messaging").expect("a widget preset");
+/// let widget = messaging
+///     .widget(Secret::new("the-zendesk-messaging-key-secret-0123"))
+///     .with_key_id("app_64b9f1e5c9a2d70021e4a3b8");
+/// assert_eq!(widget.kind(), "zendesk-messaging");
+/// assert_eq!(widget.path(), "/sso/widget/zendesk-messaging");
+/// assert!(matches!(messaging.format(), WidgetFormat::Jwt(_)));
+/// assert!(WidgetPreset::all().any(|preset| preset.kind() == "helpscout-beacon"));
+/// ```
+pub struct WidgetPreset {
+    pub(crate) kind: &'static str,
+    pub(crate) vendor: &'static str,
+    pub(crate) format: WidgetFormat,
+    pub(crate) build: fn(Secret) -> Widget,
+    pub(crate) settings: &'static [WidgetSetting],
+    pub(crate) page_call: &'static str,
+    pub(crate) time_rules: TimeRules,
+}
+
+impl WidgetPreset {
+    /// Every widget preset, in the order the README lists them.
+    pub fn all() -> impl Iterator<Item = &'static WidgetPreset> {
+        WIDGETS.iter().copied()
+    }
+
+    /// The widget preset of kind `kind` (`kustomer-chat`, `crisp`...), if there is one.
+    pub fn named(kind: &str) -> Option<&'static WidgetPreset> {
+        Self::all().find(|preset| preset.kind == kind)
+    }
+
+    /// The kind, as config files and tools name it: `kustomer-chat`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The vendor's product as its documents name it: `Kustomer Chat`.
+    pub fn vendor(&self) -> &'static str {
+        self.vendor
+    }
+
+    /// What the widget is given: a JWT under an algorithm, or an HMAC of one identity
+    /// field.
+    pub fn format(&self) -> WidgetFormat {
+        self.format
+    }
+
+    /// The preset's widget signing with `key`, everything the vendor fixes filled in; the
+    /// operator's [settings](WidgetPreset::settings) are added with the `with_*` setters
+    /// they are named after.
+    pub fn widget(&self, key: Secret) -> Widget {
+        (self.build)(key)
+    }
+
+    /// The settings an operator gives this preset besides its name, path and key.
+    pub fn settings(&self) -> &'static [WidgetSetting] {
+        self.settings
+    }
+
+    /// The vendor's JavaScript call that takes the value, as its documents write it:
+    /// `Kustomer.login({ jwtToken })`.
+    pub fn page_call(&self) -> &'static str {
+        self.page_call
+    }
+
+    /// How the vendor reads a token's `iat`, for JWT widgets.
+    pub fn time_rules(&self) -> TimeRules {
+        self.time_rules
+    }
+}
+
+impl fmt::Debug for WidgetPreset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WidgetPreset")
+            .field("kind", &self.kind)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for WidgetPreset {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for WidgetPreset {}
+
+/// A setting an operator may give a widget preset, named as its [`Widget`] setter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WidgetSetting {
+    /// [`Widget::with_key_id`]: required where the vendor names its keys (Zendesk).
+    KeyId,
+    /// [`Widget::with_token_ttl_secs`].
+    TokenTtlSecs,
+}
+
+impl WidgetSetting {
+    /// The setting's name: its setter's without `with_`, as a config file writes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            WidgetSetting::KeyId => "key_id",
+            WidgetSetting::TokenTtlSecs => "token_ttl_secs",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +369,26 @@ mod tests {
             );
         }
         assert_eq!(Preset::named("jwt"), None);
+    }
+
+    #[test]
+    fn every_widget_preset_builds_its_own_kind_and_no_kind_is_taken_twice() {
+        for preset in WidgetPreset::all() {
+            let widget = preset.widget(Secret::new("k".repeat(32)));
+            assert_eq!(widget.kind(), preset.kind());
+            assert_eq!(widget.format(), preset.format());
+            assert_eq!(WidgetPreset::named(preset.kind()), Some(preset));
+            assert_eq!(widget.path(), format!("/sso/widget/{}", preset.kind()));
+            assert!(!preset.page_call().is_empty());
+        }
+        let mut kinds: Vec<&str> = Preset::all()
+            .map(Preset::kind)
+            .chain(WidgetPreset::all().map(WidgetPreset::kind))
+            .chain([super::super::CUSTOM_KIND, crate::widget::HMAC_KIND])
+            .collect();
+        let count = kinds.len();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), count, "a kind names one portal or widget");
     }
 }

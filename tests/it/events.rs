@@ -49,6 +49,8 @@ fn the_names_are_stable() {
             "logout",
             "app_logout",
             "portal_error",
+            "widget_token_issued",
+            "widget_refused",
         ]
     );
     assert_eq!(EventKind::TokenIssued.to_string(), "token_issued");

@@ -28,3 +28,5 @@ mod security_classes_addresses;
 mod security_classes_cookies;
 mod security_classes_identity;
 mod shared_cookie_key;
+mod widget_route;
+mod widget_values;

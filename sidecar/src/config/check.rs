@@ -39,10 +39,19 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         portal.check_fields(index, &claims)?;
         portals.push(portal);
     }
-    if portals.is_empty() {
+    for (index, entry) in file.widget.iter().enumerate() {
+        entry.check_shape(index)?;
+    }
+    let mut widgets = Vec::with_capacity(file.widget.len());
+    for (index, entry) in file.widget.iter().enumerate() {
+        let widget = entry.check(index)?;
+        widget.check_fields(index, &claims)?;
+        widgets.push(widget);
+    }
+    if portals.is_empty() && widgets.is_empty() {
         return Err(ConfigFileError::new(
             "portal",
-            "no [[portal]] is configured: add at least one",
+            "no [[portal]] or [[widget]] is configured: add at least one",
         ));
     }
 
@@ -94,6 +103,7 @@ pub(super) fn check(file: File) -> Result<SidecarConfig, ConfigFileError> {
         login_url,
         return_param,
         portals,
+        widgets,
         app_logout_path: file.app_logout_path,
         app_logout_url: file.app_logout_url,
         allow_short_secrets: file.allow_short_secrets,

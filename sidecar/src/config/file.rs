@@ -13,6 +13,7 @@ use super::oidc::OidcFile;
 use super::portal::PortalFile;
 use super::secret_ref::SecretRef;
 use super::tls::TlsFile;
+use super::widget::WidgetFile;
 
 /// The file as written, before anything is checked beyond its shape.
 #[derive(Debug, Deserialize)]
@@ -45,6 +46,8 @@ pub(super) struct File {
     pub(super) login: Option<LoginFile>,
     #[serde(default)]
     pub(super) portal: Vec<PortalFile>,
+    #[serde(default)]
+    pub(super) widget: Vec<WidgetFile>,
 }
 
 const fn default_connect_timeout_ms() -> NonZeroU64 {

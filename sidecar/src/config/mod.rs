@@ -8,8 +8,8 @@
 //! The file is read in three steps: `file` gives its shape (serde, with the defaults),
 //! `check` turns each value into settings, reading secrets through `secret_ref`, and this
 //! module builds the layer from the result. `portal` holds each `[[portal]]` kind's shape
-//! and checks; `summary` is what `check-config` prints; `load` reads it all on a thread
-//! of its own within [`LOAD_TIME_LIMIT`].
+//! and checks, `widget` each `[[widget]]`'s; `summary` is what `check-config` prints;
+//! `load` reads it all on a thread of its own within [`LOAD_TIME_LIMIT`].
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -41,6 +41,7 @@ mod secret_ref;
 mod summary;
 mod tls;
 mod warnings;
+mod widget;
 
 pub use error::ConfigFileError;
 pub use load::LOAD_TIME_LIMIT;
@@ -50,6 +51,7 @@ use cookie_key::CookieKey;
 
 use portal::PortalSettings;
 use secret_ref::SecretRef;
+use widget::WidgetSettings;
 
 /// How the sidecar's HTTP server treats connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +139,7 @@ pub struct SidecarConfig {
     login_url: String,
     return_param: String,
     portals: Vec<PortalSettings>,
+    widgets: Vec<WidgetSettings>,
     app_logout_path: Option<String>,
     app_logout_url: Option<String>,
     allow_short_secrets: bool,
@@ -157,6 +160,7 @@ impl fmt::Debug for SidecarConfig {
             .field("tls", &self.tls.is_some())
             .field("session_cookie", &self.session_cookie.name())
             .field("portals", &self.portals.len())
+            .field("widgets", &self.widgets.len())
             .finish_non_exhaustive()
     }
 }
@@ -250,6 +254,9 @@ impl SidecarConfig {
         for portal in &self.portals {
             builder = builder.with_portal(portal.portal.clone());
         }
+        for widget in &self.widgets {
+            builder = builder.with_widget(widget.widget.clone());
+        }
         if let Some(path) = &self.app_logout_path {
             builder = builder.with_app_logout_path(path);
         }
@@ -323,12 +330,14 @@ fn add_observer(builder: SsoLayerBuilder, observer: Arc<dyn EventObserver>) -> S
     builder.with_observer(move |event: &portal_sso::SsoEvent| observer.on_event(event))
 }
 
-/// Names the layer's field as the file's key: the layer says `portals[0]`, the file
-/// says `portal[0]`.
+/// Names the layer's field as the file's key: the layer says `portals[0]` and
+/// `widgets[0]`, the file says `portal[0]` and `widget[0]`.
 fn layer_error(err: &ConfigError) -> ConfigFileError {
     let field = err.field();
     let key = if let Some(rest) = field.strip_prefix("portals") {
         format!("portal{rest}")
+    } else if let Some(rest) = field.strip_prefix("widgets") {
+        format!("widget{rest}")
     } else {
         match field {
             "login_url" => "login.url".to_owned(),

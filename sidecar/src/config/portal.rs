@@ -16,7 +16,8 @@ use portal_sso::{CUSTOM_KIND, ClaimPointers, JwtPortal, Preset, TokenIn};
 
 use super::ConfigFileError;
 use super::secret_ref::SecretRef;
-use custom::{ClaimFile, PassParamFile};
+pub(super) use custom::ClaimFile;
+use custom::PassParamFile;
 
 /// One `[[portal]]` entry as written.
 #[derive(Debug, Deserialize)]

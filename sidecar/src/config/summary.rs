@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use portal_sso::{ClaimSource, JwtPortal, TimeUnit, TokenIn};
+use portal_sso::{ClaimSource, JwtPortal, TimeUnit, TokenIn, Widget, WidgetFormat};
 
 use super::{SidecarConfig, Source};
 
@@ -44,6 +44,43 @@ impl SidecarConfig {
                 "admin_token       (none): /metrics and /events are open"
             ),
         };
+        self.identity_lines(&mut out);
+        let _ = match &self.public_url {
+            Some(url) => writeln!(
+                out,
+                "public_url        {url} (every absolute URL is built on it, never on Host)"
+            ),
+            None => writeln!(out, "public_url        (none): return addresses are paths"),
+        };
+        let _ = writeln!(
+            out,
+            "login             {} (return parameter `{}`)",
+            self.login_url, self.return_param
+        );
+        for (index, portal) in self.portals.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "portal[{index}]         {}, {} REDACTED (from {})",
+                describe(&portal.portal),
+                portal.key_name(),
+                portal.key_from
+            );
+        }
+        for (index, widget) in self.widgets.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "widget[{index}]         {}, {} REDACTED (from {})",
+                describe_widget(&widget.widget),
+                widget.key_name(),
+                widget.key_from
+            );
+        }
+        let _ = writeln!(out, "cookie key        {}", self.cookie_key);
+        out
+    }
+
+    /// The session cookie and the identity source.
+    fn identity_lines(&self, out: &mut String) {
         let _ = writeln!(out, "session.cookie    {}", self.session_cookie.name());
         let _ = match &self.source {
             Source::Introspect { url, cache_ttl, .. } => writeln!(
@@ -66,7 +103,7 @@ impl SidecarConfig {
                 writeln!(
                     out,
                     "identity          jwt {algorithm:?}, secret REDACTED (from {secret_from}), \
-                     audience {}, issuer {}",
+                 audience {}, issuer {}",
                     listed(audience, "none (tokens with aud refused)"),
                     listed(issuer, "not checked"),
                 )
@@ -76,33 +113,10 @@ impl SidecarConfig {
                 "identity          signed cookie ({mode:?}), key REDACTED (from {key_from})"
             ),
             Source::Oidc(settings) => {
-                oidc_lines(&mut out, settings);
+                oidc_lines(out, settings);
                 Ok(())
             }
         };
-        let _ = match &self.public_url {
-            Some(url) => writeln!(
-                out,
-                "public_url        {url} (every absolute URL is built on it, never on Host)"
-            ),
-            None => writeln!(out, "public_url        (none): return addresses are paths"),
-        };
-        let _ = writeln!(
-            out,
-            "login             {} (return parameter `{}`)",
-            self.login_url, self.return_param
-        );
-        for (index, portal) in self.portals.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "portal[{index}]         {}, {} REDACTED (from {})",
-                describe(&portal.portal),
-                portal.key_name(),
-                portal.key_from
-            );
-        }
-        let _ = writeln!(out, "cookie key        {}", self.cookie_key);
-        out
     }
 }
 
@@ -129,6 +143,38 @@ fn describe(portal: &JwtPortal) -> String {
         portal.algorithm(),
         claims.join(", ")
     )
+}
+
+/// One widget as the summary shows it: kind, route, what is signed and for how long, and
+/// the page's call that takes it.
+fn describe_widget(widget: &Widget) -> String {
+    let signed = match widget.format() {
+        WidgetFormat::Jwt(algorithm) => {
+            let claims: Vec<String> = widget
+                .claims()
+                .map(|(name, claim)| describe_claim(name, claim.source()))
+                .collect();
+            let kid = widget
+                .key_id()
+                .map(|kid| format!(", kid {kid}"))
+                .unwrap_or_default();
+            format!(
+                "{algorithm}{kid}, claims {}, expires after {} s",
+                claims.join(", "),
+                widget.token_ttl_secs()
+            )
+        }
+        _ => format!(
+            "HMAC-SHA256 of {} (answered as {}), never expires",
+            widget.signed_field().unwrap_or_default(),
+            widget.answer_field().unwrap_or_default()
+        ),
+    };
+    let call = widget
+        .preset()
+        .map(|preset| format!(" -> {}", preset.page_call()))
+        .unwrap_or_default();
+    format!("{} {}, {signed}{call}", widget.kind(), widget.path())
 }
 
 /// A claim by name, with where its value comes from unless that is the identity field

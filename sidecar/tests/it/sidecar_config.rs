@@ -430,4 +430,8 @@ fn the_example_config_is_valid() {
         stdout.contains("portal[1]         aha /sso/aha"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("widget[0]         kustomer-chat /sso/widget/kustomer-chat, HS256"),
+        "{stdout}"
+    );
 }

@@ -121,14 +121,14 @@ pub(super) fn portal<'f>(
     expecting = "expected \"random\", \"expiry\", or one of { identity = \"FIELD\" }, \
                  { time = \"seconds\", add_secs = N }, { param = \"NAME\" }, { value = ... }"
 )]
-pub(super) enum ClaimFile {
+pub(in crate::config) enum ClaimFile {
     Word(String),
     Table(ClaimTable),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ClaimTable {
+pub(in crate::config) struct ClaimTable {
     /// An identity field, named as in `[session.claims]`.
     identity: Option<String>,
     /// With `identity`: leave the claim out when the user has no such field, rather than
@@ -151,7 +151,7 @@ pub(super) struct ClaimTable {
 
 impl ClaimFile {
     /// The claim this entry describes.
-    fn check(&self, key: &str) -> Result<Claim, ConfigFileError> {
+    pub(in crate::config) fn check(&self, key: &str) -> Result<Claim, ConfigFileError> {
         let table = match self {
             ClaimFile::Word(word) if word == "random" => return Ok(Claim::random()),
             ClaimFile::Word(word) if word == "expiry" => {

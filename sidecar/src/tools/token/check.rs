@@ -1,7 +1,10 @@
-//! The one token checker: a compact JWT against what a portal's vendor requires, with the
-//! rules read from the portal itself (its algorithm and claims) and its preset (the
-//! vendor's time rules). `portal-sso token inspect` prints its findings; the demo's mock
-//! portals refuse a token on the first problem, as the vendors do.
+//! The one token checker: a compact JWT against what a portal's or a JWT widget's vendor
+//! requires, with the [`Rules`] read from the portal or widget itself (its algorithm,
+//! claims and key ID) and its preset (the vendor's time rules). `portal-sso token
+//! inspect` prints its findings; the demo's mock portals refuse a token on the first
+//! problem, as the vendors do.
+
+mod rules;
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,7 +13,9 @@ use base64::Engine as _;
 use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 
-use portal_sso::{ClaimSource, JwtAlgorithm, JwtPortal, Preset, Secret, TimeRules, TimeUnit};
+use portal_sso::{ClaimSource, JwtAlgorithm, Secret, TimeRules, TimeUnit};
+
+pub use rules::Rules;
 
 /// A compact JWS split and decoded; the signature is kept as text.
 pub struct Decoded<'a> {
@@ -168,20 +173,18 @@ impl Findings {
     }
 }
 
-/// Every check of `decoded` against what `portal`'s vendor requires, at `now`: the
-/// header, the signature when `key` is given, each claim the portal signs (present when
-/// it always signs it; of the JSON type, unit and value it signs), and the vendor's time
-/// rules. In the order a reader goes through the token.
-pub fn check(
+/// Every check of `decoded` against what the vendor of `rules` (a `&JwtPortal`, or
+/// [`Rules::widget`]) requires, at `now`: the header, the signature when `key` is given,
+/// each claim it signs (present when it always signs it; of the JSON type, unit and value
+/// it signs), and the vendor's time rules. In the order a reader goes through the token.
+pub fn check<'r>(
     decoded: &Decoded<'_>,
-    portal: &JwtPortal,
+    rules: impl Into<Rules<'r>>,
     key: Option<&VerifyKey>,
     now: SystemTime,
 ) -> Vec<Finding> {
-    let vendor = portal
-        .preset()
-        .map_or("the portal", |preset| preset.vendor());
-    let algorithm = portal.algorithm();
+    let rules = rules.into();
+    let (vendor, algorithm) = (rules.vendor, rules.algorithm);
     let mut findings = Findings::default();
     let alg = decoded.header.get("alg");
     findings.push(
@@ -203,6 +206,7 @@ pub fn check(
             None => "header has no typ; typ JWT is required".to_owned(),
         },
     );
+    rules.check_key_id(&mut findings, decoded.header.get("kid"));
     match (decoded.signature.is_empty(), key) {
         (true, _) => findings.push(
             false,
@@ -227,16 +231,18 @@ pub fn check(
     }
     let now = i64::try_from(now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs())
         .unwrap_or(i64::MAX);
-    let rules = portal
-        .preset()
-        .map_or(TimeRules::UNDOCUMENTED, Preset::time_rules);
-    for (name, claim) in portal.claims() {
+    let times = Times {
+        now,
+        rules: rules.times,
+        vendor,
+    };
+    for (name, claim) in &rules.claims {
         check_claim(
             &mut findings,
             name,
             claim.source(),
-            decoded.claims.get(name),
-            &Times { now, rules, vendor },
+            decoded.claims.get(*name),
+            &times,
         );
     }
     findings.0

@@ -1,5 +1,6 @@
 //! `portal-sso token`: sign a portal token as the layer does, or inspect one against what
-//! the vendor requires. Both take any preset of the core's registry by its kind name.
+//! the vendor requires. Both take any portal preset of the core's registry by its kind
+//! name; `inspect` takes the JWT widget presets too (`kustomer-chat`...).
 //!
 //! `token sign` runs one sign-in through the layer with the preset's portal (a fixed
 //! identity, one request to its route) and prints the token from the answer, so what it
@@ -24,8 +25,10 @@ use std::time::SystemTime;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use serde_json::{Map, Value};
 
-use check::{Decoded, Finding, Verdict, VerifyKey};
-use portal_sso::{ClaimSource, JwtPortal, MIN_SECRET_LEN, Preset, Secret};
+use check::{Decoded, Finding, Rules, Verdict, VerifyKey};
+use portal_sso::{
+    ClaimSource, JwtPortal, MIN_SECRET_LEN, Preset, Secret, WidgetFormat, WidgetPreset,
+};
 
 /// The longest token or standard input accepted.
 const MAX_TOKEN_BYTES: usize = 64 * 1024;
@@ -46,15 +49,47 @@ fn kind_parser() -> impl clap::builder::TypedValueParser<Value = &'static Preset
         .map(|kind| Preset::named(&kind).expect("a possible value is a preset"))
 }
 
+/// What `token inspect --kind` names: a portal preset, or a JWT widget preset.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A portal's preset.
+    Portal(&'static Preset),
+    /// An in-app widget's preset that signs a JWT.
+    Widget(&'static WidgetPreset),
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Portal(preset) => preset.kind(),
+            Kind::Widget(preset) => preset.kind(),
+        }
+    }
+}
+
+/// `--kind` of `inspect`: a portal preset or a JWT widget preset, by its kind name.
+fn inspect_kind_parser() -> impl clap::builder::TypedValueParser<Value = Kind> {
+    let widgets = WidgetPreset::all()
+        .filter(|preset| matches!(preset.format(), WidgetFormat::Jwt(_)))
+        .map(WidgetPreset::kind);
+    PossibleValuesParser::new(Preset::all().map(Preset::kind).chain(widgets)).map(|kind| {
+        Preset::named(&kind).map_or_else(
+            || Kind::Widget(WidgetPreset::named(&kind).expect("a possible value is a preset")),
+            Kind::Portal,
+        )
+    })
+}
+
 /// Arguments of `portal-sso token inspect`.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// The token, or `-` to read it from standard input.
     #[arg(value_name = "TOKEN")]
     pub token: TokenArg,
-    /// The preset whose rules to check; guessed from the claims when left out.
-    #[arg(long, value_parser = kind_parser())]
-    pub kind: Option<&'static Preset>,
+    /// The preset whose rules to check (a portal's, or a JWT widget's); guessed among the
+    /// portals from the claims when left out.
+    #[arg(long, value_parser = inspect_kind_parser())]
+    pub kind: Option<Kind>,
     /// The environment variable holding the shared secret; the signature is checked only
     /// with it or with `--public-key`.
     #[arg(long, value_name = "VAR")]
@@ -176,15 +211,26 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
         args.token.0.trim().to_owned()
     };
     let decoded = Decoded::parse(&token)?;
-    let (preset, guessed) = if let Some(preset) = args.kind {
-        (preset, None)
+    let (kind, guessed) = if let Some(kind) = args.kind {
+        (kind, None)
     } else {
         let (preset, reason) = guess(&decoded.claims)?;
-        (preset, Some(reason))
+        (Kind::Portal(preset), Some(reason))
     };
-    // The checker reads the portal's algorithm and claims; its key is never used.
-    let portal = preset.portal(Secret::new(Vec::new()));
-    let algorithm = preset.algorithm();
+    // The checker reads the algorithm and claims; the key given here is never used.
+    let (portal, widget);
+    let rules = match kind {
+        Kind::Portal(preset) => {
+            portal = preset.portal(Secret::new(Vec::new()));
+            Rules::from(&portal)
+        }
+        Kind::Widget(preset) => {
+            widget = preset.widget(Secret::new(Vec::new()));
+            Rules::widget(&widget)
+                .ok_or_else(|| format!("{} answers an HMAC, not a token", preset.kind()))?
+        }
+    };
+    let algorithm = rules.algorithm();
     let key = match (&secret, &args.public_key) {
         (Some((var, secret)), _) if algorithm.uses_secret() => {
             Some(VerifyKey::secret(secret, format!("the secret in {var}")))
@@ -193,14 +239,14 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
             return Err(format!(
                 "{} tokens are signed {algorithm} with a private key: the secret in {var} \
                  cannot check them; give its public key with --public-key",
-                preset.kind()
+                kind.name()
             ));
         }
         (None, Some(_)) if algorithm.uses_secret() => {
             return Err(format!(
                 "{} tokens are signed {algorithm} with a shared secret: use --secret-env, not \
                  --public-key",
-                preset.kind()
+                kind.name()
             ));
         }
         (None, Some(path)) => {
@@ -217,10 +263,10 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
         }
         (None, None) => None,
     };
-    let findings = check::check(&decoded, &portal, key.as_ref(), SystemTime::now());
+    let findings = check::check(&decoded, rules, key.as_ref(), SystemTime::now());
     print_report(
         &mut io::stdout().lock(),
-        preset,
+        kind.name(),
         guessed.as_deref(),
         &decoded,
         &findings,
@@ -273,7 +319,7 @@ fn guess(claims: &Map<String, Value>) -> Result<(&'static Preset, String), Strin
 /// Writes the report: the kind, the header and claims, one line per check, the result.
 fn print_report(
     out: &mut impl io::Write,
-    preset: &Preset,
+    kind: &str,
     guessed: Option<&str>,
     decoded: &Decoded<'_>,
     findings: &[Finding],
@@ -281,10 +327,9 @@ fn print_report(
     match guessed {
         Some(reason) => writeln!(
             out,
-            "Kind: {} (guessed: {reason}; pass --kind to choose)",
-            preset.kind()
+            "Kind: {kind} (guessed: {reason}; pass --kind to choose)"
         )?,
-        None => writeln!(out, "Kind: {}", preset.kind())?,
+        None => writeln!(out, "Kind: {kind}")?,
     }
     let pretty = |map: &Map<String, Value>| {
         serde_json::to_string_pretty(map).unwrap_or_else(|_| "(unprintable)".to_owned())

@@ -1,5 +1,6 @@
 //! The app put behind the sidecar: its own login and session cookie, a "who am I"
-//! endpoint, and routes that echo, stream, stall and upgrade.
+//! endpoint, a page that fetches a widget's value, and routes that echo, stream, stall
+//! and upgrade.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -57,6 +58,7 @@ impl Upstream {
             .route("/login", routing::get(login))
             .route("/logout", routing::get(logout).post(logout))
             .route("/api/me", routing::get(me))
+            .route("/widget-page", routing::get(widget_page))
             .route("/echo", any(echo))
             .route("/echo/{*rest}", any(echo))
             .route("/upload", any(upload))
@@ -133,11 +135,38 @@ async fn me(State(calls): State<Arc<AtomicUsize>>, headers: HeaderMap) -> Respon
             "email": "alice@example.com",
             "first_name": "Alice",
             "last_name": "Liddell",
+            "id": 42,
+            "email_verified": true,
+            "avatar_url": "https://cdn.acme.example/alice.png",
         }))
         .into_response()
     } else {
         StatusCode::UNAUTHORIZED.into_response()
     }
+}
+
+/// `GET /widget-page?url=URL`: the app's page as a widget's script runs it: it fetches
+/// `URL` with the browser's cookies and shows what came back in `<main>`.
+async fn widget_page(Query(query): Query<BTreeMap<String, String>>) -> Response {
+    let url = query.get("url").map_or("/", String::as_str);
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        fetching_page(url),
+    )
+        .into_response()
+}
+
+/// A page whose script fetches `url` with `credentials: 'include'` and writes into
+/// `<main>` either `status S BODY` or `failed: ERROR` (a network or CORS error).
+pub fn fetching_page(url: &str) -> String {
+    let url = serde_json::to_string(url).unwrap().replace("</", "<\\/");
+    format!(
+        "<!doctype html><html><body><main>waiting</main><script>\n\
+         fetch({url}, {{ credentials: 'include' }})\n\
+           .then((r) => r.text().then((t) => {{ document.querySelector('main').textContent = 'status ' + r.status + ' ' + t; }}))\n\
+           .catch((e) => {{ document.querySelector('main').textContent = 'failed: ' + e.name; }});\n\
+         </script></body></html>"
+    )
 }
 
 async fn echo(request: Request) -> Response {

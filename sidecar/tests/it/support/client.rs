@@ -106,6 +106,64 @@ impl OneConnection {
     }
 }
 
+/// A response read off the wire as curl prints it: status, headers (names lower-cased,
+/// in order) and body.
+pub struct RawReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawReply {
+    /// The one value of header `name`, if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self.headers.iter().filter(|(n, _)| n == name);
+        let value = values.next().map(|(_, v)| v.as_str());
+        assert!(values.next().is_none(), "{name} sent twice");
+        value
+    }
+}
+
+/// Sends `head` (the request line and header lines, without the blank line) to `addr`
+/// as written, byte for byte, with `Connection: close` added, and reads the answer: what a
+/// client that forges any header it likes (curl, a script) sends.
+pub async fn raw(addr: SocketAddr, head: &str) -> RawReply {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{}\r\nConnection: close\r\n\r\n",
+        head.trim_end().replace('\n', "\r\n")
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("the answer within 10 s")
+        .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a response head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').unwrap();
+            (name.to_ascii_lowercase(), value.trim().to_owned())
+        })
+        .collect();
+    RawReply {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
 /// The `Location` header.
 pub fn location(headers: &HeaderMap) -> String {
     headers[header::LOCATION].to_str().unwrap().to_owned()

@@ -4,8 +4,8 @@
 //! only one family of test files uses keeps its module path, so that short names such as
 //! `alice` or `now` cannot clash: the reverse proxies (`front`), the app with a sidecar
 //! in front of it (`stack`), the vendor presets' configs and token checks (`presets`),
-//! running the binary's subcommands (`cli`) and clicking through `portal-sso demo`
-//! (`demo`).
+//! running the binary's subcommands (`cli`), a real Chromium (`browser`), the widgets'
+//! secrets and configs (`widgets`) and clicking through `portal-sso demo` (`demo`).
 #![allow(dead_code)] // each test file uses a different part of this module
 
 mod app;
@@ -13,6 +13,7 @@ mod client;
 mod sidecar;
 mod tokens;
 
+pub mod browser;
 pub mod cli;
 pub mod demo;
 pub mod fake_idp;
@@ -20,6 +21,7 @@ pub mod front;
 pub mod oidc;
 pub mod presets;
 pub mod stack;
+pub mod widgets;
 
 #[allow(unused_imports)] // likewise, a test file may use nothing from one of these parts
 pub use {app::*, client::*, sidecar::*, tokens::*};

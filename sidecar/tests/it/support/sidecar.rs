@@ -15,6 +15,8 @@ pub const AHA_SECRET: &str = "aha-shared-secret-from-the-jwt-screen-0123456789";
 pub const COOKIE_KEY: &str = "the-cookie-key-every-replica-shares-0123456789";
 /// The config line that gives the sidecar [`COOKIE_KEY`].
 pub const COOKIE_KEY_LINE: &str = "cookie_key = { env = \"PORTAL_SSO_COOKIE_KEY\" }";
+/// The Kustomer Chat widget's secret, as `examples/portal-sso.toml` reads it.
+pub const KUSTOMER_CHAT_SECRET: &str = super::widgets::CHAT_SECRET;
 
 /// A port nothing listens on (bound, then released).
 pub fn free_addr() -> SocketAddr {
@@ -58,6 +60,7 @@ pub fn secret_env() -> Vec<(&'static str, &'static str)> {
         ("KUSTOMER_SSO_SECRET", KUSTOMER_SECRET),
         ("AHA_SSO_SECRET", AHA_SECRET),
         ("PORTAL_SSO_COOKIE_KEY", COOKIE_KEY),
+        ("KUSTOMER_CHAT_SECRET", KUSTOMER_CHAT_SECRET),
     ]
 }
 

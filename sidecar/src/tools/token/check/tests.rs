@@ -3,7 +3,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use portal_sso::Preset;
+use portal_sso::{JwtPortal, Preset};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -184,4 +184,56 @@ fn the_signature_is_checked_with_the_key_given() {
     };
     assert_eq!(verdict(&right), Verdict::Ok);
     assert_eq!(verdict(&wrong), Verdict::Problem);
+}
+
+/// The problems the checker finds in a token of `header` and `claims` for `widget`.
+fn widget_problems(widget: &portal_sso::Widget, header: &Value, claims: &Value) -> Vec<String> {
+    let token = token(header, claims, "c2ln");
+    let decoded = Decoded::parse(&token).unwrap();
+    let at = UNIX_EPOCH + Duration::from_secs(NOW.unsigned_abs());
+    check(&decoded, Rules::widget(widget).unwrap(), None, at)
+        .into_iter()
+        .filter(|finding| finding.verdict == Verdict::Problem)
+        .map(|finding| finding.text)
+        .collect()
+}
+
+#[test]
+fn widget_tokens_are_held_to_their_vendors_rules() {
+    use portal_sso::{Widget, WidgetPreset};
+    let hs256 = json!({ "alg": "HS256", "typ": "JWT" });
+    let chat = Widget::kustomer_chat(Secret::new("k".repeat(32)));
+    let at = |iat: i64| widget_problems(&chat, &hs256, &json!({ "email": "a@b.c", "iat": iat }));
+    assert!(at(NOW - 15 * 60).is_empty());
+    assert!(
+        at(NOW - 15 * 60 - 1)[0].contains("15 minutes"),
+        "{:?}",
+        at(0)
+    );
+    let claims = json!({ "scope": "user", "external_id": "42", "email": "a@b.c", "exp": NOW + 60 });
+    let messaging = WidgetPreset::named("zendesk-messaging")
+        .unwrap()
+        .widget(Secret::new("k".repeat(32)));
+    assert_eq!(
+        widget_problems(&messaging, &hs256, &claims),
+        ["header has no kid; Zendesk messaging finds the key by its ID there"]
+    );
+    let with_kid = json!({ "alg": "HS256", "typ": "JWT", "kid": "app_1" });
+    assert!(widget_problems(&messaging, &with_kid, &claims).is_empty());
+    let configured = messaging.with_key_id("app_2");
+    assert_eq!(
+        widget_problems(&configured, &with_kid, &claims),
+        ["header kid is app_1, but the key's ID is app_2"]
+    );
+    let numeric = json!({ "scope": "user", "external_id": 42, "email": "a@b.c", "exp": NOW + 60 });
+    assert_eq!(
+        widget_problems(
+            &configured,
+            &json!({ "alg": "HS256", "typ": "JWT", "kid": "app_2" }),
+            &numeric
+        ),
+        ["external_id is not a string; the id must be sent as text"]
+    );
+    let beacon = Widget::helpscout_beacon(Secret::new("k".repeat(32)));
+    assert!(Rules::widget(&beacon).is_none());
 }
