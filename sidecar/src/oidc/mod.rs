@@ -20,6 +20,7 @@ mod callback;
 mod events;
 mod flow;
 mod http;
+mod id_token;
 mod login;
 mod logout;
 mod pages;
