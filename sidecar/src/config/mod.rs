@@ -32,6 +32,7 @@ use crate::metrics::{Metrics, Timed};
 mod admin;
 mod check;
 mod cookie_key;
+mod entry;
 mod error;
 mod file;
 mod load;

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use portal_sso::{CUSTOM_KIND, ClaimPointers, JwtPortal, Preset, TokenIn};
 
 use super::ConfigFileError;
+use super::entry::{self, Keys};
 use super::secret_ref::SecretRef;
 pub(super) use custom::ClaimFile;
 use custom::PassParamFile;
@@ -93,7 +94,7 @@ impl PortalFile {
         };
         if kind == CUSTOM_KIND {
             let keys = ["secret", "private_key"].into_iter();
-            self.only_keys(keys.chain(CUSTOM_KEYS.iter().copied()), &key)?;
+            entry::only_keys(self.given(), keys.chain(CUSTOM_KEYS.iter().copied()), &key)?;
             return Ok(None);
         }
         let Some(preset) = Preset::named(kind) else {
@@ -111,7 +112,11 @@ impl PortalFile {
             ));
         };
         let settings = preset.settings().iter().map(|setting| setting.name());
-        self.only_keys([key_name(preset)].into_iter().chain(settings), &key)?;
+        entry::only_keys(
+            self.given(),
+            [key_name(preset)].into_iter().chain(settings),
+            &key,
+        )?;
         Ok(Some(preset))
     }
 
@@ -120,7 +125,7 @@ impl PortalFile {
         let key = |name: &str| format!("portal[{index}].{name}");
         let (mut portal, key_from) = match self.check_shape(index)? {
             Some(preset) => {
-                let (from, secret) = self.read_key(preset.algorithm().uses_secret(), &key)?;
+                let (from, secret) = self.keys().read(preset.algorithm().uses_secret(), &key)?;
                 (preset.portal(secret), from)
             }
             None => custom::portal(self, &key)?,
@@ -132,28 +137,12 @@ impl PortalFile {
         })
     }
 
-    /// Refuses a key given that is not the entry's `kind`, `name`, `path`, key or one of
-    /// `allowed`, as serde refuses an unknown field.
-    fn only_keys<'a>(
-        &self,
-        allowed: impl Iterator<Item = &'a str>,
-        key: &impl Fn(&str) -> String,
-    ) -> Result<(), ConfigFileError> {
-        let allowed: Vec<&str> = ["kind", "name", "path"]
-            .into_iter()
-            .chain(allowed)
-            .collect();
-        if let Some(extra) = self.given().find(|name| !allowed.contains(name)) {
-            let expected: Vec<String> = allowed.iter().map(|name| format!("`{name}`")).collect();
-            return Err(ConfigFileError::new(
-                key(extra),
-                format!(
-                    "unknown field `{extra}`, expected one of {}",
-                    expected.join(", ")
-                ),
-            ));
+    /// The entry's key references.
+    fn keys(&self) -> Keys<'_> {
+        Keys {
+            secret: self.secret.as_ref(),
+            private_key: self.private_key.as_ref(),
         }
-        Ok(())
     }
 
     /// The names of the keys the entry gives.
@@ -181,24 +170,6 @@ impl PortalFile {
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))
-    }
-
-    /// The key the portal signs with, read: `secret` when `uses_secret`, else
-    /// `private_key`.
-    pub(super) fn read_key(
-        &self,
-        uses_secret: bool,
-        key: &impl Fn(&str) -> String,
-    ) -> Result<(&SecretRef, portal_sso::Secret), ConfigFileError> {
-        let (from, name) = if uses_secret {
-            (&self.secret, "secret")
-        } else {
-            (&self.private_key, "private_key")
-        };
-        let Some(from) = from else {
-            return Err(ConfigFileError::new(key(name), "is required"));
-        };
-        Ok((from, from.read(&key(name))?))
     }
 
     /// The settings every kind reads the same way, each through its setter.

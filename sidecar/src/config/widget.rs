@@ -6,16 +6,15 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU64;
-use std::str::FromStr;
 
 use serde::Deserialize;
 
 use portal_sso::{
-    CUSTOM_KIND, ClaimPointers, HMAC_KIND, JwtAlgorithm, Preset, Secret, Widget, WidgetFormat,
-    WidgetPreset,
+    CUSTOM_KIND, ClaimPointers, HMAC_KIND, Preset, Widget, WidgetFormat, WidgetPreset,
 };
 
 use super::ConfigFileError;
+use super::entry::{self, Keys};
 use super::portal::ClaimFile;
 use super::secret_ref::SecretRef;
 
@@ -76,20 +75,7 @@ impl WidgetFile {
                     .collect()
             }
         };
-        let allowed: Vec<&str> = ["kind", "name", "path"]
-            .into_iter()
-            .chain(allowed)
-            .collect();
-        if let Some(extra) = self.given().find(|name| !allowed.contains(name)) {
-            let expected: Vec<String> = allowed.iter().map(|name| format!("`{name}`")).collect();
-            return Err(ConfigFileError::new(
-                key(extra),
-                format!(
-                    "unknown field `{extra}`, expected one of {}",
-                    expected.join(", ")
-                ),
-            ));
-        }
+        entry::only_keys(self.given(), allowed.into_iter(), &key)?;
         Ok(())
     }
 
@@ -107,7 +93,7 @@ impl WidgetFile {
                         "is required for kind = \"hmac\": the identity field to sign, e.g. \"email\"",
                     ));
                 };
-                let (from, secret) = self.read_key(true, &key)?;
+                let (from, secret) = self.keys().read(true, &key)?;
                 (Widget::hmac(secret, field), from)
             }
             _ => {
@@ -115,7 +101,7 @@ impl WidgetFile {
                     preset(kind).map_err(|problem| ConfigFileError::new(key("kind"), problem))?;
                 let uses_secret =
                     !matches!(preset.format(), WidgetFormat::Jwt(alg) if !alg.uses_secret());
-                let (from, secret) = self.read_key(uses_secret, &key)?;
+                let (from, secret) = self.keys().read(uses_secret, &key)?;
                 (preset.widget(secret), from)
             }
         };
@@ -142,31 +128,8 @@ impl WidgetFile {
         &self,
         key: &impl Fn(&str) -> String,
     ) -> Result<(Widget, &SecretRef), ConfigFileError> {
-        let Some(algorithm) = &self.algorithm else {
-            return Err(ConfigFileError::new(
-                key("algorithm"),
-                "is required for kind = \"jwt\"",
-            ));
-        };
-        let algorithm = JwtAlgorithm::from_str(algorithm)
-            .map_err(|problem| ConfigFileError::new(key("algorithm"), problem))?;
-        let (wrong, right) = if algorithm.uses_secret() {
-            ("private_key", "a shared `secret`")
-        } else {
-            ("secret", "a PEM `private_key`")
-        };
-        let given_wrong = if algorithm.uses_secret() {
-            self.private_key.is_some()
-        } else {
-            self.secret.is_some()
-        };
-        if given_wrong {
-            return Err(ConfigFileError::new(
-                key(wrong),
-                format!("algorithm {algorithm} signs with {right}"),
-            ));
-        }
-        let (from, secret) = self.read_key(algorithm.uses_secret(), key)?;
+        let (algorithm, from, secret) =
+            self.keys().for_algorithm(self.algorithm.as_deref(), key)?;
         let mut widget = Widget::jwt(algorithm, secret);
         for (name, claim) in self.claims.iter().flatten() {
             let claim = claim.check(&key(&format!("claims.{name}")))?;
@@ -190,22 +153,12 @@ impl WidgetFile {
         .filter_map(|(name, given)| given.then_some(name))
     }
 
-    /// The key the widget signs with, read: `secret` when `uses_secret`, else
-    /// `private_key`.
-    fn read_key(
-        &self,
-        uses_secret: bool,
-        key: &impl Fn(&str) -> String,
-    ) -> Result<(&SecretRef, Secret), ConfigFileError> {
-        let (from, name) = if uses_secret {
-            (&self.secret, "secret")
-        } else {
-            (&self.private_key, "private_key")
-        };
-        let Some(from) = from else {
-            return Err(ConfigFileError::new(key(name), "is required"));
-        };
-        Ok((from, from.read(&key(name))?))
+    /// The entry's key references.
+    fn keys(&self) -> Keys<'_> {
+        Keys {
+            secret: self.secret.as_ref(),
+            private_key: self.private_key.as_ref(),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use portal_sso::{Claim, JwtAlgorithm, JwtPortal, PassParam, TimeUnit};
+use portal_sso::{Claim, JwtPortal, PassParam, TimeUnit};
 
 use super::PortalFile;
 use crate::config::ConfigFileError;
@@ -50,43 +50,7 @@ pub(super) fn portal<'f>(
     file: &'f PortalFile,
     key: &impl Fn(&str) -> String,
 ) -> Result<(JwtPortal, &'f SecretRef), ConfigFileError> {
-    let Some(algorithm) = &file.algorithm else {
-        return Err(ConfigFileError::new(
-            key("algorithm"),
-            "is required for kind = \"jwt\"",
-        ));
-    };
-    let algorithm = JwtAlgorithm::from_str(algorithm)
-        .map_err(|problem| ConfigFileError::new(key("algorithm"), problem))?;
-    let (wrong, why) = if algorithm.uses_secret() {
-        (
-            file.private_key.is_some().then_some("private_key"),
-            "signs with a shared secret: give `secret`, not a PEM `private_key`",
-        )
-    } else {
-        (
-            file.secret.is_some().then_some("secret"),
-            "signs with a PEM private key: give `private_key`, not a shared `secret`",
-        )
-    };
-    if let Some(wrong) = wrong {
-        return Err(ConfigFileError::new(
-            key(wrong),
-            format!("algorithm {algorithm} {why}"),
-        ));
-    }
-    let (given, name) = if algorithm.uses_secret() {
-        (file.secret.is_some(), "secret")
-    } else {
-        (file.private_key.is_some(), "private_key")
-    };
-    if !given {
-        return Err(ConfigFileError::new(
-            key(name),
-            format!("is required for algorithm {algorithm}"),
-        ));
-    }
-    let (from, secret) = file.read_key(algorithm.uses_secret(), key)?;
+    let (algorithm, from, secret) = file.keys().for_algorithm(file.algorithm.as_deref(), key)?;
     let mut portal = JwtPortal::new(algorithm, secret);
     if let Some(param) = &file.target_param {
         portal = portal.with_target_param(param);

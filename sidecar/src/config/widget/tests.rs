@@ -183,7 +183,7 @@ fn custom_kinds_are_checked_by_the_core_under_the_files_keys() {
         ),
         (
             "kind = \"jwt\"\nalgorithm = \"EdDSA\"\nsecret = SECRET",
-            "widget[0].secret: algorithm EdDSA signs with a PEM `private_key`",
+            "widget[0].secret: algorithm EdDSA signs with a PEM private key: give `private_key`",
         ),
         (
             "kind = \"hmac\"\nsecret = SECRET",
