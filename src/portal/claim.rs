@@ -348,6 +348,15 @@ impl PassParam {
     }
 }
 
+/// Sets the claim `name` in `claims`: replacing one of the same name where it stands,
+/// else added at the end (claims are signed in this order).
+pub(crate) fn set(claims: &mut Vec<(String, Claim)>, name: String, claim: Claim) {
+    match claims.iter_mut().find(|(taken, _)| *taken == name) {
+        Some(slot) => slot.1 = claim,
+        None => claims.push((name, claim)),
+    }
+}
+
 /// The longest value an echoed parameter or a parameter claim may have.
 pub(crate) const MAX_ECHO_LEN: usize = 1024;
 

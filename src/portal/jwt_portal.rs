@@ -225,11 +225,7 @@ impl JwtPortal {
     /// [`Claim::value`] or a [`Claim::identity`] field the app sets; it is refused at build
     /// time as a [`Claim::param`].
     pub fn with_claim(mut self, name: impl Into<String>, claim: Claim) -> Self {
-        let name = name.into();
-        match self.claims.iter_mut().find(|(taken, _)| *taken == name) {
-            Some(slot) => slot.1 = claim,
-            None => self.claims.push((name, claim)),
-        }
+        crate::portal::claim::set(&mut self.claims, name.into(), claim);
         self
     }
 

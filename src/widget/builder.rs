@@ -137,11 +137,7 @@ impl Widget {
     /// Adds the claim `name` of a JWT widget (replacing one of the same name). Default:
     /// the preset's claims, else none. An HMAC widget takes none.
     pub fn with_claim(mut self, name: impl Into<String>, claim: Claim) -> Self {
-        let name = name.into();
-        match self.claims.iter_mut().find(|(taken, _)| *taken == name) {
-            Some(slot) => slot.1 = claim,
-            None => self.claims.push((name, claim)),
-        }
+        crate::portal::claim::set(&mut self.claims, name.into(), claim);
         self
     }
 
