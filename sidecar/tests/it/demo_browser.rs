@@ -1,5 +1,7 @@
 //! `portal-sso demo` in a real browser: headless Chromium driven through chromedriver
-//! (`support::browser`).
+//! (`support::browser`), the app's chat widget included: its script, loaded from the mock
+//! Kustomer portal under the app page's Content-Security-Policy, fetches the token from
+//! the sidecar's widget route and has the mock portal check it.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `chromium`,
 //! `chromium-driver`), so `cargo test` reports it as ignored; CI installs both and runs it
@@ -9,10 +11,15 @@
 use fantoccini::{Client, Locator};
 
 use crate::support;
-use support::browser::{click_link, main_text, require_browser, start_browser, wait_for_text};
+use support::browser::{
+    click_link, main_text, require_browser, start_browser, wait_for_exact_text, wait_for_text,
+};
 use support::demo::Demo;
 
 const SCREENSHOT: &str = "/tmp/demo-kustomer.png";
+const APP_SCREENSHOT: &str = "/tmp/demo-app-chat.png";
+/// Where the app's chat widget says whom it talks to.
+const CHAT: &str = "#chat-status";
 
 async fn fill_login_form(client: &Client, app_origin: &str) {
     let email = client
@@ -51,6 +58,11 @@ async fn single_sign_on_and_sign_out_in_a_real_browser() {
     let (app, kustomer, aha) = (demo.app(""), demo.kustomer(""), demo.aha(""));
     let (driver, profile, client) = start_browser().await;
 
+    // The app, signed out: its chat widget is anonymous.
+    client.goto(&format!("{app}/")).await.unwrap();
+    assert!(main_text(&client).await.contains("You are not signed in"));
+    wait_for_exact_text(&client, CHAT, "Chat: anonymous").await;
+
     // Kustomer portal -> "Log in" -> the app's login form -> back on the portal.
     client.goto(&format!("{kustomer}/")).await.unwrap();
     assert!(main_text(&client).await.contains("You are not signed in"));
@@ -71,6 +83,16 @@ async fn single_sign_on_and_sign_out_in_a_real_browser() {
             .await
             .contains("Signed in as alice@example.com")
     );
+
+    // Back on the app, signed in: the chat took the widget route's token for alice.
+    client.goto(&format!("{app}/")).await.unwrap();
+    assert!(
+        main_text(&client)
+            .await
+            .contains("Signed in as Alice Liddell (alice@example.com)")
+    );
+    wait_for_exact_text(&client, CHAT, "Chat: signed in as alice@example.com").await;
+    std::fs::write(APP_SCREENSHOT, client.screenshot().await.unwrap()).unwrap();
 
     // Aha! knowledge base -> "Log in" -> signed in, no second login.
     client.goto(&format!("{aha}/")).await.unwrap();
@@ -114,6 +136,7 @@ async fn single_sign_on_and_sign_out_in_a_real_browser() {
         client.current_url().await.unwrap().as_str(),
         format!("{app}/")
     );
+    wait_for_exact_text(&client, CHAT, "Chat: anonymous").await;
     client.goto(&format!("{aha}/")).await.unwrap();
     assert!(main_text(&client).await.contains("You are not signed in"));
 
