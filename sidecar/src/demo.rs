@@ -7,16 +7,19 @@
 //!   the app;
 //! - on a loopback port of its own, the app: its own login form and session cookie, a "who
 //!   am I" endpoint and its own logout, and no single sign-on code at all (see `app`);
-//! - on P+1, a mock Kustomer portal whose "Log in" starts custom sign-on;
+//! - on P+1, a mock Kustomer portal whose "Log in" starts custom sign-on, and which serves
+//!   the mock Kustomer Chat that the app's pages load: its script fetches the chat's
+//!   token from the sidecar's widget route and hands it to the portal to check;
 //! - on P+2, a mock Aha! knowledge base whose "Log in" starts JWT single sign-on, with
 //!   single sign-out in both directions;
 //! - on loopback port P+3, the sidecar's admin listener (`/metrics`, `/events`).
 //!
 //! The mocks (see `portals`) check the tokens by the vendors' rules, the ones
 //! `portal-sso token inspect` applies (HS256 with the shared secret, header `typ` `JWT`,
-//! the required claims present and typed, Kustomer's 15-minute window); the mock Aha!
-//! also checks its `state`, takes each `jti` once and no token older than 15 minutes.
-//! They say why when they refuse one.
+//! the required claims present and typed, Kustomer's 15-minute window; the chat's token
+//! by Kustomer Chat's rules with the chat's own secret); the mock Aha! also checks its
+//! `state`, takes each `jti` once and no token older than 15 minutes. They say why when
+//! they refuse one.
 //!
 //! The library on its own, wrapped around an axum app in-process, is the `axum` example
 //! (`cargo run --example axum`).

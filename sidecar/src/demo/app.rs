@@ -5,6 +5,11 @@
 //!
 //! The session is a private cookie (the `cookie` crate's encrypted jar) holding
 //! `{"email", "first_name", "last_name"}`, which only the app can read.
+//!
+//! Every page carries a chat widget, as an app would carry a vendor's: a script from the
+//! mock Kustomer portal that fetches the chat's token from the sidecar's widget route,
+//! [`CHAT_WIDGET_PATH`]. The page's Content-Security-Policy allows that script's origin
+//! and nothing else.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -16,11 +21,12 @@ use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use cookie::{Cookie, CookieJar, Key};
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use sha2::{Digest, Sha256};
 
 use super::page::{self, APP, escape};
+use super::portals::CHAT_SCRIPT_PATH;
 use super::query_param;
 use super::sites::Sites;
 use portal_sso::{find_cookie, is_same_site_path};
@@ -35,6 +41,9 @@ pub(crate) const RETURN_PARAM: &str = "next";
 pub(crate) const LOGOUT_PATH: &str = "/logout";
 /// "Who am I": the signed-in user as JSON, or 401.
 pub(crate) const WHO_AM_I_PATH: &str = "/api/me";
+/// The chat widget's token, answered by the sidecar (its `[[widget]]`, at the default
+/// path of `kind = "kustomer-chat"`).
+pub(crate) const CHAT_WIDGET_PATH: &str = "/sso/widget/kustomer-chat";
 
 /// A demo user.
 pub(crate) struct User {
@@ -118,7 +127,7 @@ async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respons
              <p><a class=\"button\" href=\"{LOGIN_PATH}\">Log in</a></p>\n{portals}"
         ),
     };
-    render(&headers, StatusCode::OK, "Home", &body)
+    render(sites, &headers, StatusCode::OK, "Home", &body)
 }
 
 /// "Who am I", as the sidecar's introspection asks it: the signed-in user's email and
@@ -155,7 +164,7 @@ async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap, uri:
     if signed_in(&state, &headers).is_some() {
         return page::redirect(StatusCode::FOUND, next.as_deref().unwrap_or("/"), &[]);
     }
-    login_page(&headers, StatusCode::OK, next.as_deref(), "", None)
+    login_page(&state, &headers, StatusCode::OK, next.as_deref(), "", None)
 }
 
 async fn login_submit(
@@ -177,6 +186,7 @@ async fn login_submit(
         .filter(|user| same_password(user.password, &password))
     else {
         return login_page(
+            &state,
             &headers,
             StatusCode::UNAUTHORIZED,
             next.as_deref(),
@@ -219,6 +229,7 @@ async fn logout() -> Response {
 }
 
 fn login_page(
+    state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     next: Option<&str>,
@@ -264,14 +275,62 @@ fn login_page(
          <p class=\"muted\">Demo users:</p>\n<ul class=\"muted\">{users}</ul>",
         email = escape(email),
     );
-    render(headers, status, "Log in", &body)
+    render(&state.sites, headers, status, "Log in", &body)
 }
 
-/// Every page of the app, rendered in this one place: `body` in the app's layout, with a
-/// line saying how the request reached the app.
-fn render(headers: &HeaderMap, status: StatusCode, title: &str, body: &str) -> Response {
-    let body = format!("{body}\n{}", reached_through(headers));
-    page::html(&APP, status, title, &body)
+/// Every page of the app, rendered in this one place: `body` in the app's layout, with the
+/// chat widget and a line saying how the request reached the app.
+fn render(
+    sites: &Sites,
+    headers: &HeaderMap,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> Response {
+    let body = format!(
+        "{body}\n{}\n{}",
+        chat_widget(sites),
+        reached_through(headers)
+    );
+    let mut response = page::html(&APP, status, title, &body);
+    // The layout's policy, plus the chat: its script from the mock Kustomer portal, which
+    // fetches the widget route here and talks to that portal.
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src {chat}; \
+         connect-src 'self' {chat}",
+        chat = chat_source(sites)
+    );
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
+/// The chat's origin as a Content-Security-Policy source. The policy's host grammar has
+/// no IPv6 address (browsers ignore such a source), so there it is any host on the
+/// chat's port.
+fn chat_source(sites: &Sites) -> String {
+    if sites.kustomer_listen.is_ipv6() {
+        format!("http://*:{}", sites.kustomer_listen.port())
+    } else {
+        sites.kustomer.clone()
+    }
+}
+
+/// The chat widget: where the script shows whom the chat talks to, and the script,
+/// told where the token is and where to show it.
+fn chat_widget(sites: &Sites) -> String {
+    format!(
+        "<aside class=\"chat\"><strong id=\"chat-status\">Chat: connecting\u{2026}</strong>\n\
+         <span class=\"muted\">A mock Kustomer Chat: its script, served by the mock Kustomer \
+         portal, fetches a token from the sidecar's <code>{CHAT_WIDGET_PATH}</code> and has \
+         the portal check it.</span></aside>\n\
+         <script src=\"{script}\" data-token-url=\"{CHAT_WIDGET_PATH}\" \
+         data-status=\"chat-status\"></script>",
+        script = escape(&format!("{}{CHAT_SCRIPT_PATH}", sites.kustomer)),
+    )
 }
 
 /// How the request reached the app, from the `X-Forwarded-*` headers the sidecar sets on
@@ -307,4 +366,19 @@ fn same_password(expected: &str, given: &str) -> bool {
         .zip(given.iter())
         .fold(0u8, |diff, (a, b)| diff | (a ^ b))
         == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+    use super::*;
+
+    #[test]
+    fn the_chat_is_named_in_the_policy_as_browsers_read_it() {
+        let v4 = Sites::new(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8080))).unwrap();
+        assert_eq!(chat_source(&v4), "http://127.0.0.1:8081");
+        let v6 = Sites::new(SocketAddr::from((Ipv6Addr::LOCALHOST, 9000))).unwrap();
+        assert_eq!(chat_source(&v6), "http://*:9001");
+    }
 }

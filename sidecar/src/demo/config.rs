@@ -1,8 +1,9 @@
 //! The sidecar's config for the demo: TOML text written here, as an operator would write
 //! the file, and checked by [`SidecarConfig::from_toml`] like any other. Its secrets (the
-//! portals' shared secrets and the sidecar's `cookie_key`) are referred to as files, as a
-//! config file must: they are written, mode 0600, to a private temporary directory, read
-//! while the config is checked, and removed with the directory straight after.
+//! portals' shared secrets, the chat widget's and the sidecar's `cookie_key`) are referred
+//! to as files, as a config file must: they are written, mode 0600, to a private temporary
+//! directory, read while the config is checked, and removed with the directory straight
+//! after.
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -10,7 +11,9 @@ use std::path::PathBuf;
 
 use portal_sso::Secret;
 
-use super::app::{LOGIN_PATH, LOGOUT_PATH, RETURN_PARAM, SESSION_COOKIE, WHO_AM_I_PATH};
+use super::app::{
+    CHAT_WIDGET_PATH, LOGIN_PATH, LOGOUT_PATH, RETURN_PARAM, SESSION_COOKIE, WHO_AM_I_PATH,
+};
 use super::portals::{AHA_CALLBACK_PATH, AHA_PORTAL_LOGOUT_PATH, KUSTOMER_LOGIN_PATH};
 use super::sites::Sites;
 use crate::config::SidecarConfig;
@@ -22,6 +25,8 @@ pub(crate) const SHUTDOWN_GRACE_SECS: u64 = 5;
 pub(crate) struct Secrets<'a> {
     pub(crate) kustomer: &'a Secret,
     pub(crate) aha: &'a Secret,
+    /// The chat widget's secret, Kustomer Chat's own (not the knowledge base's).
+    pub(crate) kustomer_chat: &'a Secret,
     pub(crate) cookie_key: &'a Secret,
 }
 
@@ -35,6 +40,7 @@ pub(crate) fn generate(
     let files = SecretFiles {
         kustomer: dir.write("kustomer", secrets.kustomer)?,
         aha: dir.write("aha", secrets.aha)?,
+        kustomer_chat: dir.write("kustomer_chat", secrets.kustomer_chat)?,
         cookie_key: dir.write("cookie_key", secrets.cookie_key)?,
     };
     let text = toml_text(sites, app_listen, &files);
@@ -53,6 +59,7 @@ pub(crate) fn generate(
 struct SecretFiles {
     kustomer: PathBuf,
     aha: PathBuf,
+    kustomer_chat: PathBuf,
     cookie_key: PathBuf,
 }
 
@@ -101,6 +108,13 @@ secret = {aha_secret}
 callback_url = {aha_callback}
 logout_path = "/sso/aha/logout"
 portal_logout_url = {aha_logout}
+
+# The chat widget on the app's pages: a Kustomer Chat token for the signed-in user,
+# answered to the app's own pages only.
+[[widget]]
+kind = "kustomer-chat"
+path = {chat_path}
+secret = {chat_secret}
 "#,
         listen = q(&sites.sidecar_listen.to_string()),
         upstream = q(&app),
@@ -118,6 +132,8 @@ portal_logout_url = {aha_logout}
         aha_secret = file(&files.aha),
         aha_callback = q(&format!("{}{AHA_CALLBACK_PATH}", sites.aha)),
         aha_logout = q(&format!("{}{AHA_PORTAL_LOGOUT_PATH}", sites.aha)),
+        chat_path = q(CHAT_WIDGET_PATH),
+        chat_secret = file(&files.kustomer_chat),
     )
 }
 
@@ -179,6 +195,7 @@ mod tests {
     fn the_generated_config_checks_out_and_shows_off_the_sidecar() {
         let secret = |byte: u8| Secret::new([byte; 32]);
         let (kustomer, aha, cookie_key) = (secret(b'k'), secret(b'a'), secret(b'c'));
+        let kustomer_chat = secret(b'h');
         let app = SocketAddr::from((Ipv4Addr::LOCALHOST, 41_000));
         let config = generate(
             &sites(),
@@ -186,6 +203,7 @@ mod tests {
             &Secrets {
                 kustomer: &kustomer,
                 aha: &aha,
+                kustomer_chat: &kustomer_chat,
                 cookie_key: &cookie_key,
             },
         )
@@ -210,11 +228,12 @@ mod tests {
             "identity          introspect http://127.0.0.1:41000/api/me",
             "portal[0]         kustomer /sso/kustomer",
             "portal[1]         aha /sso/aha -> http://127.0.0.1:8082/auth/jwt/callback",
+            "widget[0]         kustomer-chat /sso/widget/kustomer-chat, HS256, claims ",
             "cookie key        REDACTED (from file ",
         ] {
             assert!(summary.contains(expected), "{expected} not in\n{summary}");
         }
-        for secret in ["kkkk", "aaaa", "cccc"] {
+        for secret in ["kkkk", "aaaa", "hhhh", "cccc"] {
             assert!(!summary.contains(secret), "{summary}");
         }
     }

@@ -53,6 +53,7 @@ pub(crate) fn html(brand: &Brand, status: StatusCode, title: &str, body: &str) -
          pre{{background:#f0f2f5;padding:.8rem;border-radius:5px;overflow-x:auto;font-size:.85rem}}\n\
          .ok{{color:#17692f}} .error{{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:5px}}\n\
          .muted{{color:#5c6270;font-size:.9rem}}\n\
+         .chat{{display:block;border:1px solid #d5d9e0;border-radius:6px;padding:.6rem .9rem;margin:1.2rem 0}} .chat span{{display:block}}\n\
          </style></head>\n<body>\n<header><strong>{name}</strong><span>{about}</span></header>\n\
          <main>\n<h1>{title}</h1>\n{body}\n</main>\n</body></html>\n",
         title = escape(title),

@@ -1,14 +1,17 @@
-//! The mock portals, each on a port of its own: a Kustomer portal (custom sign-on) and an
-//! Aha! knowledge base (JWT single sign-on with single sign-out both ways). They know the
+//! The mock portals, each on a port of its own: a Kustomer portal (custom sign-on, and
+//! the chat widget the app's pages load) and an Aha! knowledge base (JWT single sign-on
+//! with single sign-out both ways). They know the
 //! app only by the sidecar's address, as real portals would, and check every token they
 //! get with the project's one token checker (`verify`), saying why when they refuse one.
 
 mod aha;
+mod chat;
 mod kustomer;
 mod session;
 mod verify;
 
 pub(crate) use aha::router as aha;
+pub(crate) use chat::CHAT_SCRIPT_PATH;
 pub(crate) use kustomer::router as kustomer;
 
 /// The mock Kustomer portal's login page, where custom sign-on ends with the

@@ -51,18 +51,20 @@ pub async fn run(
 
     let kustomer_secret = random_secret();
     let aha_secret = random_secret();
+    let chat_secret = random_secret();
     let config = config::generate(
         &sites,
         app_listen,
         &Secrets {
             kustomer: &kustomer_secret,
             aha: &aha_secret,
+            kustomer_chat: &chat_secret,
             cookie_key: &random_secret(),
         },
     )?;
     let sites = Arc::new(sites);
     let app = app::router(Arc::clone(&sites), cookie::Key::generate());
-    let kustomer = portals::kustomer(Arc::clone(&sites), kustomer_secret);
+    let kustomer = portals::kustomer(Arc::clone(&sites), kustomer_secret, chat_secret);
     let aha = portals::aha(Arc::clone(&sites), aha_secret);
 
     println!("{}", banner(&sites, app_listen));

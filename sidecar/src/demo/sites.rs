@@ -100,7 +100,9 @@ pub(crate) fn banner(sites: &Sites, app_listen: SocketAddr) -> String {
          What to click:\n\
          \x20 1. Open the Kustomer portal and click \"Log in\". You land on the app's login form;\n\
          \x20    sign in as alice@example.com / wonderland and you are back on the portal,\n\
-         \x20    \"Signed in as alice@example.com\", with the token's claims.\n\
+         \x20    \"Signed in as alice@example.com\", with the token's claims. The app's pages\n\
+         \x20    carry a mock Kustomer Chat: \"Chat: anonymous\" before, \"Chat: signed in as\n\
+         \x20    alice@example.com\" now (its token from the sidecar's /sso/widget/kustomer-chat).\n\
          \x20 2. Open the Aha! knowledge base and click \"Log in\": signed in at once, no second login.\n\
          \x20 3. Click \"Log out\" on the knowledge base: its Remote logout URL signs you out of the app.\n\
          \x20 4. Sign in again, then click \"Log out\" in the app: the knowledge base is signed out too.\n\
@@ -108,8 +110,9 @@ pub(crate) fn banner(sites: &Sites, app_listen: SocketAddr) -> String {
          \n\
          The sidecar runs from a config generated for this run: the app's session read through\n\
          its \"who am I\" endpoint (session.introspect), its logout followed on to Aha!\n\
-         (app_logout_path), its own cookies signed with cookie_key. The shared secrets and the\n\
-         cookie key were generated for this run and are not shown. Ctrl-C stops the demo.",
+         (app_logout_path), its own cookies signed with cookie_key, the chat's token from a\n\
+         [[widget]]. The shared secrets and the cookie key were generated for this run and are\n\
+         not shown. Ctrl-C stops the demo.",
         app = sites.app,
         kustomer = sites.kustomer,
         aha = sites.aha,

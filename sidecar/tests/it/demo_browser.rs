@@ -1,156 +1,25 @@
-//! `portal-sso demo` in a real browser: headless Chromium driven through chromedriver.
+//! `portal-sso demo` in a real browser: headless Chromium driven through chromedriver
+//! (`support::browser`), the app's chat widget included: its script, loaded from the mock
+//! Kustomer portal under the app page's Content-Security-Policy, fetches the token from
+//! the sidecar's widget route and has the mock portal check it.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `chromium`,
 //! `chromium-driver`), so `cargo test` reports it as ignored; CI installs both and runs it
 //! with `cargo test -p portal-sso-sidecar --test it -- --ignored demo_browser`, where a
 //! missing browser fails it.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use fantoccini::{Client, Locator};
 
 use crate::support;
-
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use support::browser::{
+    click_link, main_text, require_browser, start_browser, wait_for_exact_text, wait_for_text,
+};
 use support::demo::Demo;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const SCREENSHOT: &str = "/tmp/demo-kustomer.png";
-
-/// chromedriver, killed when dropped.
-pub(crate) struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A fresh profile directory, removed when dropped.
-pub(crate) struct Profile(PathBuf);
-
-impl Drop for Profile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Fails, saying what to install, unless the browser and its driver are here.
-pub(crate) fn require_browser() {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
-        .filter(|path| !Path::new(path).exists())
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} not found: install the Debian packages chromium and chromium-driver",
-        missing.join(" and ")
-    );
-}
-
-pub(crate) async fn start_browser() -> (Driver, Profile, Client) {
-    let port = free_port();
-    let driver = Driver(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not listen on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let profile = Profile(std::env::temp_dir().join(format!(
-        "portal-sso-demo-browser-{}-{port}",
-        std::process::id()
-    )));
-    std::fs::create_dir_all(&profile.0).unwrap();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".to_owned(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--window-size=1000,860",
-                format!("--user-data-dir={}", profile.0.display()),
-            ],
-        }),
-    );
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("chromedriver starts a Chromium session");
-    (driver, profile, client)
-}
-
-/// The visible text of the page's main area.
-async fn main_text(client: &Client) -> String {
-    client
-        .find(Locator::Css("main"))
-        .await
-        .expect("every demo page has a <main>")
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Waits until the page's main text contains `expected`; returns it.
-async fn wait_for_text(client: &Client, expected: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let text = match client.find(Locator::Css("main")).await {
-            Ok(main) => main.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(expected) {
-            return text;
-        }
-        let url = client.current_url().await.map(|u| u.to_string());
-        assert!(
-            Instant::now() < deadline,
-            "{expected:?} never appeared; at {url:?}:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn click_link(client: &Client, text: &str) {
-    client
-        .find(Locator::LinkText(text))
-        .await
-        .unwrap_or_else(|err| panic!("no link {text:?}: {err}"))
-        .click()
-        .await
-        .unwrap();
-}
+const APP_SCREENSHOT: &str = "/tmp/demo-app-chat.png";
+/// Where the app's chat widget says whom it talks to.
+const CHAT: &str = "#chat-status";
 
 async fn fill_login_form(client: &Client, app_origin: &str) {
     let email = client
@@ -189,6 +58,11 @@ async fn single_sign_on_and_sign_out_in_a_real_browser() {
     let (app, kustomer, aha) = (demo.app(""), demo.kustomer(""), demo.aha(""));
     let (driver, profile, client) = start_browser().await;
 
+    // The app, signed out: its chat widget is anonymous.
+    client.goto(&format!("{app}/")).await.unwrap();
+    assert!(main_text(&client).await.contains("You are not signed in"));
+    wait_for_exact_text(&client, CHAT, "Chat: anonymous").await;
+
     // Kustomer portal -> "Log in" -> the app's login form -> back on the portal.
     client.goto(&format!("{kustomer}/")).await.unwrap();
     assert!(main_text(&client).await.contains("You are not signed in"));
@@ -209,6 +83,16 @@ async fn single_sign_on_and_sign_out_in_a_real_browser() {
             .await
             .contains("Signed in as alice@example.com")
     );
+
+    // Back on the app, signed in: the chat took the widget route's token for alice.
+    client.goto(&format!("{app}/")).await.unwrap();
+    assert!(
+        main_text(&client)
+            .await
+            .contains("Signed in as Alice Liddell (alice@example.com)")
+    );
+    wait_for_exact_text(&client, CHAT, "Chat: signed in as alice@example.com").await;
+    std::fs::write(APP_SCREENSHOT, client.screenshot().await.unwrap()).unwrap();
 
     // Aha! knowledge base -> "Log in" -> signed in, no second login.
     client.goto(&format!("{aha}/")).await.unwrap();
@@ -252,6 +136,7 @@ async fn single_sign_on_and_sign_out_in_a_real_browser() {
         client.current_url().await.unwrap().as_str(),
         format!("{app}/")
     );
+    wait_for_exact_text(&client, CHAT, "Chat: anonymous").await;
     client.goto(&format!("{aha}/")).await.unwrap();
     assert!(main_text(&client).await.contains("You are not signed in"));
 

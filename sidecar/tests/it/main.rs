@@ -8,6 +8,7 @@ mod cli_kustomer_secret;
 mod cli_token;
 mod cli_token_presets;
 mod demo_browser;
+mod demo_chat_widget;
 mod demo_mock_portals;
 mod demo_sign_in;
 mod demo_sign_out;

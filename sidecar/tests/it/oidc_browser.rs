@@ -4,15 +4,13 @@
 //! Needs Chromium, chromedriver, node and the pinned oidc-provider; CI installs them and
 //! runs it with `--ignored`.
 
-use std::time::{Duration, Instant};
-
 use axum::Router;
 use axum::extract::Query;
 use axum::response::Html;
 use axum::routing::get;
 use fantoccini::Locator;
 
-use crate::demo_browser::{require_browser, start_browser};
+use crate::support::browser::{click_link, require_browser, start_browser, wait_for_text};
 use crate::support::oidc::{self, CLIENT_ID, Provider};
 use crate::support::*;
 
@@ -63,13 +61,7 @@ async fn the_portals_log_in_goes_through_the_idps_form_and_back_signed_in() {
     let (_driver, _profile, client) = start_browser().await;
 
     client.goto(&format!("{portal}/")).await.unwrap();
-    client
-        .find(Locator::LinkText("Log in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&client, "Log in").await;
     let login = client
         .wait()
         .for_element(Locator::Css("input[name=login]"))
@@ -93,17 +85,7 @@ async fn the_portals_log_in_goes_through_the_idps_form_and_back_signed_in() {
         .await
         .unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let text = loop {
-        let text = match client.find(Locator::Css("main")).await {
-            Ok(main) => main.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains("Signed in as") || Instant::now() > deadline {
-            break text;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let text = wait_for_text(&client, "Signed in as").await;
     let url = client.current_url().await.unwrap();
     assert_eq!(text, "Signed in as alice@acme.test", "at {url}");
     assert!(

@@ -1,6 +1,7 @@
 //! The mock Kustomer portal: a "Log in" link that sends the browser to the app's
 //! `/sso/kustomer` with an unsigned `trackingToken` and a `kustomerRedirectUri` back to its
 //! own `/login?referralUrl=...`, and a `/login` that checks the `externalToken` it gets back.
+//! It also serves the chat widget (see `chat`).
 
 use std::sync::Arc;
 
@@ -29,7 +30,10 @@ struct Portal {
     sites: Arc<Sites>,
 }
 
-pub(crate) fn router(sites: Arc<Sites>, secret: Secret) -> Router {
+/// The portal's routes, checking tokens with its knowledge-base `secret`, and its chat's,
+/// checking the chat's tokens with `chat_secret`.
+pub(crate) fn router(sites: Arc<Sites>, secret: Secret, chat_secret: Secret) -> Router {
+    let chat = super::chat::routes(&sites, chat_secret);
     let state = Arc::new(Portal {
         secret,
         sessions: Sessions::new(SESSION_COOKIE),
@@ -40,6 +44,7 @@ pub(crate) fn router(sites: Arc<Sites>, secret: Secret) -> Router {
         .route(super::KUSTOMER_LOGIN_PATH, get(login))
         .route("/logout", get(logout))
         .with_state(state)
+        .merge(chat)
 }
 
 /// Where the portal's "Log in" sends the browser, as Kustomer builds it:

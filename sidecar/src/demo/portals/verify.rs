@@ -1,13 +1,13 @@
 //! Token checks as the mock portals make them: the one checker
-//! ([`check`](crate::tools::token::check)) with the portal's shared secret, the first
-//! problem it finds a sentence for the refusal page.
+//! ([`check`](crate::tools::token::check)) with the portal's shared secret (or the chat
+//! widget's), the first problem it finds a sentence for the refusal.
 
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::tools::token::check::{Decoded, Verdict, VerifyKey, check};
-use portal_sso::{Preset, Secret};
+use crate::tools::token::check::{Decoded, Rules, Verdict, VerifyKey, check};
+use portal_sso::{Preset, Secret, Widget};
 
 /// How long the mocks remember the Aha! `state`s they issued and the `jti`s they took.
 /// Aha! documents no time limit for a token, but a token older than this memory could be
@@ -29,19 +29,11 @@ pub(crate) fn verify(
     preset: &Preset,
     now: u64,
 ) -> Result<Verified, String> {
-    let decoded =
-        Decoded::parse(token).map_err(|problem| format!("The token is refused: {problem}."))?;
     let portal = preset.portal(secret.clone());
     let key = VerifyKey::secret(secret, "this portal's shared secret");
-    let at = UNIX_EPOCH + Duration::from_secs(now);
-    if let Some(problem) = check(&decoded, &portal, Some(&key), at)
-        .into_iter()
-        .find(|finding| finding.verdict == Verdict::Problem)
-    {
-        return Err(format!("The token is refused: {}.", problem.text));
-    }
+    let verified = checked(token, &portal, &key, now)?;
     if preset.time_rules().max_age_secs.is_none() {
-        let iat = decoded
+        let iat = verified
             .claims
             .get("iat")
             .and_then(Value::as_u64)
@@ -54,6 +46,40 @@ pub(crate) fn verify(
                 REPLAY_WINDOW_SECS / 60
             ));
         }
+    }
+    Ok(verified)
+}
+
+/// Checks a JWT widget's `token` as its vendor does (Kustomer Chat: HS256 with the chat's
+/// secret, `email` and `iat`, no `iat` older than 15 minutes), `widget` holding the
+/// secret the vendor was given; the error is a sentence (never the token itself).
+pub(crate) fn verify_widget(
+    token: &str,
+    widget: &Widget,
+    secret: &Secret,
+    now: u64,
+) -> Result<Verified, String> {
+    let rules = Rules::widget(widget)
+        .ok_or_else(|| "This widget's value is an HMAC signature, not a token.".to_owned())?;
+    let key = VerifyKey::secret(secret, "this chat's secret");
+    checked(token, rules, &key, now)
+}
+
+/// The one checker's first problem with `token`, as a sentence; the token when none.
+fn checked<'r>(
+    token: &str,
+    rules: impl Into<Rules<'r>>,
+    key: &VerifyKey,
+    now: u64,
+) -> Result<Verified, String> {
+    let decoded =
+        Decoded::parse(token).map_err(|problem| format!("The token is refused: {problem}."))?;
+    let at = UNIX_EPOCH + Duration::from_secs(now);
+    if let Some(problem) = check(&decoded, rules, Some(key), at)
+        .into_iter()
+        .find(|finding| finding.verdict == Verdict::Problem)
+    {
+        return Err(format!("The token is refused: {}.", problem.text));
     }
     let text = |name: &str| {
         decoded
@@ -115,5 +141,26 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.contains("15 minutes"), "{err}");
+    }
+
+    #[test]
+    fn chat_tokens_are_checked_as_kustomer_chat_does() {
+        let preset = portal_sso::WidgetPreset::named("kustomer-chat").unwrap();
+        let secret = Secret::new(SECRET);
+        let widget = preset.widget(secret.clone());
+        let verify_chat =
+            |claims: &Value, key: &str| verify_widget(&sign(claims, key), &widget, &secret, NOW);
+        let fresh = json!({"email": "a@b.c", "iat": NOW - 60});
+        assert_eq!(verify_chat(&fresh, SECRET).unwrap().claims, fresh);
+        let old = json!({"email": "a@b.c", "iat": NOW - 15 * 60 - 1});
+        let err = verify_chat(&old, SECRET).err().unwrap();
+        assert!(err.contains("15 minutes after its iat"), "{err}");
+        let err = verify_chat(&fresh, "another-secret-another-secret-0123")
+            .err()
+            .unwrap();
+        assert!(err.contains("signature is invalid"), "{err}");
+        assert!(err.contains("this chat's secret"), "{err}");
+        let err = verify_chat(&json!({"iat": NOW}), SECRET).err().unwrap();
+        assert!(err.contains("email is missing"), "{err}");
     }
 }

@@ -1,5 +1,7 @@
 //! A real Chromium, headless, driven through chromedriver (fantoccini), for the tests
-//! that need what only a browser does: `Sec-Fetch-Site`, CORS, cookies by site.
+//! that need what only a browser does: `Sec-Fetch-Site`, CORS, Content-Security-Policy,
+//! scripts, cookies by site. The one place that starts chromedriver, sets Chromium's
+//! flags and waits for a page.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `chromium`,
 //! `chromium-driver`); tests using it are ignored by a plain `cargo test` and run by CI
@@ -15,6 +17,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// How long a page gets to show what a test waits for.
+const PAGE_WAIT: Duration = Duration::from_secs(15);
 
 /// chromedriver, killed when dropped.
 pub struct Driver(Child);
@@ -49,6 +53,7 @@ pub fn require_browser() {
 }
 
 /// chromedriver on a free port, and a headless Chromium session with a fresh profile.
+/// Keep the driver and the profile until the session is closed.
 pub async fn start_browser() -> (Driver, Profile, Client) {
     let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
@@ -85,10 +90,12 @@ pub async fn start_browser() -> (Driver, Profile, Client) {
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-dev-shm-usage",
+                "--disable-quic",
                 "--no-first-run",
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                "--window-size=1000,860",
                 format!("--user-data-dir={}", profile.0.display()),
             ],
         }),
@@ -101,22 +108,79 @@ pub async fn start_browser() -> (Driver, Profile, Client) {
     (driver, profile, client)
 }
 
-/// Waits until the page's `<main>` text is no longer `waiting`; returns it.
-pub async fn main_text_once_settled(client: &Client) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
+/// The text of the first element `css` selects, empty when there is none (yet).
+async fn text_of(client: &Client, css: &str) -> String {
+    match client.find(Locator::Css(css)).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Polls the text of `css`'s element until `done` says so; fails, saying where the
+/// browser is and what it shows, after [`PAGE_WAIT`].
+async fn wait_for(
+    client: &Client,
+    css: &str,
+    waiting_for: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + PAGE_WAIT;
     loop {
-        let text = match client.find(Locator::Css("main")).await {
-            Ok(main) => main.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if !text.is_empty() && text != "waiting" {
+        let text = text_of(client, css).await;
+        if done(&text) {
             return text;
         }
         let url = client.current_url().await.map(|u| u.to_string());
         assert!(
             Instant::now() < deadline,
-            "the page never settled; at {url:?}: {text:?}"
+            "{waiting_for} never came in {css}; at {url:?}:\n{text}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The visible text of the page's `<main>`, as it is now.
+pub async fn main_text(client: &Client) -> String {
+    client
+        .find(Locator::Css("main"))
+        .await
+        .expect("the page has a <main>")
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until the page's `<main>` text contains `expected`; returns it.
+pub async fn wait_for_text(client: &Client, expected: &str) -> String {
+    wait_for(client, "main", &format!("{expected:?}"), |text| {
+        text.contains(expected)
+    })
+    .await
+}
+
+/// Waits until the text of `css`'s element is exactly `expected`.
+pub async fn wait_for_exact_text(client: &Client, css: &str, expected: &str) {
+    wait_for(client, css, &format!("exactly {expected:?}"), |text| {
+        text == expected
+    })
+    .await;
+}
+
+/// Waits until the page's `<main>` text is no longer `waiting`; returns it.
+pub async fn main_text_once_settled(client: &Client) -> String {
+    wait_for(client, "main", "a settled page", |text| {
+        !text.is_empty() && text != "waiting"
+    })
+    .await
+}
+
+/// Clicks the link whose text is `text`.
+pub async fn click_link(client: &Client, text: &str) {
+    client
+        .find(Locator::LinkText(text))
+        .await
+        .unwrap_or_else(|err| panic!("no link {text:?}: {err}"))
+        .click()
+        .await
+        .unwrap();
 }

@@ -1,6 +1,8 @@
 //! `portal-sso demo` as a browser clicks through it over plain HTTP: the demo on four
-//! consecutive ports (the sidecar, the two mock portals, the sidecar's admin), a browser that keeps cookies per host (browsers ignore the port)
-//! and follows redirects when asked, and reading its pages and the tokens signed.
+//! consecutive ports (the sidecar, the two mock portals, the sidecar's admin), a browser
+//! that keeps cookies per host (browsers ignore the port), follows redirects when asked
+//! and sends a page's `fetch` with its headers, and reading its pages and the tokens
+//! signed.
 
 use std::collections::HashMap;
 use std::io;
@@ -200,12 +202,25 @@ impl Browser {
     }
 
     pub async fn try_get(&mut self, url: &str) -> Result<Page, String> {
-        self.send(Method::GET, url, None).await
+        self.send(Method::GET, url, None, &[]).await
     }
 
     /// One GET, no redirect followed.
     pub async fn get(&mut self, url: &str) -> Page {
-        self.send(Method::GET, url, None).await.unwrap()
+        self.send(Method::GET, url, None, &[]).await.unwrap()
+    }
+
+    /// One request with the browser's cookies and the given headers, as a page's `fetch`
+    /// sends it (`Sec-Fetch-Site`, `Origin`); `body` is JSON when given.
+    pub async fn fetch(
+        &mut self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Page {
+        let body = body.map(|json| ("application/json", json.to_string()));
+        self.send(method, url, body, headers).await.unwrap()
     }
 
     /// One form POST, no redirect followed.
@@ -213,7 +228,8 @@ impl Browser {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        self.send(Method::POST, url, Some(body)).await.unwrap()
+        let body = ("application/x-www-form-urlencoded", body);
+        self.send(Method::POST, url, Some(body), &[]).await.unwrap()
     }
 
     /// Posts the demo app's login form as alice, with her password and `next`; returns
@@ -254,7 +270,8 @@ impl Browser {
         &mut self,
         method: Method,
         url: &str,
-        form: Option<String>,
+        body: Option<(&str, String)>,
+        headers: &[(&str, &str)],
     ) -> Result<Page, String> {
         let parsed = Url::parse(url).unwrap();
         let host = parsed.host_str().unwrap().to_owned();
@@ -273,10 +290,13 @@ impl Browser {
         if !cookie_header.is_empty() {
             request = request.header(header::COOKIE, cookie_header);
         }
-        let body = match form {
-            Some(form) => {
-                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                Full::new(Bytes::from(form))
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some((content_type, body)) => {
+                request = request.header(header::CONTENT_TYPE, content_type);
+                Full::new(Bytes::from(body))
             }
             None => Full::new(Bytes::new()),
         };
