@@ -48,7 +48,9 @@ impl Sessions {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info").init();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let sessions = Sessions::default();
 
     // 1. Tell the layer how to find the signed-in user. Copy what the lookup needs out of
