@@ -12,7 +12,8 @@ use fantoccini::{Client, Locator};
 
 use crate::support;
 use support::browser::{
-    click_link, main_text, require_browser, start_browser, wait_for_exact_text, wait_for_text,
+    click_link, main_text, require_browser, start_browser, submit_password, wait_for_exact_text,
+    wait_for_text,
 };
 use support::demo::Demo;
 
@@ -34,20 +35,7 @@ async fn fill_login_form(client: &Client, app_origin: &str) {
         "{url}"
     );
     email.send_keys("alice@example.com").await.unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("wonderland")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_password(client, "wonderland").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,9 @@ use axum::response::Html;
 use axum::routing::get;
 use fantoccini::Locator;
 
-use crate::support::browser::{click_link, require_browser, start_browser, wait_for_text};
+use crate::support::browser::{
+    click_link, require_browser, start_browser, submit_password, wait_for_text,
+};
 use crate::support::oidc::{self, CLIENT_ID, Provider};
 use crate::support::*;
 
@@ -70,20 +72,7 @@ async fn the_portals_log_in_goes_through_the_idps_form_and_back_signed_in() {
     let url = client.current_url().await.unwrap();
     assert!(url.as_str().starts_with(&provider.issuer), "{url}");
     login.send_keys("alice").await.unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("any")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_password(&client, "any").await;
 
     let text = wait_for_text(&client, "Signed in as").await;
     let url = client.current_url().await.unwrap();

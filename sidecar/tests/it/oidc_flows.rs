@@ -18,9 +18,25 @@ async fn sign_in(
     idp: &FakeIdp,
     claims: serde_json::Value,
 ) -> oidc::Answer {
-    let (status, headers, _) = browser
-        .get(&sidecar.url("/sso/oidc/login?next=%2Fsso%2Faha"))
-        .await;
+    sign_in_from(
+        browser,
+        sidecar,
+        idp,
+        claims,
+        "/sso/oidc/login?next=%2Fsso%2Faha",
+    )
+    .await
+}
+
+/// [`sign_in`], starting at the login route `login` (which names the provider, say).
+async fn sign_in_from(
+    browser: &mut Browser,
+    sidecar: &Sidecar,
+    idp: &FakeIdp,
+    claims: serde_json::Value,
+    login: &str,
+) -> oidc::Answer {
+    let (status, headers, _) = browser.get(&sidecar.url(login)).await;
     assert_eq!(status, StatusCode::FOUND);
     let auth = location(&headers);
     let mut claims = claims;
@@ -181,19 +197,8 @@ async fn sign_in_with(
     claims: serde_json::Value,
     name: &str,
 ) -> oidc::Answer {
-    let (_, headers, _) = browser
-        .get(&sidecar.url(&format!(
-            "/sso/oidc/login?provider={name}&next=%2Fsso%2Faha"
-        )))
-        .await;
-    let auth = location(&headers);
-    let mut claims = claims;
-    claims["nonce"] = json!(query_param(&auth, "nonce").unwrap());
-    idp.hand_out(&fake_idp::rs256(&claims, KID));
-    let state = query_param(&auth, "state").unwrap();
-    browser
-        .get(&sidecar.url(&format!("/sso/oidc/callback?code=c&state={state}")))
-        .await
+    let login = format!("/sso/oidc/login?provider={name}&next=%2Fsso%2Faha");
+    sign_in_from(browser, sidecar, idp, claims, &login).await
 }
 
 #[tokio::test]

@@ -184,3 +184,22 @@ pub async fn click_link(client: &Client, text: &str) {
         .await
         .unwrap();
 }
+
+/// Types `password` into the page's `input[name=password]` and submits the form: the
+/// login form the user name was already typed into.
+pub async fn submit_password(client: &Client, password: &str) {
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}

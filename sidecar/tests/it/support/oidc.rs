@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 
-use super::{empty, full, location, send};
+use super::{PORTALS, empty, full, location, send};
 
 pub const CLIENT_ID: &str = "portal-sso";
 pub const CLIENT_SECRET: &str = "oidc-client-secret-for-the-tests-0123456789";
@@ -139,17 +139,7 @@ public_url = "http://{listen}"
 
 {session}
 
-[[portal]]
-kind = "kustomer"
-secret = {{ env = "KUSTOMER_SSO_SECRET" }}
-redirect_origins = ["https://acme.kustomer.help"]
-default_redirect = "https://acme.kustomer.help/login"
-
-[[portal]]
-kind = "aha"
-secret = {{ env = "AHA_SSO_SECRET" }}
-callback_url = "https://acme.identity.aha.io/idea_portal_provider/jwt_callback/123456"
-"#
+{PORTALS}"#
     )
 }
 

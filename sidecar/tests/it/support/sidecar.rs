@@ -64,6 +64,20 @@ pub fn secret_env() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// The Kustomer and Aha! portals of the test configs, their secrets in
+/// [`secret_env`]'s variables.
+pub const PORTALS: &str = r#"[[portal]]
+kind = "kustomer"
+secret = { env = "KUSTOMER_SSO_SECRET" }
+redirect_origins = ["https://acme.kustomer.help"]
+default_redirect = "https://acme.kustomer.help/login"
+
+[[portal]]
+kind = "aha"
+secret = { env = "AHA_SSO_SECRET" }
+callback_url = "https://acme.identity.aha.io/idea_portal_provider/jwt_callback/123456"
+"#;
+
 /// A config for `upstream` with both portals, introspection on `/api/me`, and an admin
 /// listener; `top` is added at the top level (before the tables) and `server` to `[server]`.
 pub fn config(upstream: &str, introspect_url: &str, top: &str, server: &str) -> String {
@@ -90,17 +104,7 @@ last_name = "/last_name"
 url = "/login"
 return_param = "next"
 
-[[portal]]
-kind = "kustomer"
-secret = {{ env = "KUSTOMER_SSO_SECRET" }}
-redirect_origins = ["https://acme.kustomer.help"]
-default_redirect = "https://acme.kustomer.help/login"
-
-[[portal]]
-kind = "aha"
-secret = {{ env = "AHA_SSO_SECRET" }}
-callback_url = "https://acme.identity.aha.io/idea_portal_provider/jwt_callback/123456"
-"#
+{PORTALS}"#
     )
 }
 
