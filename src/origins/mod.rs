@@ -54,6 +54,11 @@ impl RedirectOrigins {
         Ok(Self { patterns })
     }
 
+    /// The origins `patterns`, already parsed.
+    pub(crate) fn from_patterns(patterns: Vec<OriginPattern>) -> Self {
+        Self { patterns }
+    }
+
     /// Whether no origin is configured (then every target is refused).
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()

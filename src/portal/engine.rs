@@ -259,10 +259,12 @@ impl Engine {
 
 /// The origins, or the index of the first that does not parse and why.
 fn parse_origins(origins: &[String]) -> Result<RedirectOrigins, (usize, String)> {
-    for (at, origin) in origins.iter().enumerate() {
-        OriginPattern::parse(origin).map_err(|problem| (at, problem))?;
-    }
-    RedirectOrigins::parse(origins).map_err(|problem| (0, problem))
+    let patterns = origins
+        .iter()
+        .enumerate()
+        .map(|(at, origin)| OriginPattern::parse(origin).map_err(|problem| (at, problem)))
+        .collect::<Result<_, _>>()?;
+    Ok(RedirectOrigins::from_patterns(patterns))
 }
 
 /// The request parameters `claims` echo.
