@@ -278,11 +278,9 @@ pinned_params = { companyID = "5f0c" }
     assert_eq!(query_param(&back, "returnTo"), None, "{back}");
     assert_eq!(query_param(&back, "state").as_deref(), Some("s1"));
     assert_eq!(query_param(&back, "ref").as_deref(), Some("r/1"));
-    assert!(
-        sidecar.log().contains("returnTo_dropped"),
-        "{}",
-        sidecar.log()
-    );
+    // The event reaches the log through the sidecar's stderr, a moment after the answer.
+    let log = sidecar.log_once_it_has("returnTo_dropped", std::time::Duration::from_secs(5));
+    assert!(log.contains("returnTo_dropped"), "{log}");
     let (_, headers, _) = get(&sso("returnTo=%2Fdocs%2Fa"), Some(&alice())).await;
     assert_eq!(
         query_param(&location(&headers), "returnTo").as_deref(),

@@ -83,5 +83,6 @@ async fn the_portals_log_in_goes_through_the_idps_form_and_back_signed_in() {
         "{url}"
     );
     client.close().await.unwrap();
-    assert!(sidecar.log().contains("oidc_signed_in"));
+    let log = sidecar.log_once_it_has("oidc_signed_in", std::time::Duration::from_secs(5));
+    assert!(log.contains("oidc_signed_in"), "{log}");
 }

@@ -114,7 +114,10 @@ async fn a_first_sign_in_goes_through_the_idp_into_kustomer_and_aha_with_the_cla
     assert_eq!(claims["email"], "alice@acme.test");
     assert_eq!(claims["first_name"], "Alice");
     assert_eq!(claims["last_name"], "Liddell");
-    let log = setup.sidecar.log();
+    // The events reach the log through the sidecar's stderr, a moment after the answers.
+    let log = setup
+        .sidecar
+        .log_once_it_has("a***@acme.test", std::time::Duration::from_secs(5));
     assert!(
         log.contains("oidc_signed_in") && log.contains("a***@acme.test"),
         "{log}"
